@@ -1,0 +1,237 @@
+"""LocalController: executes a run in this process.
+
+Async tasks run as asyncio tasks on the run's event loop; sync tasks run on a pool of worker
+threads. Every action goes through the same steps: bind and encode inputs -> derive the
+deterministic action id -> execute attempts (timeouts, retries) -> record the outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from flyte._internal.controllers._action import ActionNode, NullRecorder, RunRecorder, TraceEntry
+from flyte._internal.runtime.convert import decode_outputs, encode_inputs
+from flyte._internal.runtime.execute import execute
+from flyte.errors import ActionAbortedError, MaxRuntimeExceededError, NonRecoverableError, TaskTimeoutError
+from flyte.models import ActionID, ActionPhase, GroupData, RawDataPath, TaskContext
+
+if TYPE_CHECKING:
+    from flyte._context import Frame
+    from flyte._internal.run_config import RunConfig
+    from flyte._task import TaskTemplate
+
+T = TypeVar("T")
+
+SYNC_WORKER_THREADS = 64
+"""Threads for sync tasks. A sync parent blocks its thread while its children run, so this bounds
+how deeply sync tasks can nest and how many sync tasks run at once in one local run."""
+
+
+class LocalController:
+    """Runs actions in-process. Construct it inside the run's event loop."""
+
+    def __init__(self, config: RunConfig, recorder: RunRecorder | None = None):
+        self.config = config
+        self.recorder: RunRecorder = recorder or NullRecorder()
+        self.root: ActionNode | None = None
+        self._loop = asyncio.get_running_loop()
+        self._threads: ThreadPoolExecutor | None = None
+        self._concurrency = (
+            asyncio.Semaphore(config.max_action_concurrency) if config.max_action_concurrency else None
+        )
+        self._waiting: dict[ActionNode, int] = {}
+
+    # -- the Controller interface -------------------------------------------------------------
+
+    async def submit(
+        self, task: TaskTemplate, args: tuple[Any, ...], kwargs: dict[str, Any], parent: Frame
+    ) -> Any:
+        bound = task.interface.bind(task.name, args, kwargs)
+        data = encode_inputs(task, bound)
+        parent_node: ActionNode = parent.action
+        group = parent.tctx.group_data.name if parent.tctx.group_data else None
+        input_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
+        seq = parent_node.next_seq(task.name, input_hash, group)
+        action_id = parent_node.id.new_sub_action_from(seq, task.name, input_hash, group)
+        node = ActionNode(action_id, task.name, parent_node, group, data)
+        parent_node.children.append(node)
+        self.recorder.action_changed(node)
+        if self._concurrency is None:
+            return await self._run_action(node, task, parent.tctx)
+        self._park(parent_node)
+        try:
+            return await self._run_action(node, task, parent.tctx)
+        finally:
+            await self._unpark(parent_node)
+
+    def submit_sync(
+        self, task: TaskTemplate, args: tuple[Any, ...], kwargs: dict[str, Any], parent: Frame
+    ) -> Any:
+        return self.run_blocking(self.submit(task, args, kwargs, parent))
+
+    def run_blocking(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def record_trace(self, parent: Frame, entry: TraceEntry) -> None:
+        node: ActionNode = parent.action
+        node.traces.append(entry)
+
+    async def stop(self) -> None:
+        if self._threads is not None:
+            self._threads.shutdown(wait=False, cancel_futures=True)
+            self._threads = None
+
+    # -- the root action --------------------------------------------------------------------------
+
+    async def run_root(self, task: TaskTemplate, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Execute ``task`` as the root action ``a0`` of this run and return its value."""
+        bound = task.interface.bind(task.name, args, kwargs)
+        data = encode_inputs(task, bound)
+        node = ActionNode(ActionID(name="a0", run_name=self.config.name), task.name, None, None, data)
+        self.root = node
+        self.recorder.action_changed(node)
+        seed = TaskContext(
+            action=node.id,
+            mode="local",
+            custom_context=dict(self.config.custom_context),
+            raw_data_path=RawDataPath(path=self.config.raw_data_dir),
+            run_base_dir=str(self.config.run_base_dir),
+        )
+        try:
+            return await self._run_action(node, task, seed)
+        finally:
+            self.recorder.run_finished(node)
+
+    # -- one action, all its attempts -----------------------------------------------------------------
+
+    def _context_for(
+        self, node: ActionNode, task: TaskTemplate, parent: TaskContext, attempt: int
+    ) -> TaskContext:
+        return TaskContext(
+            action=node.id,
+            version=parent.version,
+            raw_data_path=parent.raw_data_path,
+            run_base_dir=parent.run_base_dir,
+            output_path=f"{parent.run_base_dir}/{node.name}/{attempt}",
+            mode="local",
+            custom_context=parent.custom_context,
+            attempt_number=attempt,
+            task_name=task.name,
+            group_data=GroupData(node.group) if node.group else None,
+        )
+
+    async def _run_action(self, node: ActionNode, task: TaskTemplate, parent: TaskContext) -> Any:
+        node.handle = asyncio.current_task()
+        if self._concurrency is None:
+            return await self._attempts(node, task, parent)
+        await self._concurrency.acquire()
+        try:
+            return await self._attempts(node, task, parent)
+        finally:
+            if self._waiting.pop(node, 0) == 0:
+                self._concurrency.release()
+
+    # A parent waiting on children gives its slot back, so that max_action_concurrency counts
+    # actions doing work and a chain of nested parents can never deadlock on the limit.
+    def _park(self, parent: ActionNode) -> None:
+        assert self._concurrency is not None
+        waiting = self._waiting.get(parent, 0)
+        if waiting == 0 and parent.phase is ActionPhase.RUNNING:
+            self._concurrency.release()
+        self._waiting[parent] = waiting + 1
+
+    async def _unpark(self, parent: ActionNode) -> None:
+        assert self._concurrency is not None
+        waiting = self._waiting.get(parent, 0) - 1
+        if waiting > 0:
+            self._waiting[parent] = waiting
+            return
+        self._waiting.pop(parent, None)
+        if parent.phase is ActionPhase.RUNNING:
+            await self._concurrency.acquire()
+
+    async def _attempts(self, node: ActionNode, task: TaskTemplate, parent: TaskContext) -> Any:
+        retries = task.retries
+        attempt = 0
+        while True:
+            node.attempts = attempt + 1
+            node.phase = ActionPhase.RUNNING
+            if node.started_at is None:
+                node.started_at = node.created_at
+            self.recorder.action_changed(node)
+            tctx = self._context_for(node, task, parent, attempt)
+            try:
+                outputs = await self._one_attempt(node, task, tctx)
+            except asyncio.CancelledError:
+                self._cancel_children(node, f"parent action '{node.name}' was aborted")
+                self._finish(node, ActionPhase.ABORTED, error=None)
+                raise
+            except Exception as e:
+                self._cancel_children(node, f"parent action '{node.name}' failed")
+                if isinstance(e, NonRecoverableError) or attempt >= retries.count:
+                    phase = ActionPhase.TIMED_OUT if isinstance(e, TaskTimeoutError) else ActionPhase.FAILED
+                    self._finish(node, phase, error=e)
+                    raise
+                attempt += 1
+                node.phase = ActionPhase.QUEUED
+                self.recorder.action_changed(node)
+                delay = retries.delay(attempt)
+                if delay:
+                    await asyncio.sleep(delay)
+                continue
+            self._cancel_children(node, f"parent action '{node.name}' returned before it")
+            node.outputs = outputs
+            self._finish(node, ActionPhase.SUCCEEDED, error=None)
+            return decode_outputs(task, outputs)
+
+    async def _one_attempt(self, node: ActionNode, task: TaskTemplate, tctx: TaskContext) -> bytes:
+        if task.is_async:
+            executor = None
+        else:
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(SYNC_WORKER_THREADS, thread_name_prefix="flyte-sync")
+            executor = self._threads
+        limit = task.timeout.max_runtime_seconds if task.timeout else None
+        if limit is None:
+            return await execute(task, node.inputs, tctx, self, node, executor)
+        attempt = asyncio.ensure_future(execute(task, node.inputs, tctx, self, node, executor))
+        try:
+            done, _ = await asyncio.wait({attempt}, timeout=limit)
+        except asyncio.CancelledError:
+            attempt.cancel()
+            raise
+        if done:
+            return attempt.result()
+        attempt.cancel()
+        try:
+            await attempt
+        except BaseException:  # the attempt's own cancellation or a last-moment failure
+            pass
+        raise MaxRuntimeExceededError(
+            f"Task '{task.name}' (action '{node.name}') exceeded its max_runtime of {limit:g}s "
+            f"on attempt {tctx.attempt_number + 1} and was cancelled"
+        )
+
+    def _finish(self, node: ActionNode, phase: ActionPhase, error: BaseException | None) -> None:
+        node.phase = phase
+        node.error = error
+        node.ended_at = time.time()
+        node.handle = None
+        self.recorder.action_changed(node)
+
+    def _cancel_children(self, node: ActionNode, reason: str) -> None:
+        """A parent is a nursery: children still running when it ends are cancelled."""
+        current = asyncio.current_task()
+        for child in node.children:
+            if not child.phase.is_terminal and child.handle is not None and child.handle is not current:
+                child.abort_reason = reason
+                child.handle.cancel(reason)
+
+
+def aborted_error(node: ActionNode) -> ActionAbortedError:
+    return ActionAbortedError(f"Action '{node.name}' ({node.task_name}) was aborted: {node.abort_reason}")

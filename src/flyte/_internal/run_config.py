@@ -1,0 +1,43 @@
+"""Settings of one run, gathered from flyte.with_runcontext / the CLI, as a frozen object."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def flyte_home() -> Path:
+    """Where local state lives: ``$FLYTE_HOME``, or ``~/.flyte``."""
+    return Path(os.environ.get("FLYTE_HOME") or Path.home() / ".flyte")
+
+
+def new_run_name() -> str:
+    """A fresh run name: 'r' and 15 random lowercase letters/digits."""
+    return "r" + "".join(secrets.choice(_ALPHABET) for _ in range(15))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    name: str
+    mode: str = "local"
+    env_vars: dict[str, str] = field(default_factory=dict)
+    custom_context: dict[str, str] = field(default_factory=dict)
+    overwrite_cache: bool = False
+    disable_run_cache: bool = False
+    raw_data_path: str | None = None
+    max_action_concurrency: int | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def run_base_dir(self) -> Path:
+        return flyte_home() / "runs" / self.name
+
+    @property
+    def raw_data_dir(self) -> str:
+        return self.raw_data_path or str(self.run_base_dir / "data")

@@ -1,0 +1,1 @@
+"""Executing one action: shared by the local controller and the remote entrypoint."""

@@ -1,0 +1,58 @@
+"""Task inputs and outputs <-> encoded bytes, with errors that name the task and the parameter."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flyte.errors import InlineIOMaxBytesBreached, RuntimeDataValidationError
+from flyte.types import TypeEngine, TypeTransformerFailedError
+
+if TYPE_CHECKING:
+    from flyte._task import TaskTemplate
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1024 * 1024):.2f} MiB"
+
+
+def _check_size(task: TaskTemplate, data: bytes, what: str) -> bytes:
+    if len(data) > task.max_inline_io_bytes:
+        raise InlineIOMaxBytesBreached(
+            f"Task '{task.name}': its {what} take {_mib(len(data))} encoded, above its max_inline_io_bytes "
+            f"of {_mib(task.max_inline_io_bytes)}. Pass large data as flyte.io.File, Dir or DataFrame, "
+            f"or raise the limit with @env.task(max_inline_io_bytes=...)."
+        )
+    return data
+
+
+def encode_inputs(task: TaskTemplate, bound: dict[str, Any]) -> bytes:
+    try:
+        data = TypeEngine.encode_values(bound, task.interface.input_types)
+    except TypeTransformerFailedError as e:
+        raise RuntimeDataValidationError(getattr(e, "name", "?"), e, task.name) from None
+    return _check_size(task, data, "inputs")
+
+
+def decode_inputs(task: TaskTemplate, data: bytes) -> dict[str, Any]:
+    try:
+        return TypeEngine.decode_values(data, task.interface.input_types)
+    except TypeTransformerFailedError as e:
+        raise RuntimeDataValidationError(getattr(e, "name", "?"), e, task.name) from None
+
+
+def encode_outputs(task: TaskTemplate, value: Any) -> bytes:
+    outputs = task.interface.outputs_as_dict(value, task.name)
+    try:
+        data = TypeEngine.encode_values(outputs, task.interface.outputs)
+    except TypeTransformerFailedError as e:
+        name = getattr(e, "name", "o0")
+        raise RuntimeDataValidationError(f"return value {name}", e, task.name) from None
+    return _check_size(task, data, "outputs")
+
+
+def decode_outputs(task: TaskTemplate, data: bytes) -> Any:
+    try:
+        outputs = TypeEngine.decode_values(data, task.interface.outputs)
+    except TypeTransformerFailedError as e:
+        raise RuntimeDataValidationError(f"return value {getattr(e, 'name', 'o0')}", e, task.name) from None
+    return task.interface.outputs_as_value(outputs)

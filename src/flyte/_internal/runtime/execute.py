@@ -1,0 +1,56 @@
+"""Run exactly one attempt of one action: decode inputs, set the context, call, encode outputs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any
+
+from flyte._context import Frame, reset_frame, set_frame
+from flyte._internal.runtime.convert import decode_inputs, encode_outputs
+
+if TYPE_CHECKING:
+    from flyte._internal.controllers import Controller
+    from flyte._task import TaskTemplate
+    from flyte.models import TaskContext
+
+
+def _call_sync(func: Any, kwargs: dict[str, Any]) -> Any:
+    result = func(**kwargs)
+    if inspect.isawaitable(result):  # a sync-looking wrapper around a coroutine function
+        return asyncio.run(result)  # type: ignore[arg-type]
+    return result
+
+
+async def execute(
+    task: TaskTemplate,
+    inputs: bytes,
+    tctx: TaskContext,
+    controller: Controller,
+    action: Any,
+    executor: Executor | None,
+) -> bytes:
+    """Execute one attempt of ``task`` in this process and return its encoded outputs.
+
+    Async tasks run on the current event loop; sync tasks run on ``executor`` threads so that
+    they never block the loop. Either way the function sees ``flyte.ctx()`` for its own action.
+    """
+    kwargs = decode_inputs(task, inputs)
+    frame = Frame(tctx=tctx, controller=controller, action=action)
+    if task.is_async:
+        token = set_frame(frame)
+        try:
+            result = await task.func(**kwargs)
+        finally:
+            reset_frame(token)
+    else:
+        context = contextvars.copy_context()
+        context.run(set_frame, frame)
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(
+            executor, functools.partial(context.run, _call_sync, task.func, kwargs)
+        )
+    return encode_outputs(task, result)

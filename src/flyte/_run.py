@@ -1,0 +1,221 @@
+"""``flyte.run`` and ``flyte.with_runcontext``: start a run of a task."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from flyte._custom_context import get_custom_context
+from flyte._initialize import get_init_config
+from flyte._internal.controllers.local import LocalController
+from flyte._internal.run_config import RunConfig, new_run_name
+from flyte._syncify import syncify
+from flyte._task import TaskTemplate
+from flyte.errors import ActionAbortedError, InitializationError
+from flyte.remote import Run
+
+Mode = Literal["local", "remote", "hybrid"]
+
+_REFERENCE_OPTIONS = frozenset(
+    {
+        "service_account",
+        "version",
+        "copy_style",
+        "dry_run",
+        "copy_bundle_to",
+        "interactive_mode",
+        "metadata_path",
+        "run_base_dir",
+        "run_start_time",
+        "project",
+        "domain",
+        "interruptible",
+        "log_level",
+        "log_format",
+        "user_log_level",
+        "reset_root_logger",
+        "queue",
+        "notifications",
+        "cache_lookup_scope",
+        "preserve_original_types",
+        "debug",
+    }
+)
+"""Options of the reference SDK's with_runcontext that only matter for remote runs."""
+
+
+@contextmanager
+def _process_env(env: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of a local run, then restore them."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def _check_task(task: Any) -> TaskTemplate:
+    if not isinstance(task, TaskTemplate):
+        what = getattr(task, "__name__", type(task).__name__)
+        raise TypeError(f"flyte.run expects a task defined with @env.task, got {what!r}")
+    return task
+
+
+class _Runner:
+    """Run settings bound by ``with_runcontext``; ``.run(task, ...)`` starts a run with them."""
+
+    def __init__(
+        self,
+        mode: Mode | None = None,
+        *,
+        name: str | None = None,
+        env_vars: dict[str, str] | None = None,
+        custom_context: dict[str, str] | None = None,
+        overwrite_cache: bool = False,
+        disable_run_cache: bool = False,
+        raw_data_path: str | None = None,
+        max_action_concurrency: int | None = None,
+        labels: dict[str, str] | None = None,
+        annotations: dict[str, str] | None = None,
+        **reference_only: Any,
+    ):
+        if mode not in (None, "local", "remote", "hybrid"):
+            raise ValueError(f"with_runcontext: mode must be 'local', 'remote' or 'hybrid', got {mode!r}")
+        if max_action_concurrency is not None and (
+            not isinstance(max_action_concurrency, int) or max_action_concurrency < 1
+        ):
+            got = max_action_concurrency
+            raise ValueError(f"with_runcontext: max_action_concurrency must be a positive int, got {got!r}")
+        for key, value in (env_vars or {}).items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise TypeError(f"with_runcontext: env_vars must map str to str, got {key!r}: {value!r}")
+        unknown = set(reference_only) - _REFERENCE_OPTIONS
+        if unknown:
+            raise TypeError(f"with_runcontext() got unknown option(s): {', '.join(sorted(unknown))}")
+        self._mode = mode
+        self._name = name
+        self._env_vars = dict(env_vars or {})
+        self._custom_context = dict(custom_context or {})
+        self._overwrite_cache = overwrite_cache
+        self._disable_run_cache = disable_run_cache
+        self._raw_data_path = raw_data_path
+        self._max_action_concurrency = max_action_concurrency
+        self._labels = dict(labels or {})
+        self._annotations = dict(annotations or {})
+        self._reference_only = reference_only
+
+    def _effective_mode(self) -> Mode:
+        if self._mode is not None:
+            return self._mode
+        return "remote" if get_init_config().is_remote else "local"
+
+    def _config(self) -> RunConfig:
+        return RunConfig(
+            name=self._name or new_run_name(),
+            env_vars=self._env_vars,
+            custom_context={**get_custom_context(), **self._custom_context},
+            overwrite_cache=self._overwrite_cache,
+            disable_run_cache=self._disable_run_cache,
+            raw_data_path=self._raw_data_path,
+            max_action_concurrency=self._max_action_concurrency,
+            labels=self._labels,
+            annotations=self._annotations,
+        )
+
+    @syncify
+    async def run(self, task: TaskTemplate, *args: Any, **kwargs: Any) -> Run:
+        """Run ``task(*args, **kwargs)`` and return the Run (local runs return once finished)."""
+        task = _check_task(task)
+        mode = self._effective_mode()
+        if mode != "local":
+            raise InitializationError(
+                "RemoteNotAvailable",
+                "user",
+                f"Cannot run '{task.name}' in {mode} mode: no control-plane client is available in this "
+                "version. Use mode='local' or flyte.init() without an endpoint.",
+            )
+        return await run_local(task, args, kwargs, self._config())
+
+
+async def run_local(
+    task: TaskTemplate,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    config: RunConfig,
+    *,
+    raise_errors: bool = True,
+) -> Run:
+    """Execute a whole run in this process. With ``raise_errors=False`` a failed run is returned
+    (its root action holding the error) instead of raising."""
+    controller = LocalController(config)
+    url = Path(config.run_base_dir).as_uri()
+    value: Any = None
+    try:
+        with _process_env({**task.env_vars, **config.env_vars}):
+            value = await controller.run_root(task, args, kwargs)
+    except asyncio.CancelledError:
+        error: BaseException = ActionAbortedError(f"Run '{config.name}' was aborted")
+        if controller.root is not None:
+            controller.root.error = error
+        if raise_errors or controller.root is None:
+            raise error from None
+    except Exception:
+        if raise_errors or controller.root is None:
+            raise
+    finally:
+        await controller.stop()
+    return Run(config.name, controller.root, task, value=value, url=url)
+
+
+def with_runcontext(
+    mode: Mode | None = None,
+    *,
+    name: str | None = None,
+    env_vars: dict[str, str] | None = None,
+    custom_context: dict[str, str] | None = None,
+    overwrite_cache: bool = False,
+    disable_run_cache: bool = False,
+    raw_data_path: str | None = None,
+    max_action_concurrency: int | None = None,
+    labels: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
+    **reference_only: Any,
+) -> _Runner:
+    """Settings for the next run: ``flyte.with_runcontext(name="nightly").run(main, x=1)``.
+
+    ``reference_only`` takes the reference SDK's remote-only options (service_account, project,
+    domain, copy_style, queue, ...) so that code written for it runs unchanged; locally they
+    have no effect.
+    """
+    return _Runner(
+        mode,
+        name=name,
+        env_vars=env_vars,
+        custom_context=custom_context,
+        overwrite_cache=overwrite_cache,
+        disable_run_cache=disable_run_cache,
+        raw_data_path=raw_data_path,
+        max_action_concurrency=max_action_concurrency,
+        labels=labels,
+        annotations=annotations,
+        **reference_only,
+    )
+
+
+@syncify
+async def run(task: TaskTemplate, *args: Any, **kwargs: Any) -> Run:
+    """Run a task with default settings: ``flyte.run(main, n=10).outputs()``.
+
+    Locally this executes the whole run before returning; a failed run raises the root task's
+    error (with its original type) after the run has been recorded.
+    """
+    return await _Runner().run.aio(task, *args, **kwargs)

@@ -1,0 +1,206 @@
+"""TaskTemplate: a function turned into a task by ``@env.task``.
+
+Calling a template routes the call: outside a run it is a plain function call; inside a run it
+becomes a child action handed to the run's controller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from typing_extensions import ParamSpec
+
+from flyte._cache import Cache, cache_from_request
+from flyte._context import current_frame
+from flyte._interface import NativeInterface
+from flyte._retry import RetryStrategy, retry_from
+from flyte._secret import Secret, secrets_from_request
+from flyte._timeout import Timeout, timeout_from
+from flyte.errors import SyncTaskCallInAsyncContextError, TraceDoesNotAllowNestedTasksError
+from flyte.models import MAX_INLINE_IO_BYTES
+
+if TYPE_CHECKING:
+    from flyte._resources import Resources
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_UNSET: Any = object()
+"""Distinguishes "not given" from None in override()."""
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TaskTemplate(Generic[P, R]):
+    """A task: a typed function plus how to run it (cache, retries, timeout, resources...).
+
+    Created by ``TaskEnvironment.task``; users do not construct it directly.
+    """
+
+    func: Callable[P, R]
+    name: str
+    """Fully qualified name: ``<environment name>.<function name>``."""
+    short_name: str
+    env_name: str
+    interface: NativeInterface
+    is_async: bool
+    cache: Cache
+    retries: RetryStrategy
+    timeout: Timeout | None
+    resources: Resources | None = None
+    secrets: tuple[Secret, ...] = ()
+    env_vars: dict[str, str] = field(default_factory=dict)
+    image: Any = "auto"
+    docs: Any = None
+    pod_template: Any = None
+    report: bool = False
+    interruptible: bool = False
+    max_inline_io_bytes: int = MAX_INLINE_IO_BYTES
+    queue: str | None = None
+    triggers: tuple[Any, ...] = ()
+    links: tuple[Any, ...] = ()
+    reusable: Any = None
+    plugin_config: Any = None
+
+    @property
+    def native_interface(self) -> NativeInterface:
+        return self.interface
+
+    @property
+    def __name__(self) -> str:  # so that templates look like the functions they wrap
+        return self.func.__name__
+
+    def __repr__(self) -> str:
+        return f"TaskTemplate({self.name}{self.interface!r})"
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        frame = current_frame()
+        if frame is None:
+            return self.forward(*args, **kwargs)
+        if frame.in_trace:
+            raise TraceDoesNotAllowNestedTasksError(
+                f"Task '{self.name}' was called inside a @flyte.trace function; traces cannot call tasks"
+            )
+        if asyncio._get_running_loop() is not None:
+            if self.is_async:
+                return frame.controller.submit(self, args, kwargs, frame)  # type: ignore[return-value]
+            raise SyncTaskCallInAsyncContextError(
+                f"Sync task '{self.name}' was called as '{self.short_name}(...)' from async task "
+                f"'{frame.tctx.task_name}'; that would block the event loop. "
+                f"Use 'await {self.short_name}.aio(...)' instead."
+            )
+        return frame.controller.submit_sync(self, args, kwargs, frame)
+
+    async def aio(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Await this task from async code, whether the task itself is sync or async."""
+        frame = current_frame()
+        if frame is None:
+            result = self.func(*args, **kwargs)
+            return await result if self.is_async else result  # type: ignore[misc]
+        if frame.in_trace:
+            raise TraceDoesNotAllowNestedTasksError(
+                f"Task '{self.name}' was called inside a @flyte.trace function; traces cannot call tasks"
+            )
+        return await frame.controller.submit(self, args, kwargs, frame)
+
+    def forward(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Call the plain function, bypassing the engine."""
+        return self.func(*args, **kwargs)
+
+    def override(
+        self,
+        *,
+        short_name: str | None = None,
+        resources: Resources | None = None,
+        cache: Any = _UNSET,
+        retries: Any = _UNSET,
+        timeout: Any = _UNSET,
+        env_vars: dict[str, str] | None = None,
+        secrets: Any = _UNSET,
+        max_inline_io_bytes: int | None = None,
+        pod_template: Any = _UNSET,
+        queue: str | None = None,
+        interruptible: bool | None = None,
+        reusable: Any = _UNSET,
+        links: Any = _UNSET,
+        **unknown: Any,
+    ) -> TaskTemplate[P, R]:
+        """A copy of this task with some settings replaced; the original is left untouched."""
+        if unknown:
+            raise TypeError(
+                f"Task '{self.name}'.override() got unknown option(s): {', '.join(sorted(unknown))}"
+            )
+        changes: dict[str, Any] = {}
+        if short_name is not None:
+            changes["short_name"] = short_name
+        if resources is not None:
+            changes["resources"] = resources
+        if cache is not _UNSET:
+            changes["cache"] = cache_from_request(cache)
+        if retries is not _UNSET:
+            changes["retries"] = retry_from(retries)
+        if timeout is not _UNSET:
+            changes["timeout"] = timeout_from(timeout)
+        if env_vars is not None:
+            changes["env_vars"] = {**self.env_vars, **env_vars}
+        if secrets is not _UNSET:
+            changes["secrets"] = secrets_from_request(secrets)
+        if max_inline_io_bytes is not None:
+            changes["max_inline_io_bytes"] = _check_inline_limit(max_inline_io_bytes, self.name)
+        if pod_template is not _UNSET:
+            changes["pod_template"] = pod_template
+        if queue is not None:
+            changes["queue"] = queue
+        if interruptible is not None:
+            changes["interruptible"] = interruptible
+        if reusable is not _UNSET:
+            changes["reusable"] = reusable
+        if links is not _UNSET:
+            changes["links"] = tuple(links or ())
+        return dataclasses.replace(self, **changes)
+
+
+def _check_inline_limit(value: int, task_name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"Task '{task_name}': max_inline_io_bytes must be a positive int, got {value!r}")
+    return value
+
+
+def is_async_function(func: Callable[..., Any]) -> bool:
+    return inspect.iscoroutinefunction(func)
+
+
+def make_task(
+    func: Callable[..., Any],
+    *,
+    env_name: str,
+    short_name: str | None,
+    cache: Any,
+    retries: Any,
+    timeout: Any,
+    max_inline_io_bytes: int,
+    **settings: Any,
+) -> TaskTemplate[Any, Any]:
+    """Build a template from a function and already-merged environment/task settings."""
+    if not callable(func):
+        raise TypeError(f"@task must decorate a function, got {func!r}")
+    if inspect.isasyncgenfunction(func) or inspect.isgeneratorfunction(func):
+        raise TypeError(f"Task '{env_name}.{func.__name__}': generator functions cannot be tasks")
+    name = f"{env_name}.{func.__name__}"
+    return TaskTemplate(
+        func=func,
+        name=name,
+        short_name=short_name or func.__name__,
+        env_name=env_name,
+        interface=NativeInterface.from_callable(func),
+        is_async=is_async_function(func),
+        cache=cache_from_request(cache),
+        retries=retry_from(retries),
+        timeout=timeout_from(timeout),
+        max_inline_io_bytes=_check_inline_limit(max_inline_io_bytes, name),
+        **settings,
+    )

@@ -1,0 +1,24 @@
+"""How the CLI reports errors: a readable line, the traceback only with -v."""
+
+from __future__ import annotations
+
+import traceback
+from typing import NoReturn
+
+import click
+
+
+def verbose() -> bool:
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx else None
+    return bool(root and isinstance(root.obj, dict) and root.obj.get("verbose")) or bool(
+        root and root.meta.get("flyte.verbose")
+    )
+
+
+def fail(message: str, error: BaseException | None = None, code: int = 1) -> NoReturn:
+    """Print ``message`` (and the traceback when -v was given) to stderr and exit with ``code``."""
+    if error is not None and verbose():
+        click.echo("".join(traceback.format_exception(type(error), error, error.__traceback__)), err=True)
+    click.secho(f"Error: {message}", fg="red", err=True)
+    raise SystemExit(code)

@@ -1,0 +1,144 @@
+"""``flyte run``: run a task from a file, a module or a built-in demo, with typed options."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from flyte._internal.controllers._action import ActionNode
+from flyte._internal.run_config import new_run_name
+from flyte._run import _Runner, run_local
+from flyte._syncify import run_sync
+from flyte._task import TaskTemplate
+from flyte.cli._errors import fail
+from flyte.cli._loader import find_task, load_module, tasks_in
+from flyte.cli._params import options_for, values_from_cli
+from flyte.models import ActionPhase
+
+BUILTIN_DEMOS = {"hello": ("flyte.cli._demos", "hello")}
+"""Runnable without a file: ``flyte run --local hello``."""
+
+
+def _parse_env(values: tuple[str, ...]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="-e/--env")
+        env[key] = value
+    return env
+
+
+def _failed_action(root: ActionNode) -> ActionNode:
+    """The deepest failed action carrying the run's error: where the failure started."""
+    error = root.error
+    found = root
+    for node in root.walk():
+        if node.error is error and node.phase in (ActionPhase.FAILED, ActionPhase.TIMED_OUT):
+            found = node
+    return found
+
+
+def _format_value(value: Any) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+def _execute(task: TaskTemplate, run_opts: dict[str, Any], inputs: dict[str, Any]) -> None:
+    runner = _Runner(
+        "local",
+        name=run_opts["name"] or new_run_name(),
+        env_vars=_parse_env(run_opts["env"]),
+        max_action_concurrency=run_opts.get("max_action_concurrency"),
+    )
+    config = runner._config()
+    started = time.monotonic()
+    run = run_sync(run_local(task, (), inputs, config, raise_errors=False))
+    elapsed = time.monotonic() - started
+    root = run.action._node
+    if run.phase is not ActionPhase.SUCCEEDED:
+        origin = _failed_action(root)
+        err = root.error
+        detail = f"{type(err).__name__}: {err}" if err is not None else run.phase.value
+        where = f"task '{origin.task_name}' (action {origin.name})"
+        fail(f"Run {run.name} {run.phase.value}: {where} raised {detail}", err)
+    count = sum(1 for _ in root.walk())
+    click.echo(f"Run {run.name} succeeded in {elapsed:.2f}s ({count} action{'s' if count != 1 else ''})")
+    outputs = run.outputs()
+    if outputs:
+        click.echo("Outputs:")
+        for key, value in outputs.named_outputs.items():
+            click.echo(f"  {key}: {_format_value(value)}")
+
+
+def task_command(task: TaskTemplate, name: str) -> click.Command:
+    """A click command whose options are the task's inputs."""
+
+    @click.pass_context
+    def callback(ctx: click.Context, **params: Any) -> None:
+        run_opts = ctx.find_object(dict) or {}
+        _execute(task, run_opts, values_from_cli(task.interface, params))
+
+    doc = (task.func.__doc__ or "").strip().splitlines()
+    return click.Command(
+        name,
+        callback=callback,
+        params=options_for(task.interface),
+        help=f"Run task {task.name}. " + (doc[0] if doc else ""),
+    )
+
+
+class FileGroup(click.Group):
+    """The tasks of one file or module, each a sub-command."""
+
+    def __init__(self, target: str, **kwargs: Any):
+        super().__init__(name=target, **kwargs)
+        self.target = target
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        try:
+            return sorted(tasks_in(load_module(self.target)))
+        except Exception:
+            return []
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        try:
+            task = find_task(load_module(self.target), cmd_name)
+        except Exception as e:
+            fail(str(e), e)
+        return task_command(task, cmd_name)
+
+
+class RunGroup(click.Group):
+    """``flyte run [OPTIONS] FILE TASK [TASK OPTIONS]``, or ``flyte run BUILTIN [OPTIONS]``."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(BUILTIN_DEMOS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in BUILTIN_DEMOS and not Path(cmd_name).exists():
+            module, task_name = BUILTIN_DEMOS[cmd_name]
+            return task_command(find_task(load_module(module), task_name), cmd_name)
+        return FileGroup(cmd_name, help=f"Tasks defined in {cmd_name}.")
+
+
+@click.group(cls=RunGroup, invoke_without_command=False)
+@click.option("--local", is_flag=True, help="Run on this machine (the default when no server is configured).")
+@click.option("--name", default=None, help="Name of the run (default: a random name).")
+@click.option("-e", "--env", multiple=True, metavar="KEY=VALUE", help="Environment variable for the run.")
+@click.option(
+    "--max-action-concurrency", type=click.IntRange(min=1), default=None, help="At most N actions at once."
+)
+@click.pass_context
+def run(
+    ctx: click.Context,
+    local: bool,
+    name: str | None,
+    env: tuple[str, ...],
+    max_action_concurrency: int | None,
+):
+    """Run a task: flyte run --local FILE TASK --input value ..."""
+    _parse_env(env)  # reject a malformed -e before loading any user code
+    ctx.obj = {"local": local, "name": name, "env": env, "max_action_concurrency": max_action_concurrency}

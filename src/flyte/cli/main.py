@@ -1,0 +1,30 @@
+"""Entry point of the ``flyte`` command."""
+
+from __future__ import annotations
+
+import click
+
+from flyte import __version__
+from flyte.cli._run import run
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="flyte")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and debug output.")
+@click.option("-c", "--config", "config_file", default=None, help="Path to a config file.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool, config_file: str | None) -> None:
+    """flyte: run and inspect Flyte workflows, locally or on a control plane."""
+    ctx.meta["flyte.verbose"] = verbose
+    ctx.meta["flyte.config"] = config_file
+
+
+cli.add_command(run)
+
+
+def main() -> None:
+    cli(prog_name="flyte")
+
+
+if __name__ == "__main__":
+    main()

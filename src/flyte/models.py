@@ -1,0 +1,149 @@
+"""Value objects shared by the SDK, the controllers, the run store and the server.
+
+Phases are the one vocabulary every part of the engine uses to describe where an action is.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+MAX_INLINE_IO_BYTES = 10 * 1024 * 1024
+"""Default upper bound for the encoded size of a task's inputs or outputs (10 MiB)."""
+
+RunMode = Literal["local", "remote", "hybrid"]
+
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _base36(data: bytes) -> str:
+    n = int.from_bytes(data, "big")
+    out = []
+    while n:
+        n, r = divmod(n, 36)
+        out.append(_BASE36[r])
+    return "".join(reversed(out)) or "0"
+
+
+class ActionPhase(str, enum.Enum):
+    """Where an action is in its life.
+
+    Allowed transitions::
+
+        queued -> waiting_for_resources -> initializing -> running -> {succeeded, failed, timed_out}
+        running -> queued                      (a failed attempt that will be retried)
+        any non-terminal -> aborted            (the run or an ancestor was aborted or failed)
+        running -> paused -> running           (waiting on an external event)
+
+    The last four members and ``succeeded`` are terminal.
+    """
+
+    QUEUED = "queued"
+    WAITING_FOR_RESOURCES = "waiting_for_resources"
+    INITIALIZING = "initializing"
+    RUNNING = "running"
+    PAUSED = "paused"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    ABORTED = "aborted"
+    TIMED_OUT = "timed_out"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_TERMINAL = frozenset({ActionPhase.SUCCEEDED, ActionPhase.FAILED, ActionPhase.ABORTED, ActionPhase.TIMED_OUT})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionID:
+    """Identity of one action inside a run. The root action of every run is named ``a0``."""
+
+    name: str
+    run_name: str | None = None
+    project: str | None = None
+    domain: str | None = None
+    org: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.run_name is None:
+            object.__setattr__(self, "run_name", self.name)
+
+    def new_sub_action(self, name: str) -> ActionID:
+        return replace(self, name=name)
+
+    def new_sub_action_from(
+        self, task_call_seq: int, task_hash: str, input_hash: str, group: str | None
+    ) -> ActionID:
+        """A child id that is a pure function of where and how the child was called.
+
+        Re-running the same code with the same inputs reproduces the same ids, which is what
+        replay, recovery and trace checkpoints rely on.
+        """
+        key = f"{self.name}|{task_hash}|{input_hash}|{task_call_seq}|{group or ''}"
+        digest = hashlib.blake2b(key.encode(), digest_size=10).digest()
+        return replace(self, name=_base36(digest))
+
+
+@dataclass(frozen=True)
+class GroupData:
+    """The ``flyte.group`` an action was called in."""
+
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RawDataPath:
+    """Where an action may write raw data (files, directories, dataframes)."""
+
+    path: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checkpoints:
+    """Paths of the previous attempt's checkpoint and this attempt's checkpoint."""
+
+    prev_checkpoint_path: str | None
+    checkpoint_path: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskContext:
+    """What a running task can know about its own execution; returned by ``flyte.ctx()``.
+
+    ``attempt_number`` counts from 0 (the first attempt) and grows by one with every retry.
+    ``custom_context`` is passed on to every child action and never enters cache keys.
+    """
+
+    action: ActionID
+    version: str = ""
+    raw_data_path: RawDataPath | None = None
+    input_path: str | None = None
+    output_path: str = ""
+    run_base_dir: str = ""
+    report: Any = None
+    group_data: GroupData | None = None
+    checkpoints: Checkpoints | None = None
+    code_bundle: Any = None
+    compiled_image_cache: Any = None
+    data: dict[str, Any] = field(default_factory=dict)
+    mode: RunMode = "local"
+    interactive_mode: bool = False
+    custom_context: dict[str, str] = field(default_factory=dict)
+    attempt_number: int = 0
+    task_name: str = ""
+
+    def replace(self, **kwargs: Any) -> TaskContext:
+        return replace(self, **kwargs)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data.get(key)
+
+    def is_in_cluster(self) -> bool:
+        return self.mode == "remote"

@@ -1,0 +1,177 @@
+"""TypeEngine: the public entry points, built on the cached per-type plans."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flyte.types import _registry, _wire
+from flyte.types._errors import TypeTransformerFailedError
+from flyte.types._registry import Plan, plan_for
+
+_cache = _registry._cache  # read directly on the hot path: one dict lookup per value
+_MISSING: Any = object()
+
+
+def _plan(tp: Any) -> Plan:
+    try:
+        plan = _cache.get(tp)
+    except TypeError:
+        plan = None
+    return plan if plan is not None else plan_for(tp)
+
+
+def _encode_one(value: Any, plan: Plan) -> Any:
+    if type(value) in plan.exact:
+        return value
+    try:
+        return plan.enc(value)
+    except TypeTransformerFailedError as exc:
+        raise exc.at_top(plan.name) from None
+
+
+def _not_msgpack(tp: Any, data: Any, exc: Exception) -> TypeTransformerFailedError:
+    return TypeTransformerFailedError(
+        _registry.type_name(tp), type(data).__name__, detail=f"the data is not valid encoded flyte data ({exc})"
+    )
+
+
+def _unpack(data: bytes, tp: Any) -> Any:
+    try:
+        return _wire.unpackb(data)
+    except TypeTransformerFailedError:
+        raise
+    except Exception as exc:  # msgpack reports corrupt data with several exception types
+        raise _not_msgpack(tp, data, exc) from exc
+
+
+def _decode_one(wire: Any, plan: Plan, data: bytes) -> Any:
+    if plan.accepts_any:
+        return _wire.strip_tags(wire) if _wire.maybe_tagged(data) else wire
+    return wire if plan.dec_identity else plan.dec(wire)
+
+
+class TypeEngine:
+    """Converts Python values to compact, self-describing msgpack bytes and back.
+
+    All methods are class-level and thread-safe. The converter for a type is chosen once
+    (the first registered converter whose ``handles`` says yes) and cached.
+    """
+
+    @staticmethod
+    def encode(value: Any, python_type: Any) -> bytes:
+        """Validate ``value`` against ``python_type`` and encode it.
+
+        Raises :class:`TypeTransformerFailedError` if the value does not fit the type.
+        """
+        return _wire.packb(_encode_one(value, _plan(python_type)))
+
+    @staticmethod
+    def decode(data: bytes, python_type: Any) -> Any:
+        """Rebuild a value of ``python_type`` from bytes made by :meth:`encode`."""
+        plan = _plan(python_type)
+        return _decode_one(_unpack(data, python_type), plan, data)
+
+    @staticmethod
+    def encode_values(values: Mapping[str, Any], types: Mapping[str, Any]) -> bytes:
+        """Encode named values (task inputs or outputs) as one msgpack map.
+
+        A name missing from ``types`` is encoded untyped. On a bad value the error's ``name``
+        attribute holds the offending key.
+        """
+        wire = {}
+        for name, value in values.items():
+            plan = _plan(types.get(name, Any))
+            if type(value) in plan.exact:
+                wire[name] = value
+                continue
+            try:
+                wire[name] = plan.enc(value)
+            except TypeTransformerFailedError as exc:
+                exc.at_top(plan.name).name = name
+                raise exc from None
+        try:
+            return _wire.packb(wire)
+        except TypeTransformerFailedError as exc:  # raised inside untyped data while packing
+            exc.name = _failing_key(wire)
+            raise
+
+    @staticmethod
+    def decode_values(data: bytes, types: Mapping[str, Any]) -> dict[str, Any]:
+        """Decode bytes from :meth:`encode_values`; names missing from ``types`` decode untyped."""
+        wire = _unpack(data, dict)
+        if type(wire) is not dict:
+            raise TypeTransformerFailedError("a map of named values", type(wire).__name__, "", wire)
+        out = {}
+        for name, item in wire.items():
+            tp = types.get(name, _MISSING)
+            if tp is _MISSING:
+                out[name] = _wire.strip_tags(item) if _wire.maybe_tagged(data) else item
+                continue
+            plan = _plan(tp)
+            try:
+                out[name] = _decode_one(item, plan, data)
+            except TypeTransformerFailedError as exc:
+                exc.name = name
+                raise
+        return out
+
+    @staticmethod
+    def to_wire(value: Any, python_type: Any) -> Any:
+        """Validate and convert one value to its msgpack-native wire form (for converters of
+        container-like types that delegate their parts)."""
+        return _encode_one(value, _plan(python_type))
+
+    @staticmethod
+    def from_wire(wire: Any, python_type: Any) -> Any:
+        """The inverse of :meth:`to_wire`."""
+        plan = _plan(python_type)
+        return wire if plan.dec_identity else plan.dec(wire)
+
+    @staticmethod
+    def to_jsonable(data: bytes) -> Any:
+        """A JSON-serialisable view of encoded bytes, without knowing their type (for display).
+
+        Datetimes become ISO strings, timedeltas seconds, bytes ``"b64:<base64>"``, records
+        dicts, tuples and sets lists, enums their value, pickles ``"<pickled TypeName>"``.
+        """
+        try:
+            tree = _wire.unpack_view(data)
+        except Exception as exc:
+            raise _not_msgpack(Any, data, exc) from exc
+        return _wire.jsonify(tree)
+
+    @staticmethod
+    def from_jsonable(obj: Any, python_type: Any) -> Any:
+        """Build a value of ``python_type`` from JSON-decoded data (e.g. a CLI argument).
+
+        Dicts become dataclasses, models, TypedDicts or NamedTuples; ISO strings datetimes or
+        dates; numbers or ``"1h30m"`` timedeltas; values or names Enum members; lists tuples
+        or sets; strings bytes (UTF-8, or ``"b64:..."``).
+        """
+        plan = _plan(python_type)
+        try:
+            return plan.from_json(obj)
+        except TypeTransformerFailedError as exc:
+            raise exc.at_top(plan.name) from None
+
+    @staticmethod
+    def describe(python_type: Any) -> str:
+        """A human-readable name for a type: ``int``, ``list[int]``, ``Optional[str]``..."""
+        return _registry.type_name(python_type)
+
+    @staticmethod
+    def register(converter: Any, *, first: bool = True) -> None:
+        """Add a converter (see :class:`Converter`). With ``first=True`` it is asked before the
+        built-in converters, so it can take over a type; otherwise just before the pickle fallback.
+        """
+        _registry.register(converter, first=first)
+
+
+def _failing_key(wire: dict[str, Any]) -> str | None:
+    for name, item in wire.items():
+        try:
+            _wire.packb(item)
+        except TypeTransformerFailedError:
+            return name
+    return None

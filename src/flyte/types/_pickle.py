@@ -1,0 +1,108 @@
+"""The last resort: values of types no converter knows are pickled.
+
+Pickles are opaque, tied to the Python and library versions that wrote them, and unsafe to
+load from untrusted sources, so the first time a type falls back here a warning names it.
+"""
+
+from __future__ import annotations
+
+import pickle
+import threading
+import typing
+import warnings
+from typing import Any
+
+from msgpack import ExtType
+
+from flyte.types import _wire
+from flyte.types._errors import TypeTransformerFailedError, mismatch, type_label
+from flyte.types._registry import BaseConverter, Plan, type_name
+
+
+class PickleFallbackWarning(UserWarning):
+    """A value's type has no converter, so its values are pickled."""
+
+
+_warned: set[type] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_once(cls: type) -> None:
+    if cls in _warned:
+        return
+    with _warned_lock:
+        if cls in _warned:
+            return
+        _warned.add(cls)
+    warnings.warn(
+        f"flyte: no type converter for {cls.__module__}.{cls.__qualname__}; its values are pickled "
+        "(opaque, and readable only with the same code and library versions). "
+        "Register a converter with flyte.types.register() to avoid this.",
+        PickleFallbackWarning,
+        stacklevel=4,
+    )
+
+
+def pickle_value(value: Any) -> ExtType:
+    """The pickle ext value for ``value`` (warning once for its type)."""
+    cls = type(value)
+    _warn_once(cls)
+    try:
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # PicklingError, TypeError, AttributeError... all mean "cannot"
+        raise TypeTransformerFailedError(
+            "a picklable value", type_label(value), "", value, detail=f"it cannot be pickled ({exc})"
+        ) from exc
+    return ExtType(_wire.PICKLE, _wire.packb([cls.__qualname__, data]))
+
+
+def _unpickle(payload: bytes) -> Any:
+    _, data = _wire.unpackb(payload)
+    return pickle.loads(data)
+
+
+def _view(payload: bytes) -> str:
+    return f"<pickled {_wire.unpack_view(payload)[0]}>"
+
+
+_wire.register_ext(_wire.PICKLE, _unpickle, _view)
+_wire.set_fallback(pickle_value)
+
+
+def _checkable_class(tp: Any) -> type | None:
+    """The class values of ``tp`` must be instances of, if isinstance can tell."""
+    origin = typing.get_origin(tp) or tp
+    if not isinstance(origin, type):
+        return None
+    try:
+        isinstance(None, origin)
+    except TypeError:  # e.g. a Protocol that is not runtime-checkable
+        return None
+    return origin
+
+
+class PickleConverter(BaseConverter):
+    """Takes every type (it is always last). Values are checked against the class when the
+    annotation is one, then pickled."""
+
+    def handles(self, python_type: Any) -> bool:
+        return True
+
+    def build(self, python_type: Any) -> Plan:
+        cls = _checkable_class(python_type)
+        name = type_name(python_type)
+
+        def enc(value: Any) -> ExtType:
+            if cls is not None and not isinstance(value, cls):
+                raise mismatch(name, value)
+            return pickle_value(value)
+
+        def dec(wire: Any) -> Any:
+            return wire  # already unpickled by the ext hook
+
+        def from_json(obj: Any) -> Any:
+            if cls is not None and isinstance(obj, cls):
+                return obj
+            raise mismatch(name, obj, f"{name} cannot be built from JSON (no converter knows it)")
+
+        return Plan(python_type, name, enc, dec, from_json, dec_identity=True, runtime=cls)
