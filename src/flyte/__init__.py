@@ -116,8 +116,6 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from flyte._map import map
-    from flyte._trace import trace
     from flyte._cache import Cache, CachePolicy, CacheRequest
     from flyte._context import ctx
     from flyte._custom_context import custom_context, get_custom_context
@@ -127,6 +125,7 @@ if TYPE_CHECKING:
     from flyte._image import Image
     from flyte._initialize import current_domain, init, init_from_config
     from flyte._link import Link
+    from flyte._map import map
     from flyte._pod import PodTemplate
     from flyte._resources import AMD_GPU, GPU, HABANA_GAUDI, TPU, Device, DeviceClass, Neuron, Resources
     from flyte._retry import Backoff, RetryStrategy
@@ -134,4 +133,5 @@ if TYPE_CHECKING:
     from flyte._run import run, with_runcontext
     from flyte._secret import Secret, SecretRequest
     from flyte._timeout import Timeout, TimeoutType
+    from flyte._trace import trace
     from flyte._trigger import Cron, FixedRate, Trigger, TriggerTime

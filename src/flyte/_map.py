@@ -141,7 +141,11 @@ class _Map:
         return_exceptions: bool = True,
     ) -> AsyncIterator[Any]:
         return _map_aio(
-            func, *iterables, group_name=group_name, concurrency=concurrency, return_exceptions=return_exceptions
+            func,
+            *iterables,
+            group_name=group_name,
+            concurrency=concurrency,
+            return_exceptions=return_exceptions,
         )
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flyte._internal.controllers._action import ActionNode, NullRecorder, RunRecorder, TraceEntry
