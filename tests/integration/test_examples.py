@@ -24,3 +24,17 @@ def test_hello(tmp_path: Path):
     assert result.returncode == 0, result.stderr
     assert "succeeded" in result.stdout
     assert "The squares of 0..9 add up to 285" in result.stdout
+
+
+def test_map_and_trace(tmp_path: Path):
+    result = run_example("map_and_trace.py", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "20 mapped actions" in result.stdout
+    assert "total score: 38.0" in result.stdout  # 2 * (0 + 0.1 + ... + 1.9)
+
+
+def test_retries(tmp_path: Path):
+    result = run_example("retries.py", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "downloaded on attempt 2" in result.stdout
+    assert "slow_step gave up: MaxRuntimeExceededError" in result.stdout
