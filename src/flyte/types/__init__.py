@@ -14,7 +14,13 @@ first, the pickle fallback last) and caches the choice per type. Add support for
 from __future__ import annotations
 
 from flyte.types import _registry
-from flyte.types._builtins import AnyConverter, LiteralConverter, NoneConverter, ScalarConverter, UnionConverter
+from flyte.types._builtins import (
+    AnyConverter,
+    LiteralConverter,
+    NoneConverter,
+    ScalarConverter,
+    UnionConverter,
+)
 from flyte.types._containers import DictConverter, SequenceConverter, TupleConverter
 from flyte.types._engine import TypeEngine
 from flyte.types._enum import EnumConverter

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import operator
 import typing
+from collections.abc import Callable
 from types import NoneType
-from typing import Any, Callable
+from typing import Any
 
 from flyte.types._errors import TypeTransformerFailedError, mismatch, type_label
 from flyte.types._registry import BaseConverter, Plan, plan_for, type_name
@@ -170,7 +171,7 @@ class ScalarConverter(BaseConverter):
     """int, float, str, bool and bytes; the wire form is the value itself."""
 
     def handles(self, python_type: Any) -> bool:
-        return python_type in _SCALARS
+        return isinstance(python_type, type) and python_type in _SCALARS
 
     def build(self, python_type: Any) -> Plan:
         exact, coerce, from_json = _SCALARS[python_type]

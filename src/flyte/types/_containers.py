@@ -8,8 +8,8 @@ walk the elements in Python (to coerce or to report the first bad element with i
 from __future__ import annotations
 
 import typing
-from collections.abc import Mapping
-from typing import Any, Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from flyte.types._errors import TypeTransformerFailedError, mismatch
 from flyte.types._registry import BaseConverter, Plan, plan_for, type_name
@@ -160,7 +160,7 @@ class TupleConverter(BaseConverter):
         def enc(value: Any) -> list[Any]:
             check(value)
             out = []
-            for i, (part, item) in enumerate(zip(parts, value)):
+            for i, (part, item) in enumerate(zip(parts, value, strict=True)):
                 try:
                     out.append(item if type(item) in part.exact else part.enc(item))
                 except TypeTransformerFailedError as exc:
@@ -169,12 +169,14 @@ class TupleConverter(BaseConverter):
 
         def dec(wire: Any) -> tuple[Any, ...]:
             items = _wire_list(name, wire)
-            return tuple(part.dec(w) for part, w in zip(parts, items))
+            if len(items) != len(parts):
+                raise mismatch(name, wire, f"the stored value has {len(items)} items, not {len(parts)}")
+            return tuple(part.dec(w) for part, w in zip(parts, items, strict=True))
 
         def from_json(obj: Any) -> tuple[Any, ...]:
             check(obj)
             out = []
-            for i, (part, item) in enumerate(zip(parts, obj)):
+            for i, (part, item) in enumerate(zip(parts, obj, strict=True)):
                 try:
                     out.append(part.from_json(item))
                 except TypeTransformerFailedError as exc:
@@ -267,4 +269,3 @@ def _enc_items(value: dict[Any, Any], key: Plan, val: Plan) -> dict[Any, Any]:
         except TypeTransformerFailedError as exc:
             raise exc.prefixed(f"[{k!r}]") from None
     return out
-

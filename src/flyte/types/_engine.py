@@ -32,7 +32,9 @@ def _encode_one(value: Any, plan: Plan) -> Any:
 
 def _not_msgpack(tp: Any, data: Any, exc: Exception) -> TypeTransformerFailedError:
     return TypeTransformerFailedError(
-        _registry.type_name(tp), type(data).__name__, detail=f"the data is not valid encoded flyte data ({exc})"
+        _registry.type_name(tp),
+        type(data).__name__,
+        detail=f"the data is not valid encoded flyte data ({exc})",
     )
 
 
@@ -62,7 +64,9 @@ class TypeEngine:
     def encode(value: Any, python_type: Any) -> bytes:
         """Validate ``value`` against ``python_type`` and encode it.
 
-        Raises :class:`TypeTransformerFailedError` if the value does not fit the type.
+        Validation is strict but converts where nothing is lost: an int is accepted for
+        ``float``, a tuple for ``list[T]``, bytearray for ``bytes``; ``bool`` is *not* accepted
+        for ``int``. Raises :class:`TypeTransformerFailedError` if the value does not fit.
         """
         return _wire.packb(_encode_one(value, _plan(python_type)))
 

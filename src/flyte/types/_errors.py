@@ -49,7 +49,7 @@ class TypeTransformerFailedError(TypeError):
         self.leaf_expected = expected
         self.received = received
         self.path = path
-        self.value_repr = "" if value is _NO_VALUE else short_repr(value)
+        self.value_repr = "" if value is _NO_VALUE or value is None else short_repr(value)
         self.detail = detail
         self.name: str | None = None
 

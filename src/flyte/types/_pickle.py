@@ -23,19 +23,19 @@ class PickleFallbackWarning(UserWarning):
     """A value's type has no converter, so its values are pickled."""
 
 
-_warned: set[type] = set()
+_warned: set[Any] = set()
 _warned_lock = threading.Lock()
 
 
-def _warn_once(cls: type) -> None:
-    if cls in _warned:
+def _warn_once(key: Any, shown: str) -> None:
+    if key in _warned:
         return
     with _warned_lock:
-        if cls in _warned:
+        if key in _warned:
             return
-        _warned.add(cls)
+        _warned.add(key)
     warnings.warn(
-        f"flyte: no type converter for {cls.__module__}.{cls.__qualname__}; its values are pickled "
+        f"flyte: no type converter for {shown}; its values are pickled "
         "(opaque, and readable only with the same code and library versions). "
         "Register a converter with flyte.types.register() to avoid this.",
         PickleFallbackWarning,
@@ -43,10 +43,21 @@ def _warn_once(cls: type) -> None:
     )
 
 
-def pickle_value(value: Any) -> ExtType:
-    """The pickle ext value for ``value`` (warning once for its type)."""
+def _full_name(tp: Any) -> str:
+    if isinstance(tp, type):
+        return f"{tp.__module__}.{tp.__qualname__}"
+    return type_name(tp)
+
+
+def pickle_value(value: Any, declared: Any = None) -> ExtType:
+    """The pickle ext value for ``value``, warning once per type: the declared type when
+    there is one, else the value's class."""
     cls = type(value)
-    _warn_once(cls)
+    key = cls if declared is None else declared
+    try:
+        _warn_once(key, _full_name(key))
+    except TypeError:  # an unhashable annotation: warn by its name instead
+        _warn_once(_full_name(key), _full_name(key))
     try:
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:  # PicklingError, TypeError, AttributeError... all mean "cannot"
@@ -95,7 +106,7 @@ class PickleConverter(BaseConverter):
         def enc(value: Any) -> ExtType:
             if cls is not None and not isinstance(value, cls):
                 raise mismatch(name, value)
-            return pickle_value(value)
+            return pickle_value(value, python_type)
 
         def dec(wire: Any) -> Any:
             return wire  # already unpickled by the ext hook

@@ -10,8 +10,9 @@ from __future__ import annotations
 import collections.abc as cabc
 import threading
 import typing
+from collections.abc import Callable
 from types import GenericAlias, NoneType, UnionType
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from flyte.types._errors import TypeTransformerFailedError, type_label
 
@@ -166,6 +167,14 @@ def normalize(tp: Any) -> Any:
     return tp
 
 
+def _arg_name(arg: Any) -> str:
+    if arg is Ellipsis:
+        return "..."
+    if isinstance(arg, (list, tuple)):  # Callable[[int, str], bool]
+        return f"[{', '.join(map(_arg_name, arg))}]"
+    return type_name(arg)
+
+
 def _builtin_for(tp: Any) -> type | None:
     try:
         return _ABC_TO_BUILTIN.get(tp)
@@ -193,7 +202,7 @@ def type_name(tp: Any) -> str:
         return f"Literal[{', '.join(map(repr, args))}]"
     if origin is not None and args:
         base = getattr(origin, "__name__", None) or str(origin).replace("typing.", "")
-        parts = ["..." if a is Ellipsis else type_name(a) for a in args]
+        parts = [_arg_name(a) for a in args]
         return f"{base}[{', '.join(parts)}]"
     if isinstance(tp, type):
         return tp.__name__
@@ -268,8 +277,7 @@ def _build(tp: Any) -> Plan:
         return plan_for(norm)
     for conv in _chain:
         if conv.handles(tp):
-            build = getattr(conv, "build", None)
-            return build(tp) if build is not None else _protocol_plan(conv, tp)
+            return conv.build(tp) if isinstance(conv, BaseConverter) else _protocol_plan(conv, tp)
     raise TypeError(f"no converter handles {tp!r}")  # unreachable: the fallback takes all
 
 

@@ -9,8 +9,8 @@ list of nodes) build.
 from __future__ import annotations
 
 import typing
-from collections.abc import Mapping
-from typing import Any, Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from flyte.types._errors import TypeTransformerFailedError, mismatch, type_label
 from flyte.types._registry import BaseConverter, Lazy, Plan, plan_for, type_name
@@ -121,7 +121,7 @@ def _record_plan(
             names = [f for f, _ in fields()]
             if len(obj) > len(names):
                 raise mismatch(name, obj, f"it has {len(obj)} items, {name} has {len(names)} fields")
-            obj = dict(zip(names, obj))
+            obj = dict(zip(names, obj, strict=False))  # trailing fields keep defaults
         return _construct(name, cls, _json_fields(name, obj, fields(), required()))
 
     return Plan(tp, name, enc, dec, from_json, by_ref=True, runtime=cls)
@@ -135,7 +135,7 @@ def _dataclass_fields(tp: Any, cls: type) -> list[tuple[str, Any]]:
 
     hints = _hints(cls)
     params = getattr(cls, "__parameters__", ())
-    mapping = dict(zip(params, typing.get_args(tp))) if params else {}
+    mapping = dict(zip(params, typing.get_args(tp), strict=False)) if params else {}
     out = []
     for field in dataclasses.fields(cls):
         if field.init:
@@ -268,7 +268,9 @@ def _pydantic_error(name: str, obj: Any, exc: Exception) -> TypeTransformerFaile
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.get("loc", ()))
     bad = first.get("input", obj)
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return TypeTransformerFailedError(name, type_label(bad), path, bad, detail=f"{first.get('msg', exc)}{more}")
+    return TypeTransformerFailedError(
+        name, type_label(bad), path, bad, detail=f"{first.get('msg', exc)}{more}"
+    )
 
 
 class PydanticConverter(BaseConverter):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Callable
+from typing import Any
 
 from msgpack import ExtType
 
@@ -206,7 +207,7 @@ class TimeConverter(BaseConverter):
     """datetime, date, time, timedelta: validated here, packed by the ext encoders above."""
 
     def handles(self, python_type: Any) -> bool:
-        return python_type in _KINDS
+        return isinstance(python_type, type) and python_type in _KINDS
 
     def build(self, python_type: Any) -> Plan:
         coerce, from_json = _KINDS[python_type]

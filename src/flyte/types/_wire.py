@@ -8,8 +8,9 @@ turns them back while unpacking, so untyped decoding needs no Python-level walk.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import NoneType
-from typing import Any, Callable
+from typing import Any
 
 import msgpack
 from msgpack import ExtType
@@ -193,6 +194,8 @@ register_ext(
     lambda p: int(p.decode()),
     {int: lambda n: ExtType(BIGINT, str(n).encode())},  # reached only when msgpack overflows
 )
+
+
 def ordered(items: Any) -> list[Any]:
     """A set's items in a stable order when they can be sorted, so equal sets encode equally
     (string hashing differs between processes, and encoded values get hashed)."""
