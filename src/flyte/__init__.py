@@ -48,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "init_from_config": "flyte._initialize",
     "map": "flyte._map",
     "trace": "flyte._trace",
+    "rerun": "flyte._rerun",
     "run": "flyte._run",
     "with_runcontext": "flyte._run",
 }
@@ -90,6 +91,7 @@ __all__ = [
     "init",
     "init_from_config",
     "map",
+    "rerun",
     "run",
     "trace",
     "version",
@@ -127,6 +129,7 @@ if TYPE_CHECKING:
     from flyte._link import Link
     from flyte._map import map
     from flyte._pod import PodTemplate
+    from flyte._rerun import rerun
     from flyte._resources import AMD_GPU, GPU, HABANA_GAUDI, TPU, Device, DeviceClass, Neuron, Resources
     from flyte._retry import Backoff, RetryStrategy
     from flyte._reusable_environment import ReusePolicy

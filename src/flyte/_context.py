@@ -7,7 +7,6 @@ controller that executes its children, and the controller's handle for the actio
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -15,16 +14,20 @@ if TYPE_CHECKING:
     from flyte.models import TaskContext
 
 
-@dataclass(frozen=True, slots=True)
 class Frame:
-    tctx: TaskContext
-    controller: Controller
-    action: Any
-    """The controller's own handle for the running action (a tree node); opaque here."""
-    in_trace: bool = False
+    """The action whose code runs now: its context, its controller, and the controller's handle."""
+
+    __slots__ = ("tctx", "controller", "action", "in_trace")
+
+    def __init__(self, tctx: TaskContext, controller: Controller, action: Any, in_trace: bool = False):
+        self.tctx = tctx
+        self.controller = controller
+        self.action = action
+        """The controller's own handle for the running action (a tree node); opaque here."""
+        self.in_trace = in_trace
 
     def with_tctx(self, **changes: Any) -> Frame:
-        return replace(self, tctx=self.tctx.replace(**changes))
+        return Frame(self.tctx.replace(**changes), self.controller, self.action, self.in_trace)
 
 
 _frame: ContextVar[Frame | None] = ContextVar("flyte_frame", default=None)

@@ -6,6 +6,7 @@ import inspect
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from flyte.errors import RuntimeDataValidationError
@@ -52,7 +53,7 @@ class NativeInterface:
             outputs = {"o0": ret}
         return cls(inputs=inputs, outputs=outputs)
 
-    @property
+    @cached_property
     def input_types(self) -> dict[str, Any]:
         return {k: v[0] for k, v in self.inputs.items()}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -12,7 +13,10 @@ from typing import Any, Literal
 from flyte._custom_context import get_custom_context
 from flyte._initialize import get_init_config
 from flyte._internal.controllers.local import LocalController
-from flyte._internal.run_config import RunConfig, new_run_name
+from flyte._internal.logs import capture
+from flyte._internal.run_config import RunConfig, flyte_home, new_run_name
+from flyte._internal.store import Replay, StoreRecorder, TaskCache, open_store
+from flyte._internal.store.liveness import this_process_owner
 from flyte._syncify import syncify
 from flyte._task import TaskTemplate
 from flyte.errors import ActionAbortedError, InitializationError
@@ -112,6 +116,7 @@ class _Runner:
         self._labels = dict(labels or {})
         self._annotations = dict(annotations or {})
         self._reference_only = reference_only
+        self._recover_from: str | None = None
 
     def _effective_mode(self) -> Mode:
         if self._mode is not None:
@@ -129,6 +134,8 @@ class _Runner:
             max_action_concurrency=self._max_action_concurrency,
             labels=self._labels,
             annotations=self._annotations,
+            recover_from=self._recover_from,
+            persist=os.environ.get("FLYTE_LOCAL_PERSISTENCE", "1") not in ("0", "false", "no"),
         )
 
     @syncify
@@ -146,6 +153,16 @@ class _Runner:
         return await run_local(task, args, kwargs, self._config())
 
 
+def _task_origin(task: TaskTemplate) -> tuple[str | None, str | None]:
+    """Where the task is defined (module name, file), so that a rerun can load it again."""
+    module = getattr(task.func, "__module__", None)
+    try:
+        file = inspect.getsourcefile(task.func)
+    except TypeError:
+        file = None
+    return module, str(Path(file).resolve()) if file else None
+
+
 async def run_local(
     task: TaskTemplate,
     args: tuple[Any, ...],
@@ -154,25 +171,58 @@ async def run_local(
     *,
     raise_errors: bool = True,
 ) -> Run:
-    """Execute a whole run in this process. With ``raise_errors=False`` a failed run is returned
-    (its root action holding the error) instead of raising."""
-    controller = LocalController(config)
+    """Execute a whole run in this process, recorded in the run store.
+
+    With ``raise_errors=False`` a failed run is returned (its root action holding the error)
+    instead of raising.
+    """
+    services: dict[str, Any] = {}
+    store = None
+    if config.persist:
+        store = open_store(flyte_home())
+        module, file = _task_origin(task)
+        await asyncio.to_thread(
+            store.create_run,
+            config.name,
+            task.name,
+            this_process_owner(),
+            source_run=config.recover_from,
+            task_module=module,
+            task_file=file,
+            root_dir=str(get_init_config().root_dir),
+        )
+        services["recorder"] = StoreRecorder(store)
+        services["cache"] = TaskCache(store)
+        if config.recover_from:
+            services["replay"] = Replay(store, config.recover_from)
+    controller = LocalController(config, **services)
+    if store is not None:
+        loop = asyncio.get_running_loop()
+        store.watch_abort(config.name, lambda reason: loop.call_soon_threadsafe(controller.abort, reason))
+        store.start_committer()
     url = Path(config.run_base_dir).as_uri()
     value: Any = None
+    capture.start()
     try:
         with _process_env({**task.env_vars, **config.env_vars}):
             value = await controller.run_root(task, args, kwargs)
     except asyncio.CancelledError:
-        error: BaseException = ActionAbortedError(f"Run '{config.name}' was aborted")
-        if controller.root is not None:
-            controller.root.error = error
-        if raise_errors or controller.root is None:
+        root = controller.root
+        reason = root.abort_reason if root is not None and root.abort_reason else "cancelled"
+        error: BaseException = ActionAbortedError(f"Run '{config.name}' was aborted: {reason}")
+        if root is not None:
+            root.error = error
+        if raise_errors or root is None:
             raise error from None
     except Exception:
         if raise_errors or controller.root is None:
             raise
     finally:
+        capture.stop()
         await controller.stop()
+        if store is not None:
+            store.unwatch_abort(config.name)
+            await asyncio.to_thread(store.stop_committer)
     return Run(config.name, controller.root, task, value=value, url=url)
 
 

@@ -1,163 +1,183 @@
-"""flyte.Cache, cache_from_request and the function-body version."""
+"""Task caching with the contract's semantics, recorded in the run store."""
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
+import subprocess
+import sys
 import textwrap
+import time
+from pathlib import Path
 
 import pytest
 
-from flyte._cache import (
-    Cache,
-    CachePolicy,
-    FunctionBodyPolicy,
-    VersionParameters,
-    cache_from_request,
-    function_body_version,
+import flyte
+from flyte._internal.run_config import flyte_home
+from flyte._internal.store import TaskCache, open_store
+from flyte.remote import Run
+
+env = flyte.TaskEnvironment(name="cached")
+CALLS: list[str] = []
+
+
+@env.task(cache="auto")
+async def slow_square(x: int) -> int:
+    CALLS.append(f"square {x}")
+    return x * x
+
+
+@env.task(cache=flyte.Cache(behavior="override", version_override="v1", ignored_inputs=("verbose",)))
+async def pinned(x: int, verbose: bool = False) -> int:
+    CALLS.append(f"pinned {x}")
+    return x + 100
+
+
+@env.task(cache="disable")
+async def uncached(x: int) -> int:
+    CALLS.append(f"uncached {x}")
+    return x
+
+
+@env.task
+async def parent(n: int) -> list[int]:
+    return [await slow_square(i) for i in range(n)]
+
+
+def test_auto_cache_hits_across_runs_and_is_visible():
+    CALLS.clear()
+    first = flyte.run(parent, 3)
+    second = flyte.run(parent, 3)
+    assert first.outputs() == second.outputs() == ([0, 1, 4],)
+    assert CALLS == ["square 0", "square 1", "square 2"]
+    statuses = sorted(a.cache_status or "" for a in Run.get(second.name).actions()[1:])
+    assert statuses == ["hit", "hit", "hit"]
+    assert sorted(a.cache_status or "" for a in Run.get(first.name).actions()[1:]) == ["miss"] * 3
+
+
+def test_different_inputs_miss():
+    CALLS.clear()
+    flyte.run(slow_square, 2)
+    flyte.run(slow_square, 3)
+    assert CALLS == ["square 2", "square 3"]
+
+
+def test_ignored_inputs_and_version_override():
+    CALLS.clear()
+    assert flyte.run(pinned, 1).outputs() == (101,)
+    assert flyte.run(pinned, 1, verbose=True).outputs() == (101,)
+    assert CALLS == ["pinned 1"]
+
+
+def test_disabled_cache_always_runs():
+    CALLS.clear()
+    flyte.run(uncached, 1)
+    flyte.run(uncached, 1)
+    assert CALLS == ["uncached 1", "uncached 1"]
+
+
+def test_overwrite_cache_recomputes_and_replaces():
+    CALLS.clear()
+    flyte.run(slow_square, 5)
+    run = flyte.with_runcontext(overwrite_cache=True).run(slow_square, 5)
+    assert CALLS == ["square 5", "square 5"]
+    assert run.action.cache_status == "overwritten"
+    flyte.run(slow_square, 5)
+    assert CALLS == ["square 5", "square 5"]
+
+
+def test_clearing_the_cache():
+    CALLS.clear()
+    flyte.run(slow_square, 6)
+    assert TaskCache(open_store(flyte_home())).clear() >= 1
+    flyte.run(slow_square, 6)
+    assert CALLS == ["square 6", "square 6"]
+
+
+def _module(folder: Path, name: str, body: str) -> Path:
+    folder.mkdir()
+    path = folder / f"{name}.py"
+    path.write_text(
+        "import flyte\nenv = flyte.TaskEnvironment(name='edit')\n\n@env.task(cache='auto')\n"
+        f"async def compute(x: int) -> int:\n    {body}\n"
+    )
+    return path
+
+
+def test_editing_the_function_body_invalidates_auto_cache(tmp_path: Path):
+    from flyte._internal.loader import load_module
+
+    v1 = load_module(str(_module(tmp_path / "a", "m", "return x + 1")))
+    assert flyte.run(v1.compute, 1).outputs() == (2,)
+    assert next(Run.listall()).action.cache_status == "miss"
+    assert flyte.run(v1.compute, 1).action.cache_status == "hit"
+    v2 = load_module(str(_module(tmp_path / "b", "m2", "return x + 2")))
+    run = flyte.run(v2.compute, 1)
+    assert run.outputs() == (3,)
+    assert run.action.cache_status == "miss"
+
+
+SERIALIZED = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import flyte
+    env = flyte.TaskEnvironment(name="serial")
+    MARKERS = Path(sys.argv[1])
+
+    @env.task(cache=flyte.Cache(behavior="auto", serialize=True))
+    async def expensive(x: int) -> int:
+        with MARKERS.open("a") as f:
+            f.write("executed\\n")
+        time.sleep(1.5)
+        return x * 10
+
+    print(flyte.run(expensive, 4).outputs()[0])
+    """
 )
 
 
-def _compile(src: str, name: str = "f"):
-    ns: dict = {}
-    exec(compile(textwrap.dedent(src), "<test>", "exec"), ns)
-    return ns[name]
+def test_serialize_executes_once_across_processes(tmp_path: Path):
+    script = tmp_path / "serial.py"
+    script.write_text(SERIALIZED)
+    markers = tmp_path / "markers.txt"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(markers)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        outs = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    assert [o.strip() for o, _ in outs] == ["40", "40"], [e for _, e in outs]
+    assert markers.read_text().splitlines() == ["executed"]
 
 
-def sample(x: int) -> int:
-    return x + 1
+@env.task(cache=flyte.Cache(behavior="auto", serialize=True))
+async def serial_in_process(x: int) -> int:
+    CALLS.append(f"serial {x}")
+    await asyncio.sleep(0.2)
+    return x
 
 
-def test_defaults():
-    c = Cache("auto")
-    assert c.behavior == "auto" and c.version_override is None and c.serialize is False
-    assert c.get_ignored_inputs() == () and c.salt == ""
-    assert c.policies == [FunctionBodyPolicy()]
-    assert c.is_enabled()
+@env.task
+async def many_identical(n: int) -> list[int]:
+    return list(await asyncio.gather(*(serial_in_process(7) for _ in range(n))))
 
 
-@pytest.mark.parametrize(
-    ("given", "behavior"),
-    [
-        ("auto", "auto"),
-        ("override", "override"),
-        ("disable", "disable"),
-        ("enabled", "auto"),
-        ("enable", "auto"),
-        ("ON", "auto"),
-        ("off", "disable"),
-        ("no", "disable"),
-        (True, "auto"),
-        (False, "disable"),
-        (None, "disable"),
-    ],
-)
-def test_cache_from_request_forms(given, behavior):
-    assert cache_from_request(given).behavior == behavior
+def test_serialize_within_one_run():
+    CALLS.clear()
+    start = time.monotonic()
+    assert flyte.run(many_identical, 4).outputs() == ([7, 7, 7, 7],)
+    assert CALLS == ["serial 7"]
+    assert time.monotonic() - start < 60
 
 
-def test_cache_from_request_passes_cache_through():
-    c = Cache("override", version_override="v1")
-    assert cache_from_request(c) is c
-
-
-def test_invalid_behavior_lists_choices():
-    with pytest.raises(ValueError) as e:
-        cache_from_request("sometimes")
-    assert "'auto'" in str(e.value) and "'override'" in str(e.value) and "'disable'" in str(e.value)
+def test_cache_settings_are_validated():
     with pytest.raises(ValueError):
-        Cache("sometimes")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="cache"):
-        cache_from_request(3)  # type: ignore[arg-type]
-
-
-def test_ignored_inputs_forms():
-    assert Cache("auto", ignored_inputs="ts").get_ignored_inputs() == ("ts",)
-    assert Cache("auto", ignored_inputs=("a", "b")).get_ignored_inputs() == ("a", "b")
-    assert Cache("auto", ignored_inputs=["a"]).get_ignored_inputs() == ("a",)  # type: ignore[arg-type]
-    assert Cache("disable", ignored_inputs="ts").get_ignored_inputs() == ("ts",)
-    with pytest.raises(TypeError, match="ignored_inputs"):
-        Cache("auto", ignored_inputs=5)  # type: ignore[arg-type]
-
-
-def test_disabled_version_is_empty():
-    assert Cache("disable").get_version() == ""
-    assert not Cache("disable").is_enabled()
-
-
-def test_override_version():
-    assert Cache("override", version_override="v7").get_version() == "v7"
-    assert Cache("auto", version_override="v7").get_version() == "v7"
-
-
-def test_auto_version_from_function_body():
-    c = Cache("auto")
-    v1 = c.get_version(VersionParameters(func=sample))
-    assert v1 == Cache("auto").get_version(VersionParameters(func=sample))
-    assert Cache("auto", salt="s2").get_version(VersionParameters(func=sample)) != v1
-    with pytest.raises(ValueError, match="VersionParameters"):
-        c.get_version()
-
-
-def test_custom_policy():
-    class Fixed:
-        def get_version(self, salt: str, params: VersionParameters) -> str:
-            return "fixed" + salt
-
-    assert isinstance(Fixed(), CachePolicy)
-    a = Cache("auto", policies=Fixed()).get_version(VersionParameters(func=None))
-    b = Cache("auto", policies=[Fixed()]).get_version(VersionParameters(func=None))
-    assert a == b and len(a) == 64
-
-
-def test_failing_policy_is_reported():
-    class Broken:
-        def get_version(self, salt, params):
-            raise RuntimeError("boom")
-
-    with pytest.raises(ValueError, match="boom"):
-        Cache("auto", policies=Broken()).get_version(VersionParameters(func=sample))
-
-
-def test_bad_policies():
-    with pytest.raises(TypeError, match="get_version"):
-        Cache("auto", policies=object())  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="at least one policy"):
-        Cache("auto", policies=[])
-
-
-def test_function_body_version_is_stable_and_change_sensitive():
-    f1 = _compile("def f(x):\n    return x + 1\n")
-    f1_again = _compile("def f(x):\n    # a comment\n    return x + 1\n")
-    f2 = _compile("def f(x):\n    return x + 2\n")
-    assert function_body_version(sample) == function_body_version(sample)
-    assert len(function_body_version(sample)) == 64
-    # exec'd code has no readable source: the code object is hashed, still deterministic
-    assert function_body_version(f1) == function_body_version(_compile("def f(x):\n    return x + 1\n"))
-    assert function_body_version(f1) != function_body_version(f2)
-    assert function_body_version(f1_again) == function_body_version(f1)
-
-
-def test_function_body_version_from_source(tmp_path, monkeypatch):
-    mod = tmp_path / "cache_mod_one.py"
-    mod.write_text("def g(x):\n    return x * 2\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    import importlib
-
-    m = importlib.import_module("cache_mod_one")
-    first = function_body_version(m.g)
-    mod.write_text("def g(x):\n    # comments do not count\n\n    return x * 2\n")
-    import linecache
-
-    linecache.clearcache()
-    assert function_body_version(importlib.reload(m).g) == first
-    mod.write_text("def g(x):\n    return x * 3\n")
-    linecache.clearcache()
-    assert function_body_version(importlib.reload(m).g) != first
-
-
-def test_frozen_and_equal():
-    c = Cache("auto", salt="x")
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        c.salt = "y"  # type: ignore[misc]
-    assert c == Cache("auto", salt="x")
-    assert hash(c) == hash(Cache("auto", salt="x"))
+        flyte.Cache(behavior="sometimes")  # type: ignore[arg-type]

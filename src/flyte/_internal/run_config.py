@@ -33,6 +33,10 @@ class RunConfig:
     max_action_concurrency: int | None = None
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+    recover_from: str | None = None
+    """Replay what this earlier run finished (``rerun --recover``)."""
+    persist: bool = True
+    """Record the run in the store under FLYTE_HOME (turn off with FLYTE_LOCAL_PERSISTENCE=0)."""
 
     @property
     def run_base_dir(self) -> Path:

@@ -9,12 +9,12 @@ from typing import Any
 import click
 
 from flyte._internal.controllers._action import ActionNode
+from flyte._internal.loader import find_task, load_module, tasks_in
 from flyte._internal.run_config import new_run_name
 from flyte._run import _Runner, run_local
 from flyte._syncify import run_sync
 from flyte._task import TaskTemplate
 from flyte.cli._errors import fail
-from flyte.cli._loader import find_task, load_module, tasks_in
 from flyte.cli._params import options_for, values_from_cli
 from flyte.models import ActionPhase
 

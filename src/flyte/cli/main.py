@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+import flyte.cli._secrets  # noqa: F401  (registers the `secret` subcommands)
 from flyte import __version__
+from flyte.cli._groups import create, delete, get
 from flyte.cli._run import run
 
 
@@ -20,6 +22,9 @@ def cli(ctx: click.Context, verbose: bool, config_file: str | None) -> None:
 
 
 cli.add_command(run)
+cli.add_command(create)
+cli.add_command(get)
+cli.add_command(delete)
 
 
 def main() -> None:

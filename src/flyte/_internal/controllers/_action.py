@@ -31,6 +31,7 @@ class ActionNode:
         "_seq",
         "cache_status",
         "traces",
+        "history",
     )
 
     def __init__(
@@ -55,6 +56,12 @@ class ActionNode:
         self._seq: dict[tuple[str, str, str | None], int] | None = None
         self.cache_status: str | None = None
         self.traces: list[TraceEntry] = []
+        self.history: list[tuple[str, float, int]] = [(ActionPhase.QUEUED.value, self.created_at, 0)]
+        """(phase, time, attempt) of every transition."""
+
+    def transition(self, phase: ActionPhase) -> None:
+        self.phase = phase
+        self.history.append((phase.value, time.time(), self.attempts))
 
     @property
     def name(self) -> str:

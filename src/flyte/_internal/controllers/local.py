@@ -2,7 +2,8 @@
 
 Async tasks run as asyncio tasks on the run's event loop; sync tasks run on a pool of worker
 threads. Every action goes through the same steps: bind and encode inputs -> derive the
-deterministic action id -> execute attempts (timeouts, retries) -> record the outcome.
+deterministic action id -> replay lookup (recovery) -> cache lookup -> execute attempts
+(timeouts, retries) -> record the outcome (and the cache entry).
 """
 
 from __future__ import annotations
@@ -17,15 +18,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flyte._internal.controllers._action import ActionNode, NullRecorder, RunRecorder, TraceEntry
 from flyte._internal.runtime.convert import decode_outputs, encode_inputs
 from flyte._internal.runtime.execute import execute
-from flyte.errors import ActionAbortedError, MaxRuntimeExceededError, NonRecoverableError, TaskTimeoutError
+from flyte.errors import MaxRuntimeExceededError, NonRecoverableError, TaskTimeoutError
 from flyte.models import ActionID, ActionPhase, GroupData, RawDataPath, TaskContext
 
 if TYPE_CHECKING:
     from flyte._context import Frame
     from flyte._internal.run_config import RunConfig
+    from flyte._internal.store import Replay, TaskCache
     from flyte._task import TaskTemplate
 
 T = TypeVar("T")
+
+# Enum member access goes through a descriptor; these run several times per action.
+_QUEUED, _RUNNING, _SUCCEEDED = ActionPhase.QUEUED, ActionPhase.RUNNING, ActionPhase.SUCCEEDED
+_FAILED, _ABORTED, _TIMED_OUT = ActionPhase.FAILED, ActionPhase.ABORTED, ActionPhase.TIMED_OUT
 
 SYNC_WORKER_THREADS = 64
 """Threads for sync tasks. A sync parent blocks its thread while its children run, so this bounds
@@ -33,11 +39,22 @@ how deeply sync tasks can nest and how many sync tasks run at once in one local 
 
 
 class LocalController:
-    """Runs actions in-process. Construct it inside the run's event loop."""
+    """Runs actions in-process. Construct it inside the run's event loop.
 
-    def __init__(self, config: RunConfig, recorder: RunRecorder | None = None):
+    ``cache`` and ``replay`` are optional services: without them every action executes.
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        recorder: RunRecorder | None = None,
+        cache: TaskCache | None = None,
+        replay: Replay | None = None,
+    ):
         self.config = config
         self.recorder: RunRecorder = recorder or NullRecorder()
+        self.cache = cache
+        self.replay = replay
         self.root: ActionNode | None = None
         self._loop = asyncio.get_running_loop()
         self._threads: ThreadPoolExecutor | None = None
@@ -62,10 +79,10 @@ class LocalController:
         parent_node.children.append(node)
         self.recorder.action_changed(node)
         if self._concurrency is None:
-            return await self._run_action(node, task, parent.tctx)
+            return await self._run_action(node, task, bound, parent.tctx)
         self._park(parent_node)
         try:
-            return await self._run_action(node, task, parent.tctx)
+            return await self._run_action(node, task, bound, parent.tctx)
         finally:
             await self._unpark(parent_node)
 
@@ -80,11 +97,33 @@ class LocalController:
     def record_trace(self, parent: Frame, entry: TraceEntry) -> None:
         node: ActionNode = parent.action
         node.traces.append(entry)
+        trace_recorded = getattr(self.recorder, "trace_recorded", None)
+        if trace_recorded is not None:
+            trace_recorded(node, len(node.traces) - 1, entry)
+
+    def replay_trace(self, parent: Frame, name: str, inputs: bytes) -> TraceEntry | None:
+        """A recorded result for the next trace call of ``parent``'s action, when recovering."""
+        if self.replay is None:
+            return None
+        node: ActionNode = parent.action
+        record = self.replay.trace_for(node.name, len(node.traces), name, inputs)
+        if record is None:
+            return None
+        entry = TraceEntry(name, inputs, record.outputs, None, record.started_at, record.ended_at)
+        self.record_trace(parent, entry)
+        return entry
 
     async def stop(self) -> None:
         if self._threads is not None:
             self._threads.shutdown(wait=False, cancel_futures=True)
             self._threads = None
+
+    def abort(self, reason: str) -> None:
+        """Cancel the whole run; every unfinished action ends as aborted with ``reason``."""
+        root = self.root
+        if root is not None and root.handle is not None and not root.phase.is_terminal:
+            root.abort_reason = reason
+            root.handle.cancel(reason)
 
     # -- the root action --------------------------------------------------------------------------
 
@@ -103,30 +142,63 @@ class LocalController:
             run_base_dir=str(self.config.run_base_dir),
         )
         try:
-            return await self._run_action(node, task, seed)
+            return await self._run_action(node, task, bound, seed)
         finally:
             self.recorder.run_finished(node)
 
-    # -- one action, all its attempts -----------------------------------------------------------------
+    # -- one action: replay, cache, attempts ---------------------------------------------------------
 
     def _context_for(
         self, node: ActionNode, task: TaskTemplate, parent: TaskContext, attempt: int
     ) -> TaskContext:
-        return TaskContext(
+        return parent.derive(
             action=node.id,
-            version=parent.version,
-            raw_data_path=parent.raw_data_path,
-            run_base_dir=parent.run_base_dir,
             output_path=f"{parent.run_base_dir}/{node.name}/{attempt}",
-            mode="local",
-            custom_context=parent.custom_context,
             attempt_number=attempt,
             task_name=task.name,
             group_data=GroupData(node.group) if node.group else None,
+            data={},
         )
 
-    async def _run_action(self, node: ActionNode, task: TaskTemplate, parent: TaskContext) -> Any:
+    async def _run_action(
+        self, node: ActionNode, task: TaskTemplate, bound: dict[str, Any], parent: TaskContext
+    ) -> Any:
         node.handle = asyncio.current_task()
+        if self.replay is not None:
+            recorded = self.replay.outputs_for(node.name, task.name, node.inputs)
+            if recorded is not None:
+                return self._succeed(node, task, recorded, "recovered")
+        if self.cache is None or not task.cache.is_enabled() or self.config.disable_run_cache:
+            return await self._limited(node, task, parent)
+        key = self.cache.key(task, bound, node.inputs)
+        if not task.cache.serialize:
+            return await self._cached(node, task, parent, key)
+        async with self.cache.serialized(key):
+            return await self._cached(node, task, parent, key)
+
+    async def _cached(self, node: ActionNode, task: TaskTemplate, parent: TaskContext, key: str) -> Any:
+        assert self.cache is not None
+        if not self.config.overwrite_cache:
+            hit = self.cache.get(key)
+            if hit is not None:
+                return self._succeed(node, task, hit, "hit")
+        value = await self._limited(node, task, parent)
+        assert node.outputs is not None
+        self.cache.put(key, task, node.outputs, node.id.run_name or "", node.name)
+        node.cache_status = "overwritten" if self.config.overwrite_cache else "miss"
+        self.recorder.action_changed(node)
+        return value
+
+    def _succeed(self, node: ActionNode, task: TaskTemplate, outputs: bytes, cache_status: str) -> Any:
+        node.outputs = outputs
+        node.cache_status = cache_status
+        node.started_at = node.ended_at = time.time()
+        node.handle = None
+        node.transition(_SUCCEEDED)
+        self.recorder.action_changed(node)
+        return decode_outputs(task, outputs)
+
+    async def _limited(self, node: ActionNode, task: TaskTemplate, parent: TaskContext) -> Any:
         if self._concurrency is None:
             return await self._attempts(node, task, parent)
         await self._concurrency.acquire()
@@ -141,7 +213,7 @@ class LocalController:
     def _park(self, parent: ActionNode) -> None:
         assert self._concurrency is not None
         waiting = self._waiting.get(parent, 0)
-        if waiting == 0 and parent.phase is ActionPhase.RUNNING:
+        if waiting == 0 and parent.phase is _RUNNING:
             self._concurrency.release()
         self._waiting[parent] = waiting + 1
 
@@ -152,7 +224,7 @@ class LocalController:
             self._waiting[parent] = waiting
             return
         self._waiting.pop(parent, None)
-        if parent.phase is ActionPhase.RUNNING:
+        if parent.phase is _RUNNING:
             await self._concurrency.acquire()
 
     async def _attempts(self, node: ActionNode, task: TaskTemplate, parent: TaskContext) -> Any:
@@ -160,25 +232,26 @@ class LocalController:
         attempt = 0
         while True:
             node.attempts = attempt + 1
-            node.phase = ActionPhase.RUNNING
             if node.started_at is None:
-                node.started_at = node.created_at
+                node.started_at = time.time()
+            node.transition(_RUNNING)
             self.recorder.action_changed(node)
             tctx = self._context_for(node, task, parent, attempt)
             try:
                 outputs = await self._one_attempt(node, task, tctx)
             except asyncio.CancelledError:
-                self._cancel_children(node, f"parent action '{node.name}' was aborted")
-                self._finish(node, ActionPhase.ABORTED, error=None)
+                reason = node.abort_reason or f"parent action '{node.name}' was aborted"
+                self._cancel_children(node, reason)
+                self._finish(node, _ABORTED, error=None)
                 raise
             except Exception as e:
                 self._cancel_children(node, f"parent action '{node.name}' failed")
                 if isinstance(e, NonRecoverableError) or attempt >= retries.count:
-                    phase = ActionPhase.TIMED_OUT if isinstance(e, TaskTimeoutError) else ActionPhase.FAILED
+                    phase = _TIMED_OUT if isinstance(e, TaskTimeoutError) else _FAILED
                     self._finish(node, phase, error=e)
                     raise
                 attempt += 1
-                node.phase = ActionPhase.QUEUED
+                node.transition(_QUEUED)
                 self.recorder.action_changed(node)
                 delay = retries.delay(attempt)
                 if delay:
@@ -186,7 +259,7 @@ class LocalController:
                 continue
             self._cancel_children(node, f"parent action '{node.name}' returned before it")
             node.outputs = outputs
-            self._finish(node, ActionPhase.SUCCEEDED, error=None)
+            self._finish(node, _SUCCEEDED, error=None)
             return decode_outputs(task, outputs)
 
     async def _one_attempt(self, node: ActionNode, task: TaskTemplate, tctx: TaskContext) -> bytes:
@@ -218,10 +291,10 @@ class LocalController:
         )
 
     def _finish(self, node: ActionNode, phase: ActionPhase, error: BaseException | None) -> None:
-        node.phase = phase
-        node.error = error
+        node.error = error  # before the phase: a store snapshot never sees a phase without its error
         node.ended_at = time.time()
         node.handle = None
+        node.transition(phase)
         self.recorder.action_changed(node)
 
     def _cancel_children(self, node: ActionNode, reason: str) -> None:
@@ -231,7 +304,3 @@ class LocalController:
             if not child.phase.is_terminal and child.handle is not None and child.handle is not current:
                 child.abort_reason = reason
                 child.handle.cancel(reason)
-
-
-def aborted_error(node: ActionNode) -> ActionAbortedError:
-    return ActionAbortedError(f"Action '{node.name}' ({node.task_name}) was aborted: {node.abort_reason}")

@@ -67,3 +67,29 @@ def find_task(module: ModuleType, name: str) -> TaskTemplate:
             return task
     available = ", ".join(sorted(tasks)) or "none"
     raise TaskNotFoundError(f"No task named '{name}' in '{module.__name__}'; tasks there: {available}")
+
+
+def load_task(
+    task_name: str, module: str | None, file: str | None, root_dir: str | None = None
+) -> TaskTemplate:
+    """Find a task by its fully qualified name, importing where a recorded run says it lives."""
+    candidates: list[ModuleType] = []
+    for loaded in list(sys.modules.values()):  # already imported in this process (e.g. the same script)
+        if file and getattr(loaded, "__file__", None) and Path(loaded.__file__).resolve() == Path(file):
+            candidates.append(loaded)
+    if not candidates:
+        root = Path(root_dir) if root_dir else None
+        if module and module != "__main__":
+            try:
+                candidates.append(load_module(module, root))
+            except ModuleLoadError:
+                if not file:
+                    raise
+        if not candidates and file:
+            candidates.append(load_module(file, root))
+    for mod in candidates:
+        for task in tasks_in(mod).values():
+            if task.name == task_name:
+                return task
+    where = file or module or "?"
+    raise TaskNotFoundError(f"Task '{task_name}' is no longer defined in '{where}'")

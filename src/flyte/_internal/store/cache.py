@@ -1,0 +1,113 @@
+"""The local task cache: keys from task, version and inputs; entries in the run store.
+
+``serialize=True`` makes concurrent identical calls execute once: inside a process they wait on
+one asyncio lock per key; across processes on a lock row in the store (its owner is checked for
+liveness, so a crashed holder never blocks others for good).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+import time
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from flyte._cache import VersionParameters
+from flyte._internal.store.liveness import owner_alive, this_process_owner
+from flyte._internal.store.sqlite import RunStore
+from flyte.types import TypeEngine
+
+if TYPE_CHECKING:
+    from flyte._task import TaskTemplate
+
+LOCK_POLL_SECONDS = 0.05
+
+
+class TaskCache:
+    def __init__(self, store: RunStore):
+        self.store = store
+        self._versions: weakref.WeakKeyDictionary[TaskTemplate, str] = weakref.WeakKeyDictionary()
+        self._local_locks: dict[str, asyncio.Lock] = {}
+
+    def version(self, task: TaskTemplate) -> str:
+        version = self._versions.get(task)
+        if version is None:
+            version = task.cache.get_version(VersionParameters(func=task.func, image=task.image))
+            self._versions[task] = version
+        return version
+
+    def key(self, task: TaskTemplate, bound: dict[str, Any], encoded: bytes) -> str:
+        """Task name + cache version + inputs (minus ``ignored_inputs``)."""
+        ignored = task.cache.get_ignored_inputs()
+        if ignored:
+            kept = {k: v for k, v in bound.items() if k not in ignored}
+            encoded = TypeEngine.encode_values(kept, {k: task.interface.inputs[k][0] for k in kept})
+        h = hashlib.sha256()
+        h.update(task.name.encode())
+        h.update(b"\0")
+        h.update(self.version(task).encode())
+        h.update(b"\0")
+        h.update(encoded)
+        return h.hexdigest()
+
+    def get(self, key: str) -> bytes | None:
+        rows = self.store.execute_read("SELECT outputs, outputs_ref FROM cache WHERE key = ?", (key,))
+        if not rows:
+            return None
+        return self.store.load(rows[0][0], rows[0][1])
+
+    def put(self, key: str, task: TaskTemplate, outputs: bytes, run_name: str, action: str) -> None:
+        inline, ref = self.store.offload(outputs)
+        row = (key, task.name, self.version(task), inline, ref, time.time(), run_name, action)
+        self.store.execute_write(
+            lambda c: c.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+        )
+
+    def clear(self) -> int:
+        count: list[int] = []
+
+        def delete(conn: sqlite3.Connection) -> None:
+            count.append(conn.execute("DELETE FROM cache").rowcount)
+            conn.execute("DELETE FROM cache_locks")
+
+        self.store.execute_write(delete)
+        return count[0]
+
+    @asynccontextmanager
+    async def serialized(self, key: str) -> AsyncIterator[None]:
+        """Hold the key's lock, in this process and across processes, for the block."""
+        lock = self._local_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            while not self._try_lock(key):
+                await asyncio.sleep(LOCK_POLL_SECONDS)
+            try:
+                yield
+            finally:
+                self._unlock(key)
+                if not lock._waiters:  # type: ignore[attr-defined]
+                    self._local_locks.pop(key, None)
+
+    def _try_lock(self, key: str) -> bool:
+        me = this_process_owner()
+        got: list[bool] = []
+
+        def attempt(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT owner FROM cache_locks WHERE key = ?", (key,)).fetchone()
+            if row is not None and row[0] != me and owner_alive(row[0]):
+                got.append(False)
+                return
+            conn.execute("INSERT OR REPLACE INTO cache_locks VALUES (?, ?, ?)", (key, me, time.time()))
+            got.append(True)
+
+        self.store.execute_write(attempt)
+        return got[0]
+
+    def _unlock(self, key: str) -> None:
+        me = this_process_owner()
+        self.store.execute_write(
+            lambda c: c.execute("DELETE FROM cache_locks WHERE key = ? AND owner = ?", (key, me))
+        )

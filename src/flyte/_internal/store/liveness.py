@@ -1,0 +1,41 @@
+"""Who runs a run: an owner token per process, and whether that process is still alive."""
+
+from __future__ import annotations
+
+import os
+import socket
+from functools import cache
+
+
+def _start_ticks(pid: int) -> str:
+    """The process start time in clock ticks (Linux); tells a live pid from a reused one."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return "?"
+    return stat[stat.rindex(b")") + 2 :].split()[19].decode()
+
+
+@cache
+def this_process_owner() -> str:
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_start_ticks(pid)}"
+
+
+def owner_alive(owner: str) -> bool:
+    """False only when we can tell for sure that the owning process is gone."""
+    try:
+        host, pid_text, ticks = owner.rsplit(":", 2)
+        pid = int(pid_text)
+    except ValueError:
+        return True
+    if host != socket.gethostname():
+        return True  # another machine's run: we cannot tell
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return ticks == "?" or _start_ticks(pid) in (ticks, "?")

@@ -1,0 +1,86 @@
+"""The run store's tables. Bump SCHEMA_VERSION with every change and add a migration step."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+DDL = """
+CREATE TABLE IF NOT EXISTS runs (
+    name          TEXT PRIMARY KEY,
+    task_name     TEXT NOT NULL,
+    phase         TEXT NOT NULL,
+    created_at    REAL NOT NULL,
+    ended_at      REAL,
+    owner         TEXT NOT NULL,
+    error_type    TEXT,
+    error_message TEXT,
+    source_run    TEXT,
+    abort_reason  TEXT,
+    task_module   TEXT,
+    task_file     TEXT,
+    root_dir      TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_time ON runs (created_at);
+
+CREATE TABLE IF NOT EXISTS actions (
+    run_name      TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    parent        TEXT,
+    task_name     TEXT NOT NULL,
+    group_name    TEXT,
+    phase         TEXT NOT NULL,
+    attempts      INTEGER NOT NULL,
+    created_at    REAL NOT NULL,
+    started_at    REAL,
+    ended_at      REAL,
+    inputs        BLOB,
+    inputs_ref    TEXT,
+    outputs       BLOB,
+    outputs_ref   TEXT,
+    error_type    TEXT,
+    error_message TEXT,
+    cache_status  TEXT,
+    history       BLOB,
+    PRIMARY KEY (run_name, name)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS traces (
+    run_name   TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    name       TEXT NOT NULL,
+    inputs     BLOB,
+    outputs    BLOB,
+    error      TEXT,
+    started_at REAL,
+    ended_at   REAL,
+    PRIMARY KEY (run_name, action, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS logs (
+    run_name TEXT NOT NULL,
+    action   TEXT NOT NULL,
+    attempt  INTEGER NOT NULL,
+    stream   TEXT NOT NULL,
+    at       REAL NOT NULL,
+    line     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logs_by_action ON logs (run_name, action);
+
+CREATE TABLE IF NOT EXISTS cache (
+    key        TEXT PRIMARY KEY,
+    task_name  TEXT NOT NULL,
+    version    TEXT NOT NULL,
+    outputs    BLOB,
+    outputs_ref TEXT,
+    created_at REAL NOT NULL,
+    run_name   TEXT,
+    action     TEXT
+);
+
+CREATE TABLE IF NOT EXISTS cache_locks (
+    key         TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    acquired_at REAL NOT NULL
+);
+"""

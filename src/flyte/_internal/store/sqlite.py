@@ -1,0 +1,454 @@
+"""The embedded run store: SQLite in WAL mode with group commit.
+
+Controllers never write on the hot path: they mark actions dirty, and a committer thread writes
+every dirty action's latest state in one transaction every ``COMMIT_INTERVAL`` seconds, and at
+the well-defined points that need durability (run start and end, a serialized cache entry).
+Large inputs and outputs go to content-addressed files next to the database; rows hold the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgpack
+
+from flyte._internal.controllers._action import ActionNode, TraceEntry
+from flyte._internal.store.liveness import owner_alive
+from flyte._internal.store.records import ActionRecord, LogRecord, PhaseEvent, RunRecord, TraceRecord
+from flyte._internal.store.schema import DDL, SCHEMA_VERSION
+from flyte.errors import RuntimeSystemError
+from flyte.models import ActionPhase
+
+T = TypeVar("T")
+
+COMMIT_INTERVAL = 0.1
+INLINE_LIMIT = 64 * 1024
+"""Encoded values above this many bytes live in blob files, not in rows."""
+LOCK_RETRY_SECONDS = 60.0
+
+_ACTION_UPSERT = """
+INSERT INTO actions (run_name, name, parent, task_name, group_name, phase, attempts, created_at,
+                     started_at, ended_at, inputs, inputs_ref, outputs, outputs_ref, error_type,
+                     error_message, cache_status, history)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (run_name, name) DO UPDATE SET
+    phase = excluded.phase, attempts = excluded.attempts, started_at = excluded.started_at,
+    ended_at = excluded.ended_at, outputs = COALESCE(excluded.outputs, actions.outputs),
+    outputs_ref = COALESCE(excluded.outputs_ref, actions.outputs_ref),
+    error_type = excluded.error_type, error_message = excluded.error_message,
+    cache_status = excluded.cache_status, history = excluded.history
+"""
+
+
+def _error_fields(error: BaseException | None) -> tuple[str | None, str | None]:
+    if error is None:
+        return None, None
+    return type(error).__name__, str(error)
+
+
+class RunStore:
+    """Runs, actions, traces, logs and the task cache of one ``FLYTE_HOME``."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.blob_dir = path.parent / "blobs"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._write_lock = threading.Lock()
+        self._writer = self._connect()
+        self._local = threading.local()
+        self._retrying(self._init_schema)
+        self._dirty_lock = threading.Lock()
+        self._dirty: dict[ActionNode, None] = {}
+        self._traces: list[tuple] = []
+        self._logs: list[tuple] = []
+        self._committer: threading.Thread | None = None
+        self._committer_users = 0
+        self._stop = threading.Event()
+        self._watchers: dict[str, Callable[[str], None]] = {}
+
+    # -- connections ------------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def _init_schema(self) -> None:
+        with self._write_lock:
+            version = self._writer.execute("PRAGMA user_version").fetchone()[0]
+            if version < SCHEMA_VERSION:
+                self._writer.executescript(DDL)
+                self._writer.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    @staticmethod
+    def _retrying(fn: Callable[[], T]) -> T:
+        """Run a store operation, waiting out other writers: "database is locked" never surfaces."""
+        deadline = time.monotonic() + LOCK_RETRY_SECONDS
+        delay = 0.01
+        while True:
+            try:
+                return fn()
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) and "busy" not in str(e):
+                    raise RuntimeSystemError("RunStoreError", f"run store error: {e}") from e
+                if time.monotonic() > deadline:
+                    raise RuntimeSystemError(
+                        "RunStoreBusy", f"the run store stayed locked for {LOCK_RETRY_SECONDS:.0f}s: {e}"
+                    ) from e
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+
+    def _write(self, statements: Callable[[sqlite3.Connection], None]) -> None:
+        def transaction() -> None:
+            with self._write_lock:
+                self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    statements(self._writer)
+                except BaseException:
+                    self._writer.execute("ROLLBACK")
+                    raise
+                self._writer.execute("COMMIT")
+
+        self._retrying(transaction)
+
+    def close(self) -> None:
+        self.stop_committer(force=True)
+        with self._write_lock:
+            self._writer.close()
+
+    # -- blobs -----------------------------------------------------------------------------------------
+
+    def offload(self, data: bytes | None) -> tuple[bytes | None, str | None]:
+        """(inline bytes, None) for small data; (None, blob reference) after writing large data to a file."""
+        if data is None or len(data) <= INLINE_LIMIT:
+            return data, None
+        ref = hashlib.sha256(data).hexdigest()
+        target = self.blob_dir / ref[:2] / ref
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(f".{threading.get_ident()}.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(target)
+        return None, ref
+
+    def load(self, inline: bytes | None, ref: str | None) -> bytes | None:
+        """The bytes that :meth:`offload` split into a row value and a blob reference."""
+        if ref is None:
+            return inline
+        return (self.blob_dir / ref[:2] / ref).read_bytes()
+
+    # -- runs ------------------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        name: str,
+        task_name: str,
+        owner: str,
+        *,
+        source_run: str | None = None,
+        task_module: str | None = None,
+        task_file: str | None = None,
+        root_dir: str | None = None,
+    ) -> None:
+        """Record a new run, durably, before any of its actions execute."""
+        row = (name, task_name, ActionPhase.RUNNING.value, time.time(), owner, source_run, task_module,
+               task_file, root_dir)  # fmt: skip
+
+        def insert(conn: sqlite3.Connection) -> None:
+            exists = conn.execute("SELECT 1 FROM runs WHERE name = ?", (name,)).fetchone()
+            if exists:
+                raise ValueError(f"A run named '{name}' already exists; choose another name")
+            conn.execute(
+                "INSERT INTO runs (name, task_name, phase, created_at, owner, source_run, task_module,"
+                " task_file, root_dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+
+        self._write(insert)
+
+    def finish_run(self, name: str, phase: ActionPhase, error: BaseException | None) -> None:
+        """Flush everything of the run and record its final phase."""
+        error_type, message = _error_fields(error)
+        self.flush()
+        self._write(
+            lambda c: c.execute(
+                "UPDATE runs SET phase = ?, ended_at = ?, error_type = ?, error_message = ? WHERE name = ?",
+                (phase.value, time.time(), error_type, message, name),
+            )
+        )
+
+    def request_abort(self, name: str, reason: str) -> bool:
+        """Ask the process running ``name`` to abort it; False if the run is not running."""
+        self.reap_dead_runs()
+        done: list[bool] = []
+
+        def update(conn: sqlite3.Connection) -> None:
+            cur = conn.execute(
+                "UPDATE runs SET abort_reason = ? WHERE name = ? AND ended_at IS NULL", (reason, name)
+            )
+            done.append(cur.rowcount > 0)
+
+        self._write(update)
+        return done[0]
+
+    def reap_dead_runs(self) -> list[str]:
+        """Mark runs whose process died (and their unfinished actions) as failed; return their names."""
+        rows = self._reader().execute("SELECT name, owner FROM runs WHERE ended_at IS NULL").fetchall()
+        dead = [name for name, owner in rows if not owner_alive(owner)]
+        if not dead:
+            return []
+        now = time.time()
+        message = "the process running this run exited before it finished"
+
+        def mark(conn: sqlite3.Connection) -> None:
+            for name in dead:
+                conn.execute(
+                    "UPDATE runs SET phase = ?, ended_at = ?, error_type = ?, error_message = ? "
+                    "WHERE name = ? AND ended_at IS NULL",
+                    (ActionPhase.FAILED.value, now, "ProcessDied", message, name),
+                )
+                conn.execute(
+                    "UPDATE actions SET phase = ?, ended_at = ?, error_type = ?, error_message = ? "
+                    "WHERE run_name = ? AND phase NOT IN ('succeeded', 'failed', 'aborted', 'timed_out')",
+                    (ActionPhase.FAILED.value, now, "ProcessDied", message, name),
+                )
+
+        self._write(mark)
+        return dead
+
+    # -- the committer ------------------------------------------------------------------------------
+
+    def mark_dirty(self, node: ActionNode) -> None:
+        with self._dirty_lock:
+            self._dirty[node] = None
+
+    def add_trace(self, run_name: str, action: str, seq: int, entry: TraceEntry) -> None:
+        row = (run_name, action, seq, entry.name, entry.inputs, entry.outputs, entry.error, entry.started_at,
+               entry.ended_at)  # fmt: skip
+        with self._dirty_lock:
+            self._traces.append(row)
+
+    def add_logs(self, rows: Iterable[tuple[str, str, int, str, float, str]]) -> None:
+        with self._dirty_lock:
+            self._logs.extend(rows)
+
+    def flush(self) -> None:
+        """Write every pending change now, in one transaction."""
+        with self._dirty_lock:
+            nodes, self._dirty = list(self._dirty), {}
+            traces, self._traces = self._traces, []
+            logs, self._logs = self._logs, []
+        if not (nodes or traces or logs):
+            return
+        rows = [self._action_row(node) for node in nodes]
+
+        def write(conn: sqlite3.Connection) -> None:
+            if rows:
+                conn.executemany(_ACTION_UPSERT, rows)
+            if traces:
+                conn.executemany("INSERT OR REPLACE INTO traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", traces)
+            if logs:
+                conn.executemany("INSERT INTO logs VALUES (?, ?, ?, ?, ?, ?)", logs)
+
+        self._write(write)
+
+    def _action_row(self, node: ActionNode) -> tuple:
+        # Read outputs and error before phase: the loop thread sets them before the phase, so a
+        # row never shows "succeeded" without its outputs.
+        outputs, error = node.outputs, node.error
+        phase = node.phase
+        inputs, inputs_ref = self.offload(node.inputs)
+        outputs, outputs_ref = self.offload(outputs if phase is ActionPhase.SUCCEEDED else None)
+        error_type, message = _error_fields(error)
+        if phase is ActionPhase.ABORTED and message is None:
+            error_type, message = "ActionAbortedError", node.abort_reason or "aborted"
+        history = msgpack.packb(node.history)
+        parent = node.parent.name if node.parent is not None else None
+        return (node.id.run_name, node.name, parent, node.task_name, node.group, phase.value, node.attempts,
+                node.created_at, node.started_at, node.ended_at, inputs, inputs_ref, outputs, outputs_ref,
+                error_type, message, node.cache_status, history)  # fmt: skip
+
+    def start_committer(self) -> None:
+        with self._write_lock:
+            self._committer_users += 1
+            if self._committer is not None:
+                return
+            self._stop.clear()
+            self._committer = threading.Thread(target=self._commit_loop, name="flyte-store", daemon=True)
+            self._committer.start()
+
+    def stop_committer(self, force: bool = False) -> None:
+        with self._write_lock:
+            self._committer_users = 0 if force else max(0, self._committer_users - 1)
+            thread = self._committer if self._committer_users == 0 else None
+            if thread is not None:
+                self._committer = None
+                self._stop.set()
+        if thread is not None:
+            thread.join()
+        self.flush()
+
+    def watch_abort(self, run_name: str, callback: Callable[[str], None]) -> None:
+        """Call ``callback(reason)`` (from the committer thread) when someone asks to abort the run."""
+        self._watchers[run_name] = callback
+
+    def unwatch_abort(self, run_name: str) -> None:
+        self._watchers.pop(run_name, None)
+
+    def _commit_loop(self) -> None:
+        polls = 0
+        while not self._stop.wait(COMMIT_INTERVAL):
+            try:
+                self.flush()
+                polls += 1
+                if self._watchers and polls % 3 == 0:
+                    self._poll_aborts()
+            except Exception:  # keep committing; the next flush retries the same rows
+                time.sleep(COMMIT_INTERVAL)
+
+    def _poll_aborts(self) -> None:
+        for run_name, callback in list(self._watchers.items()):
+            row = (
+                self._reader().execute("SELECT abort_reason FROM runs WHERE name = ?", (run_name,)).fetchone()
+            )
+            if row and row[0]:
+                self._watchers.pop(run_name, None)
+                callback(row[0])
+
+    # -- reads -----------------------------------------------------------------------------------------
+
+    _RUN_COLUMNS = (
+        "name, task_name, phase, created_at, ended_at, owner, error_type, error_message, source_run,"
+        " abort_reason, task_module, task_file, root_dir"
+    )
+
+    @staticmethod
+    def _run(row: tuple) -> RunRecord:
+        return RunRecord(row[0], row[1], ActionPhase(row[2]), *row[3:])
+
+    def get_run(self, name: str) -> RunRecord | None:
+        row = (
+            self._reader().execute(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE name = ?", (name,)).fetchone()
+        )
+        return self._run(row) if row else None
+
+    def list_runs(
+        self, *, phases: Iterable[ActionPhase] = (), task_name: str | None = None, limit: int = 100
+    ) -> list[RunRecord]:
+        """Most recent first."""
+        where, args = [], []
+        phase_values = [p.value for p in phases]
+        if phase_values:
+            where.append(f"phase IN ({', '.join('?' * len(phase_values))})")
+            args.extend(phase_values)
+        if task_name:
+            where.append("(task_name = ? OR task_name LIKE ?)")
+            args.extend([task_name, f"%.{task_name}"])
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self._reader().execute(
+            f"SELECT {self._RUN_COLUMNS} FROM runs {clause} ORDER BY created_at DESC LIMIT ?", (*args, limit)
+        )
+        return [self._run(r) for r in rows.fetchall()]
+
+    _ACTION_COLUMNS = (
+        "run_name, name, parent, task_name, group_name, phase, attempts, created_at, started_at, ended_at,"
+        " error_type, error_message, cache_status, history"
+    )
+
+    @staticmethod
+    def _action(row: tuple) -> ActionRecord:
+        history = tuple(PhaseEvent(ActionPhase(p), at, a) for p, at, a in msgpack.unpackb(row[13] or b"\x90"))
+        return ActionRecord(*row[:5], ActionPhase(row[5]), *row[6:13], history)  # type: ignore[call-arg]
+
+    def list_actions(self, run_name: str) -> list[ActionRecord]:
+        """Every action of a run, in creation order (parents before their children)."""
+        rows = self._reader().execute(
+            f"SELECT {self._ACTION_COLUMNS} FROM actions WHERE run_name = ? ORDER BY created_at, name",
+            (run_name,),
+        )
+        return [self._action(r) for r in rows.fetchall()]
+
+    def get_action(self, run_name: str, name: str) -> ActionRecord | None:
+        row = (
+            self._reader()
+            .execute(
+                f"SELECT {self._ACTION_COLUMNS} FROM actions WHERE run_name = ? AND name = ?",
+                (run_name, name),
+            )
+            .fetchone()
+        )
+        return self._action(row) if row else None
+
+    def action_io(self, run_name: str, name: str) -> tuple[bytes | None, bytes | None]:
+        """The encoded inputs and outputs of an action."""
+        row = (
+            self._reader()
+            .execute(
+                "SELECT inputs, inputs_ref, outputs, outputs_ref FROM actions"
+                " WHERE run_name = ? AND name = ?",
+                (run_name, name),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None, None
+        return self.load(row[0], row[1]), self.load(row[2], row[3])
+
+    def succeeded_actions(
+        self, run_name: str
+    ) -> dict[str, tuple[str, bytes | None, str | None, bytes | None]]:
+        """name -> (task_name, inputs, inputs_ref, outputs) of every succeeded action (for recovery)."""
+        rows = self._reader().execute(
+            "SELECT name, task_name, inputs, inputs_ref, outputs, outputs_ref FROM actions "
+            "WHERE run_name = ? AND phase = 'succeeded'",
+            (run_name,),
+        )
+        return {r[0]: (r[1], r[2], r[3], self.load(r[4], r[5])) for r in rows.fetchall()}
+
+    def get_traces(self, run_name: str, action: str | None = None) -> list[TraceRecord]:
+        sql, args = "SELECT * FROM traces WHERE run_name = ?", [run_name]
+        if action is not None:
+            sql, args = sql + " AND action = ?", [*args, action]
+        rows = self._reader().execute(sql + " ORDER BY action, seq", args).fetchall()
+        return [TraceRecord(*r) for r in rows]
+
+    def get_logs(self, run_name: str, action: str | None = None) -> list[LogRecord]:
+        sql, args = "SELECT * FROM logs WHERE run_name = ?", [run_name]
+        if action is not None:
+            sql, args = sql + " AND action = ?", [*args, action]
+        rows = self._reader().execute(sql + " ORDER BY at, rowid", args).fetchall()
+        return [LogRecord(*r) for r in rows]
+
+    def execute_read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple]:
+        return self._reader().execute(sql, args).fetchall()
+
+    def execute_write(self, statements: Callable[[sqlite3.Connection], None]) -> None:
+        self._write(statements)
+
+
+_stores: dict[Path, RunStore] = {}
+_stores_lock = threading.Lock()
+
+
+def open_store(home: Path) -> RunStore:
+    """The process-wide store of a FLYTE_HOME (opened once, shared by all runs in the process)."""
+    path = (home / "runs.db").resolve()
+    with _stores_lock:
+        store = _stores.get(path)
+        if store is None or not path.exists():
+            store = _stores[path] = RunStore(path)
+        return store

@@ -1,0 +1,172 @@
+"""Every local run is recorded: runs, action trees, phases, io, logs, traces; crashes detected."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import flyte
+import flyte.errors
+from flyte._internal.run_config import flyte_home
+from flyte._internal.store import open_store
+from flyte.models import ActionPhase
+from flyte.remote import Run
+
+env = flyte.TaskEnvironment(name="stored")
+
+
+@env.task
+async def square(x: int) -> int:
+    print(f"squaring {x}")
+    return x * x
+
+
+@env.task
+async def fan(n: int) -> int:
+    logging.getLogger("user").warning("fanning out %d", n)
+    return sum(await asyncio.gather(*(square(i) for i in range(n))))
+
+
+@env.task
+async def broken(x: int) -> int:
+    raise ValueError(f"broken {x}")
+
+
+@env.task
+async def big(n: int) -> bytes:
+    return b"z" * n
+
+
+def test_a_run_is_recorded_with_its_action_tree():
+    run = flyte.run(fan, 3)
+    stored = Run.get(run.name)
+    assert stored.phase == ActionPhase.SUCCEEDED
+    assert stored.task_name == "stored.fan"
+    assert stored.outputs() == (5,)
+    assert stored.inputs() == {"n": 3}
+    actions = stored.actions()
+    assert [a.name for a in actions][0] == "a0"
+    assert sorted(a.task_name for a in actions[1:]) == ["stored.square"] * 3
+    child = actions[1]
+    assert child.phase == ActionPhase.SUCCEEDED and child.attempts == 1
+    record = open_store(flyte_home()).get_action(run.name, child.name)
+    assert [e.phase for e in record.history] == [
+        ActionPhase.QUEUED,
+        ActionPhase.RUNNING,
+        ActionPhase.SUCCEEDED,
+    ]
+    assert record.history[0].at <= record.history[-1].at
+    assert record.parent == "a0"
+
+
+def test_stdout_and_logging_are_captured_per_action(capsys: pytest.CaptureFixture[str]):
+    run = flyte.run(fan, 2)
+    stored = Run.get(run.name)
+    lines_by_action = {a.name: a.logs() for a in stored.actions()}
+    assert any("[log] WARNING user: fanning out 2" in line for line in lines_by_action["a0"])
+    child_lines = sorted(line for name, lines in lines_by_action.items() if name != "a0" for line in lines)
+    assert child_lines == ["[stdout] squaring 0", "[stdout] squaring 1"]
+    assert "squaring 1" in capsys.readouterr().out  # still printed to the terminal
+
+
+def test_a_failed_run_keeps_its_error_and_finished_work():
+    with pytest.raises(ValueError):
+        flyte.run(broken, 4)
+    (failed,) = list(Run.listall(in_phase=(ActionPhase.FAILED,)))
+    assert failed.error_message == "ValueError: broken 4"
+    assert failed.action.phase == ActionPhase.FAILED
+
+
+def test_listall_filters_by_phase_and_task():
+    flyte.run(square, 2)
+    with pytest.raises(ValueError):
+        flyte.run(broken, 1)
+    flyte.run(fan, 1)
+    assert [r.task_name for r in Run.listall()] == ["stored.fan", "stored.broken", "stored.square"]
+    assert [r.task_name for r in Run.listall(task_name="square")] == ["stored.square"]
+    assert [r.task_name for r in Run.listall(in_phase=("failed",))] == ["stored.broken"]
+    assert len(list(Run.listall(limit=2))) == 2
+
+
+def test_large_values_live_in_blob_files():
+    run = flyte.run(big, 200_000)
+    stored = Run.get(run.name)
+    assert stored.outputs()[0] == b"z" * 200_000
+    blobs = list((flyte_home() / "blobs").rglob("*"))
+    assert any(p.is_file() and p.stat().st_size > 200_000 for p in blobs)
+
+
+def test_unknown_run_and_duplicate_names():
+    with pytest.raises(flyte.errors.ActionNotFoundError, match="No run named 'nope'"):
+        Run.get("nope")
+    flyte.with_runcontext(name="fixed").run(square, 1)
+    with pytest.raises(ValueError, match="already exists"):
+        flyte.with_runcontext(name="fixed").run(square, 1)
+
+
+def test_persistence_can_be_turned_off(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("FLYTE_LOCAL_PERSISTENCE", "0")
+    run = flyte.run(square, 3)
+    assert run.outputs() == (9,)
+    assert not (flyte_home() / "runs.db").exists()
+
+
+def test_a_run_whose_process_died_is_marked_failed(tmp_path: Path):
+    store = open_store(flyte_home())
+    store.create_run("ghost", "x.y", "localhost-not-this:1:1")
+    # an owner on this host with a pid that cannot exist
+    import socket
+
+    store.create_run("dead", "x.y", f"{socket.gethostname()}:999999999:1")
+    runs = {r.name: r for r in Run.listall()}
+    assert runs["dead"].phase == ActionPhase.FAILED
+    assert "exited before it finished" in (runs["dead"].error_message or "")
+    assert runs["ghost"].phase == ActionPhase.RUNNING  # another host: we cannot tell
+
+
+WRITER = textwrap.dedent(
+    """
+    import asyncio, sys
+    import flyte
+    env = flyte.TaskEnvironment(name="writer")
+
+    @env.task
+    async def leaf(i: int) -> int:
+        return i
+
+    @env.task
+    async def fan(n: int) -> int:
+        return sum(await asyncio.gather(*(leaf(i) for i in range(n))))
+
+    for _ in range(5):
+        assert flyte.run(fan, 200).outputs()[0] == 19900
+    print("ok")
+    """
+)
+
+
+def test_several_processes_write_at_once_without_lock_errors(tmp_path: Path):
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    try:
+        results = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    for (out, err), p in zip(results, procs, strict=True):
+        assert p.returncode == 0, err
+        assert "locked" not in err
+        assert out.strip() == "ok"
+    assert len(list(Run.listall(limit=100))) == 15
