@@ -11,6 +11,7 @@ To add a workload: define its tasks (and a baseline) below, then add one entry t
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -231,6 +232,89 @@ def run_plain(fn: Callable[[int], Any]) -> Callable[[int], Any]:
     return go
 
 
+# -- flyte.map: items run concurrently (the reference runs them one at a time locally) ----------------
+
+
+@env.task
+async def map_noop(n: int) -> int:
+    return sum([r async for r in flyte.map.aio(noop, range(n))])
+
+
+async def plain_map_noop(n: int) -> int:
+    return sum(await asyncio.gather(*(plain_noop(i) for i in range(n))))
+
+
+@env.task
+async def nap(x: int) -> int:
+    await asyncio.sleep(0.2)
+    return x
+
+
+@env.task
+async def map_naps(n: int) -> int:
+    return sum([r async for r in flyte.map.aio(nap, range(n), concurrency=10)])
+
+
+async def plain_map_naps(n: int) -> int:
+    limit = asyncio.Semaphore(10)
+
+    async def one(i: int) -> int:
+        async with limit:
+            await asyncio.sleep(0.2)
+            return i
+
+    return sum(await asyncio.gather(*(one(i) for i in range(n))))
+
+
+# -- caching: misses (every input new) and hits (every input seen) ------------------------------------
+
+
+@env.task(cache="auto")
+async def cached_noop(x: int) -> int:
+    return x
+
+
+@env.task
+async def cached_fanout(n: int, offset: int) -> int:
+    return sum(await asyncio.gather(*(cached_noop(offset + i) for i in range(n)))) - n * offset
+
+
+@env.task
+async def uncached_fanout(n: int, offset: int) -> int:
+    return sum(await asyncio.gather(*(noop(offset + i) for i in range(n)))) - n * offset
+
+
+_offsets = iter(range(1, 1_000_000_000, 1_000_000))
+
+
+def run_cache_misses(n: int) -> int:
+    """Every call uses inputs never seen before: all misses, all written to the cache."""
+    return flyte.run(cached_fanout, n=n, offset=next(_offsets)).outputs()[0]
+
+
+def run_uncached(n: int) -> int:
+    return flyte.run(uncached_fanout, n=n, offset=0).outputs()[0]
+
+
+def run_cache_hits(n: int) -> int:
+    """The same inputs every call: after the warm-up run, all hits."""
+    return flyte.run(cached_fanout, n=n, offset=0).outputs()[0]
+
+
+def without_store(fn: Callable[[int], Any]) -> Callable[[int], Any]:
+    """Run with the run store turned off (FLYTE_LOCAL_PERSISTENCE=0) to show what persistence costs."""
+
+    def go(n: int) -> Any:
+        os.environ["FLYTE_LOCAL_PERSISTENCE"] = "0"
+        try:
+            return fn(n)
+        finally:
+            del os.environ["FLYTE_LOCAL_PERSISTENCE"]
+
+    go.__name__ = f"{fn.__name__}_without_store"
+    return go
+
+
 PLAIN_ONE_TASK = """\
 import asyncio
 
@@ -297,6 +381,56 @@ WORKLOADS: dict[str, Workload] = {
         expected=lambda n: n,
         warmup_size=10,
         targets=(Target("wall_ms", 50),),
+    ),
+    "async_fanout_no_store": InProcess(
+        description="async_fanout with the run store off (what persistence costs)",
+        flyte=without_store(run_task(fanout)),
+        baseline=run_plain(plain_fanout),
+        size=10_000,
+        quick_size=1_000,
+        actions=lambda n: n + 1,
+        expected=_sum_below,
+    ),
+    "map_1000": InProcess(
+        description="flyte.map.aio over N noop items",
+        flyte=run_task(map_noop),
+        baseline=run_plain(plain_map_noop),
+        size=1_000,
+        quick_size=100,
+        actions=lambda n: n + 1,
+        expected=_sum_below,
+        targets=(Target("cpu_us_per_action", 50),),
+    ),
+    "map_naps_c10": InProcess(
+        description="flyte.map over N items sleeping 0.2 s each, concurrency=10",
+        flyte=run_task(map_naps),
+        baseline=run_plain(plain_map_naps),
+        size=100,
+        quick_size=20,
+        actions=lambda n: n + 1,
+        expected=_sum_below,
+        targets=(Target("wall_s", 2.5),),
+    ),
+    "cache_miss_1000": InProcess(
+        description="N cache misses (cache='auto', new inputs); baseline: the same fan-out uncached",
+        flyte=run_cache_misses,
+        baseline=run_uncached,
+        size=1_000,
+        quick_size=100,
+        actions=lambda n: n + 1,
+        expected=_sum_below,
+        targets=(Target("wall_s", 0.25),),
+    ),
+    "cache_hit_1000": InProcess(
+        description="N cache hits (the warm-up run fills the cache); baseline: the same fan-out uncached",
+        flyte=run_cache_hits,
+        baseline=run_uncached,
+        size=1_000,
+        quick_size=100,
+        actions=lambda n: n + 1,
+        expected=_sum_below,
+        warmup_size=1_000,
+        targets=(Target("cpu_us_per_action", 30),),
     ),
     "import_flyte": WholeProcess(
         description='python -c "import flyte"',

@@ -38,3 +38,9 @@ def test_retries(tmp_path: Path):
     assert result.returncode == 0, result.stderr
     assert "downloaded on attempt 2" in result.stdout
     assert "slow_step gave up: MaxRuntimeExceededError" in result.stdout
+
+
+def test_files_and_dataframes(tmp_path: Path):
+    result = run_example("files_and_dataframes.py", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "s0: 13.0, s1: 14.0, s2: 15.0" in result.stdout

@@ -44,4 +44,6 @@ class RunConfig:
 
     @property
     def raw_data_dir(self) -> str:
-        return self.raw_data_path or str(self.run_base_dir / "data")
+        """Where tasks write data: the given ``raw_data_path``, else one content-addressed store
+        under FLYTE_HOME shared by all local runs (equal content, equal path: dedup and cache keys)."""
+        return self.raw_data_path or str(flyte_home() / "data")

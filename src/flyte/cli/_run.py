@@ -58,6 +58,9 @@ def _execute(task: TaskTemplate, run_opts: dict[str, Any], inputs: dict[str, Any
     run = run_sync(run_local(task, (), inputs, config, raise_errors=False))
     elapsed = time.monotonic() - started
     root = run.action._node
+    for node in root.walk():
+        if node.report_path:
+            click.echo(f"Report of {node.task_name} ({node.name}): {node.report_path}", err=True)
     if run.phase is not ActionPhase.SUCCEEDED:
         origin = _failed_action(root)
         err = root.error

@@ -100,6 +100,11 @@ class Action:
     def duration(self) -> float | None:
         return self._node.duration if self._node is not None else self._fresh().duration  # type: ignore[union-attr]
 
+    @property
+    def report_path(self) -> str | None:
+        """The HTML report written by a ``report=True`` task, if any."""
+        return self._node.report_path if self._node is not None else self._fresh().report_path  # type: ignore[union-attr]
+
     def done(self) -> bool:
         return self.phase.is_terminal
 

@@ -25,6 +25,7 @@ from flyte.types._containers import DictConverter, SequenceConverter, TupleConve
 from flyte.types._engine import TypeEngine
 from flyte.types._enum import EnumConverter
 from flyte.types._errors import TypeTransformerFailedError
+from flyte.types._frames import DeferredFramesConverter
 from flyte.types._pickle import PickleConverter, PickleFallbackWarning
 from flyte.types._registry import Converter
 from flyte.types._structured import (
@@ -51,6 +52,7 @@ _registry.install(
         NamedTupleConverter(),
         TypedDictConverter(),
         PydanticConverter(),
+        DeferredFramesConverter(),
     ],
     PickleConverter(),
 )

@@ -32,6 +32,7 @@ class ActionNode:
         "cache_status",
         "traces",
         "history",
+        "report_path",
     )
 
     def __init__(
@@ -56,6 +57,7 @@ class ActionNode:
         self._seq: dict[tuple[str, str, str | None], int] | None = None
         self.cache_status: str | None = None
         self.traces: list[TraceEntry] = []
+        self.report_path: str | None = None
         self.history: list[tuple[str, float, int]] = [(ActionPhase.QUEUED.value, self.created_at, 0)]
         """(phase, time, attempt) of every transition."""
 

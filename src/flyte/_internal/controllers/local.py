@@ -184,7 +184,9 @@ class LocalController:
                 return self._succeed(node, task, hit, "hit")
         value = await self._limited(node, task, parent)
         assert node.outputs is not None
-        self.cache.put(key, task, node.outputs, node.id.run_name or "", node.name)
+        self.cache.put(
+            key, task, node.outputs, node.id.run_name or "", node.name, durable=task.cache.serialize
+        )
         node.cache_status = "overwritten" if self.config.overwrite_cache else "miss"
         self.recorder.action_changed(node)
         return value

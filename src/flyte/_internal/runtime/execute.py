@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from flyte._context import Frame, reset_frame, set_frame
 from flyte._internal.runtime.convert import decode_inputs, encode_outputs
+from flyte.report import finish_report, start_report
 
 if TYPE_CHECKING:
     from flyte._internal.controllers import Controller
@@ -39,18 +40,26 @@ async def execute(
     they never block the loop. Either way the function sees ``flyte.ctx()`` for its own action.
     """
     kwargs = decode_inputs(task, inputs)
+    report = start_report(tctx) if task.report else None
+    if report is not None:
+        tctx = tctx.derive(report=report)
     frame = Frame(tctx=tctx, controller=controller, action=action)
-    if task.is_async:
-        token = set_frame(frame)
-        try:
-            result = await task.func(**kwargs)
-        finally:
-            reset_frame(token)
-    else:
-        context = contextvars.copy_context()
-        context.run(set_frame, frame)
-        loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(
-            executor, functools.partial(context.run, _call_sync, task.func, kwargs)
-        )
+    try:
+        if task.is_async:
+            token = set_frame(frame)
+            try:
+                result = await task.func(**kwargs)
+            finally:
+                reset_frame(token)
+        else:
+            context = contextvars.copy_context()
+            context.run(set_frame, frame)
+            loop = asyncio.get_running_loop()
+            call = functools.partial(context.run, _call_sync, task.func, kwargs)
+            result = await loop.run_in_executor(executor, call)
+    finally:
+        if report is not None:
+            written = finish_report(report, tctx.output_path)
+            if written is not None:
+                action.report_path = str(written)
     return encode_outputs(task, result)

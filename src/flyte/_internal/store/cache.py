@@ -14,6 +14,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flyte._cache import VersionParameters
@@ -25,13 +26,35 @@ if TYPE_CHECKING:
     from flyte._task import TaskTemplate
 
 LOCK_POLL_SECONDS = 0.05
+MEMO_ENTRIES = 50_000
+
+# Entries this process has read or written, per store. Valid while the store's cache generation
+# (bumped by every clear) is unchanged; checked once per run, when a TaskCache is made.
+_memos: dict[Path, tuple[int, dict[str, bytes]]] = {}
 
 
 class TaskCache:
+    """Cache lookups and writes for one run. Writes go out with the store's group commit, except
+    under ``serialize=True`` where other processes wait on them."""
+
     def __init__(self, store: RunStore):
         self.store = store
         self._versions: weakref.WeakKeyDictionary[TaskTemplate, str] = weakref.WeakKeyDictionary()
         self._local_locks: dict[str, asyncio.Lock] = {}
+        generation = self._generation()
+        memo = _memos.get(store.path)
+        if memo is None or memo[0] != generation:
+            memo = _memos[store.path] = (generation, {})
+        self._memo = memo[1]
+
+    def _generation(self) -> int:
+        rows = self.store.execute_read("SELECT generation FROM cache_meta WHERE id = 0")
+        return rows[0][0] if rows else 0
+
+    def _remember(self, key: str, outputs: bytes) -> None:
+        if len(self._memo) >= MEMO_ENTRIES:
+            self._memo.clear()
+        self._memo[key] = outputs
 
     def version(self, task: TaskTemplate) -> str:
         version = self._versions.get(task)
@@ -55,14 +78,27 @@ class TaskCache:
         return h.hexdigest()
 
     def get(self, key: str) -> bytes | None:
+        found = self._memo.get(key)
+        if found is not None:
+            return found
         rows = self.store.execute_read("SELECT outputs, outputs_ref FROM cache WHERE key = ?", (key,))
         if not rows:
             return None
-        return self.store.load(rows[0][0], rows[0][1])
+        outputs = self.store.load(rows[0][0], rows[0][1])
+        if outputs is not None:
+            self._remember(key, outputs)
+        return outputs
 
-    def put(self, key: str, task: TaskTemplate, outputs: bytes, run_name: str, action: str) -> None:
+    def put(
+        self, key: str, task: TaskTemplate, outputs: bytes, run_name: str, action: str, durable: bool
+    ) -> None:
+        """Record an entry: at once when ``durable`` (others wait on it), else with the next group commit."""
+        self._remember(key, outputs)
         inline, ref = self.store.offload(outputs)
         row = (key, task.name, self.version(task), inline, ref, time.time(), run_name, action)
+        if not durable:
+            self.store.add_cache_row(row)
+            return
         self.store.execute_write(
             lambda c: c.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
         )
@@ -73,8 +109,12 @@ class TaskCache:
         def delete(conn: sqlite3.Connection) -> None:
             count.append(conn.execute("DELETE FROM cache").rowcount)
             conn.execute("DELETE FROM cache_locks")
+            conn.execute("UPDATE cache_meta SET generation = generation + 1 WHERE id = 0")
 
+        self.store.flush()  # pending entries first, so that they are cleared too
         self.store.execute_write(delete)
+        self._memo.clear()
+        _memos.pop(self.store.path, None)
         return count[0]
 
     @asynccontextmanager

@@ -55,6 +55,7 @@ class ActionRecord:
     error_message: str | None
     cache_status: str | None
     history: tuple[PhaseEvent, ...]
+    report_path: str | None = None
 
     @property
     def duration(self) -> float | None:

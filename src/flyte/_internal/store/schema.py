@@ -1,8 +1,9 @@
-"""The run store's tables. Bump SCHEMA_VERSION with every change and add a migration step."""
+"""The run store's tables. Bump SCHEMA_VERSION with every change; the DDL must stay idempotent so
+that running it again migrates an older store."""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 DDL = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -41,6 +42,7 @@ CREATE TABLE IF NOT EXISTS actions (
     error_message TEXT,
     cache_status  TEXT,
     history       BLOB,
+    report_path   TEXT,
     PRIMARY KEY (run_name, name)
 ) WITHOUT ROWID;
 
@@ -77,6 +79,12 @@ CREATE TABLE IF NOT EXISTS cache (
     run_name   TEXT,
     action     TEXT
 );
+
+CREATE TABLE IF NOT EXISTS cache_meta (
+    id         INTEGER PRIMARY KEY CHECK (id = 0),
+    generation INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO cache_meta VALUES (0, 0);
 
 CREATE TABLE IF NOT EXISTS cache_locks (
     key         TEXT PRIMARY KEY,

@@ -35,14 +35,14 @@ LOCK_RETRY_SECONDS = 60.0
 _ACTION_UPSERT = """
 INSERT INTO actions (run_name, name, parent, task_name, group_name, phase, attempts, created_at,
                      started_at, ended_at, inputs, inputs_ref, outputs, outputs_ref, error_type,
-                     error_message, cache_status, history)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     error_message, cache_status, history, report_path)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (run_name, name) DO UPDATE SET
     phase = excluded.phase, attempts = excluded.attempts, started_at = excluded.started_at,
     ended_at = excluded.ended_at, outputs = COALESCE(excluded.outputs, actions.outputs),
     outputs_ref = COALESCE(excluded.outputs_ref, actions.outputs_ref),
     error_type = excluded.error_type, error_message = excluded.error_message,
-    cache_status = excluded.cache_status, history = excluded.history
+    cache_status = excluded.cache_status, history = excluded.history, report_path = excluded.report_path
 """
 
 
@@ -60,13 +60,14 @@ class RunStore:
         self.blob_dir = path.parent / "blobs"
         path.parent.mkdir(parents=True, exist_ok=True)
         self._write_lock = threading.Lock()
-        self._writer = self._connect()
+        self._writer = self._retrying(self._connect)
         self._local = threading.local()
         self._retrying(self._init_schema)
         self._dirty_lock = threading.Lock()
         self._dirty: dict[ActionNode, None] = {}
         self._traces: list[tuple] = []
         self._logs: list[tuple] = []
+        self._cache_rows: list[tuple] = []
         self._committer: threading.Thread | None = None
         self._committer_users = 0
         self._stop = threading.Event()
@@ -76,15 +77,21 @@ class RunStore:
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=30000")
+        try:
+            conn.execute("PRAGMA busy_timeout=30000")
+            # Switching a new database to WAL can report "locked" without waiting when another
+            # process does the same at the same moment; _retrying waits that out.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def _reader(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = self._connect()
+            conn = self._local.conn = self._retrying(self._connect)
         return conn
 
     def _init_schema(self) -> None:
@@ -246,13 +253,18 @@ class RunStore:
         with self._dirty_lock:
             self._logs.extend(rows)
 
+    def add_cache_row(self, row: tuple) -> None:
+        with self._dirty_lock:
+            self._cache_rows.append(row)
+
     def flush(self) -> None:
         """Write every pending change now, in one transaction."""
         with self._dirty_lock:
             nodes, self._dirty = list(self._dirty), {}
             traces, self._traces = self._traces, []
             logs, self._logs = self._logs, []
-        if not (nodes or traces or logs):
+            cache_rows, self._cache_rows = self._cache_rows, []
+        if not (nodes or traces or logs or cache_rows):
             return
         rows = [self._action_row(node) for node in nodes]
 
@@ -263,6 +275,8 @@ class RunStore:
                 conn.executemany("INSERT OR REPLACE INTO traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", traces)
             if logs:
                 conn.executemany("INSERT INTO logs VALUES (?, ?, ?, ?, ?, ?)", logs)
+            if cache_rows:
+                conn.executemany("INSERT OR REPLACE INTO cache VALUES (?, ?, ?, ?, ?, ?, ?, ?)", cache_rows)
 
         self._write(write)
 
@@ -280,7 +294,7 @@ class RunStore:
         parent = node.parent.name if node.parent is not None else None
         return (node.id.run_name, node.name, parent, node.task_name, node.group, phase.value, node.attempts,
                 node.created_at, node.started_at, node.ended_at, inputs, inputs_ref, outputs, outputs_ref,
-                error_type, message, node.cache_status, history)  # fmt: skip
+                error_type, message, node.cache_status, history, node.report_path)  # fmt: skip
 
     def start_committer(self) -> None:
         with self._write_lock:
@@ -366,13 +380,13 @@ class RunStore:
 
     _ACTION_COLUMNS = (
         "run_name, name, parent, task_name, group_name, phase, attempts, created_at, started_at, ended_at,"
-        " error_type, error_message, cache_status, history"
+        " error_type, error_message, cache_status, history, report_path"
     )
 
     @staticmethod
     def _action(row: tuple) -> ActionRecord:
         history = tuple(PhaseEvent(ActionPhase(p), at, a) for p, at, a in msgpack.unpackb(row[13] or b"\x90"))
-        return ActionRecord(*row[:5], ActionPhase(row[5]), *row[6:13], history)  # type: ignore[call-arg]
+        return ActionRecord(*row[:5], ActionPhase(row[5]), *row[6:13], history, row[14])  # type: ignore[call-arg]
 
     def list_actions(self, run_name: str) -> list[ActionRecord]:
         """Every action of a run, in creation order (parents before their children)."""

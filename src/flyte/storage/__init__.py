@@ -1,0 +1,56 @@
+"""Storage for files, directories and dataframes that tasks pass to each other.
+
+Two layers:
+
+- :class:`BlobStore` / :class:`LocalBlobStore`: a keyed store (keys are relative POSIX paths;
+  traversal is refused) with content-addressed puts and sha256 hashes.
+  :func:`default_store` picks the run's raw data directory inside a task, ``<FLYTE_HOME>/data``
+  outside of one.
+- path helpers with the reference SDK's names: :func:`put`, :func:`get`, :func:`exists`,
+  :func:`put_stream`, :func:`get_stream`, :func:`join`, :func:`get_random_local_path`...
+
+Only local paths and ``file://`` URIs are supported; remote URIs raise NotImplementedError.
+"""
+
+from __future__ import annotations
+
+from flyte.storage._api import (
+    exists,
+    exists_sync,
+    get,
+    get_random_local_directory,
+    get_random_local_path,
+    get_stream,
+    join,
+    put,
+    put_stream,
+)
+from flyte.storage._default import default_store, is_remote, protocol_of, to_local_path
+from flyte.storage._hashing import CHUNK_SIZE, hash_bytes, hash_dir, hash_file, hash_stream
+from flyte.storage._keys import validate_key
+from flyte.storage._store import BlobInfo, BlobStore, LocalBlobStore
+
+__all__ = [
+    "CHUNK_SIZE",
+    "BlobInfo",
+    "BlobStore",
+    "LocalBlobStore",
+    "default_store",
+    "exists",
+    "exists_sync",
+    "get",
+    "get_random_local_directory",
+    "get_random_local_path",
+    "get_stream",
+    "hash_bytes",
+    "hash_dir",
+    "hash_file",
+    "hash_stream",
+    "is_remote",
+    "join",
+    "protocol_of",
+    "put",
+    "put_stream",
+    "to_local_path",
+    "validate_key",
+]
