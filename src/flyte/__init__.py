@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     "Cache": "flyte._cache",
     "CachePolicy": "flyte._cache",
     "CacheRequest": "flyte._cache",
+    "Checkpoint": "flyte._checkpoint",
     "Cron": "flyte._trigger",
     "Device": "flyte._resources",
     "DeviceClass": "flyte._resources",
@@ -46,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "group": "flyte._group",
     "init": "flyte._initialize",
     "init_from_config": "flyte._initialize",
+    "latest_checkpoint": "flyte._checkpoint",
     "map": "flyte._map",
     "trace": "flyte._trace",
     "rerun": "flyte._rerun",
@@ -59,6 +61,7 @@ __all__ = [
     "Cache",
     "CachePolicy",
     "CacheRequest",
+    "Checkpoint",
     "Cron",
     "Device",
     "DeviceClass",
@@ -90,6 +93,7 @@ __all__ = [
     "group",
     "init",
     "init_from_config",
+    "latest_checkpoint",
     "map",
     "rerun",
     "run",
@@ -119,6 +123,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from flyte._cache import Cache, CachePolicy, CacheRequest
+    from flyte._checkpoint import Checkpoint, latest_checkpoint
     from flyte._context import ctx
     from flyte._custom_context import custom_context, get_custom_context
     from flyte._documentation import Documentation

@@ -8,11 +8,11 @@ import sys
 import flyte
 
 EXPECTED = {
-    "AMD_GPU", "Backoff", "Cache", "CachePolicy", "CacheRequest", "Cron", "Device", "DeviceClass",
+    "AMD_GPU", "Backoff", "Cache", "CachePolicy", "CacheRequest", "Checkpoint", "Cron", "Device", "DeviceClass",
     "Documentation", "Environment", "FixedRate", "GPU", "HABANA_GAUDI", "Image", "Link", "Neuron",
     "PodTemplate", "Resources", "RetryStrategy", "ReusePolicy", "Secret", "SecretRequest", "TPU",
     "TaskEnvironment", "Timeout", "TimeoutType", "Trigger", "TriggerTime", "__version__", "ctx",
-    "current_domain", "custom_context", "get_custom_context", "group", "init", "init_from_config",
+    "current_domain", "custom_context", "get_custom_context", "group", "init", "init_from_config", "latest_checkpoint",
     "map", "rerun", "run", "trace", "version", "with_runcontext",
 }  # fmt: skip
 

@@ -145,3 +145,51 @@ def test_a_failing_parent_cancels_its_running_children():
     with pytest.raises(RuntimeError, match="sibling failed"):
         flyte.run(nursery_parent)
     assert CHILD_STATE == {"started": True, "cancelled": True}
+
+
+DEADLINE_ATTEMPTS: list[int] = []
+
+
+@env.task(timeout=flyte.Timeout(max_runtime=0.3, deadline=0.5), retries=5)
+async def always_slow() -> int:
+    DEADLINE_ATTEMPTS.append(flyte.ctx().attempt_number)
+    await asyncio.sleep(5)
+    return 1
+
+
+def test_deadline_bounds_all_attempts_together():
+    DEADLINE_ATTEMPTS.clear()
+    with pytest.raises(flyte.errors.DeadlineExceededError, match="deadline of 0.5s"):
+        flyte.run(always_slow)
+    assert DEADLINE_ATTEMPTS == [0, 1]  # the second attempt is cut by the deadline; no third
+
+
+@env.task(timeout=flyte.Timeout(max_queued_time=0.1))
+async def impatient(i: int) -> int:
+    return i
+
+
+@env.task
+async def hog() -> int:
+    await asyncio.sleep(1)
+    return 0
+
+
+@env.task
+async def crowded() -> str:
+    blocker = asyncio.ensure_future(hog())
+    await asyncio.sleep(0.05)  # the hog now holds the only slot
+    try:
+        await impatient(1)
+    except flyte.errors.MaxQueuedTimeExceededError as e:
+        blocker.cancel()
+        return f"gave up: {e}"
+    return "ran"
+
+
+def test_max_queued_time_fails_an_action_that_waits_too_long_for_a_slot():
+    run = flyte.with_runcontext(max_action_concurrency=1).run(crowded)
+    message = run.outputs()[0]
+    assert message.startswith("gave up:") and "max_queued_time of 0.1s" in message
+    impatient_action = next(a for a in run.actions() if a.task_name == "resilience.impatient")
+    assert impatient_action.phase == ActionPhase.TIMED_OUT

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flyte._internal.controllers._action import ActionNode, NullRecorder, RunRecorder, TraceEntry
 from flyte._internal.runtime.convert import decode_outputs, encode_inputs
 from flyte._internal.runtime.execute import execute
-from flyte.errors import MaxRuntimeExceededError, NonRecoverableError, TaskTimeoutError
+from flyte.errors import (
+    DeadlineExceededError,
+    MaxQueuedTimeExceededError,
+    MaxRuntimeExceededError,
+    NonRecoverableError,
+    TaskTimeoutError,
+)
 from flyte.models import ActionID, ActionPhase, GroupData, RawDataPath, TaskContext
 
 if TYPE_CHECKING:
@@ -203,12 +209,31 @@ class LocalController:
     async def _limited(self, node: ActionNode, task: TaskTemplate, parent: TaskContext) -> Any:
         if self._concurrency is None:
             return await self._attempts(node, task, parent)
-        await self._concurrency.acquire()
+        await self._acquire_slot(node, task)
         try:
             return await self._attempts(node, task, parent)
         finally:
             if self._waiting.pop(node, 0) == 0:
                 self._concurrency.release()
+
+    async def _acquire_slot(self, node: ActionNode, task: TaskTemplate) -> None:
+        """Wait for a slot, at most the task's ``max_queued_time``."""
+        assert self._concurrency is not None
+        queued = task.timeout.max_queued_seconds if task.timeout else None
+        if queued is None:
+            await self._concurrency.acquire()
+            return
+        try:
+            await asyncio.wait_for(
+                self._concurrency.acquire(), max(0.0, node.created_at + queued - time.time())
+            )
+        except asyncio.TimeoutError:
+            error = MaxQueuedTimeExceededError(
+                f"Task '{task.name}' (action '{node.name}') waited more than its max_queued_time of "
+                f"{queued:g}s for a slot (max_action_concurrency={self.config.max_action_concurrency})"
+            )
+            self._finish(node, _TIMED_OUT, error=error)
+            raise error from None
 
     # A parent waiting on children gives its slot back, so that max_action_concurrency counts
     # actions doing work and a chain of nested parents can never deadlock on the limit.
@@ -231,6 +256,8 @@ class LocalController:
 
     async def _attempts(self, node: ActionNode, task: TaskTemplate, parent: TaskContext) -> Any:
         retries = task.retries
+        deadline = task.timeout.deadline_seconds if task.timeout else None
+        deadline_at = None if deadline is None else node.created_at + deadline
         attempt = 0
         while True:
             node.attempts = attempt + 1
@@ -240,7 +267,7 @@ class LocalController:
             self.recorder.action_changed(node)
             tctx = self._context_for(node, task, parent, attempt)
             try:
-                outputs = await self._one_attempt(node, task, tctx)
+                outputs = await self._one_attempt(node, task, tctx, deadline_at)
             except asyncio.CancelledError:
                 reason = node.abort_reason or f"parent action '{node.name}' was aborted"
                 self._cancel_children(node, reason)
@@ -248,7 +275,8 @@ class LocalController:
                 raise
             except Exception as e:
                 self._cancel_children(node, f"parent action '{node.name}' failed")
-                if isinstance(e, NonRecoverableError) or attempt >= retries.count:
+                past_deadline = deadline_at is not None and time.time() >= deadline_at
+                if isinstance(e, NonRecoverableError) or attempt >= retries.count or past_deadline:
                     phase = _TIMED_OUT if isinstance(e, TaskTimeoutError) else _FAILED
                     self._finish(node, phase, error=e)
                     raise
@@ -264,16 +292,21 @@ class LocalController:
             self._finish(node, _SUCCEEDED, error=None)
             return decode_outputs(task, outputs)
 
-    async def _one_attempt(self, node: ActionNode, task: TaskTemplate, tctx: TaskContext) -> bytes:
+    async def _one_attempt(
+        self, node: ActionNode, task: TaskTemplate, tctx: TaskContext, deadline_at: float | None
+    ) -> bytes:
         if task.is_async:
             executor = None
         else:
             if self._threads is None:
                 self._threads = ThreadPoolExecutor(SYNC_WORKER_THREADS, thread_name_prefix="flyte-sync")
             executor = self._threads
-        limit = task.timeout.max_runtime_seconds if task.timeout else None
-        if limit is None:
+        runtime = task.timeout.max_runtime_seconds if task.timeout else None
+        remaining = None if deadline_at is None else deadline_at - time.time()
+        if runtime is None and remaining is None:
             return await execute(task, node.inputs, tctx, self, node, executor)
+        by_deadline = remaining is not None and (runtime is None or remaining < runtime)
+        limit = max(0.0, remaining) if by_deadline else runtime  # type: ignore[type-var]
         attempt = asyncio.ensure_future(execute(task, node.inputs, tctx, self, node, executor))
         try:
             done, _ = await asyncio.wait({attempt}, timeout=limit)
@@ -287,9 +320,15 @@ class LocalController:
             await attempt
         except BaseException:  # the attempt's own cancellation or a last-moment failure
             pass
+        where = f"Task '{task.name}' (action '{node.name}')"
+        if by_deadline:
+            assert task.timeout is not None
+            raise DeadlineExceededError(
+                f"{where} did not finish within its deadline of {task.timeout.deadline_seconds:g}s "
+                f"(attempt {tctx.attempt_number + 1}) and was cancelled"
+            )
         raise MaxRuntimeExceededError(
-            f"Task '{task.name}' (action '{node.name}') exceeded its max_runtime of {limit:g}s "
-            f"on attempt {tctx.attempt_number + 1} and was cancelled"
+            f"{where} exceeded its max_runtime of {runtime:g}s on attempt {tctx.attempt_number + 1} and was cancelled"
         )
 
     def _finish(self, node: ActionNode, phase: ActionPhase, error: BaseException | None) -> None:
