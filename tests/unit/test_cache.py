@@ -14,6 +14,7 @@ import pytest
 import flyte
 from flyte._internal.run_config import flyte_home
 from flyte._internal.store import TaskCache, open_store
+from flyte.io import File
 from flyte.remote import Run
 
 env = flyte.TaskEnvironment(name="cached")
@@ -181,3 +182,23 @@ def test_serialize_within_one_run():
 def test_cache_settings_are_validated():
     with pytest.raises(ValueError):
         flyte.Cache(behavior="sometimes")  # type: ignore[arg-type]
+
+
+@env.task(cache="auto")
+async def count_lines(f: File) -> int:
+    CALLS.append("count_lines")
+    async with f.open("rb") as fh:
+        return len((await fh.read()).splitlines())
+
+
+def test_file_inputs_are_keyed_by_content(tmp_path: Path):
+    CALLS.clear()
+    for folder, text in (("a", "1\n2\n"), ("b", "1\n2\n"), ("c", "1\n2\n3\n")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "data.txt").write_text(text)
+    outputs = [
+        flyte.run(count_lines, File.from_local_sync(str(tmp_path / folder / "data.txt"))).outputs()[0]
+        for folder in ("a", "b", "c")
+    ]
+    assert outputs == [2, 2, 3]
+    assert CALLS == ["count_lines", "count_lines"]  # b had a's content: a hit
