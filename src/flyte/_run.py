@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -170,6 +170,7 @@ async def run_local(
     config: RunConfig,
     *,
     raise_errors: bool = True,
+    on_controller: Callable[[LocalController], None] | None = None,
 ) -> Run:
     """Execute a whole run in this process, recorded in the run store.
 
@@ -196,6 +197,8 @@ async def run_local(
         if config.recover_from:
             services["replay"] = Replay(store, config.recover_from)
     controller = LocalController(config, **services)
+    if on_controller is not None:
+        on_controller(controller)
     if store is not None:
         loop = asyncio.get_running_loop()
         store.watch_abort(config.name, lambda reason: loop.call_soon_threadsafe(controller.abort, reason))
@@ -223,6 +226,8 @@ async def run_local(
         if store is not None:
             store.unwatch_abort(config.name)
             await asyncio.to_thread(store.stop_committer)
+            if controller.root is not None:  # a store failure here must surface, never pass as success
+                await asyncio.to_thread(controller.recorder.run_finished, controller.root)
     return Run(config.name, controller.root, task, value=value, url=url)
 
 

@@ -170,3 +170,56 @@ def test_several_processes_write_at_once_without_lock_errors(tmp_path: Path):
         assert "locked" not in err
         assert out.strip() == "ok"
     assert len(list(Run.listall(limit=100))) == 15
+
+
+def test_an_older_store_is_migrated(tmp_path: Path):
+    import sqlite3
+
+    from flyte._internal.store.sqlite import RunStore
+
+    db = tmp_path / "old" / "runs.db"
+    db.parent.mkdir()
+    with sqlite3.connect(db) as conn:  # version 1: no report_path column, no cache_meta table
+        conn.executescript(
+            "CREATE TABLE actions (run_name TEXT, name TEXT, parent TEXT, task_name TEXT, group_name TEXT,"
+            " phase TEXT, attempts INTEGER, created_at REAL, started_at REAL, ended_at REAL, inputs BLOB,"
+            " inputs_ref TEXT, outputs BLOB, outputs_ref TEXT, error_type TEXT, error_message TEXT,"
+            " cache_status TEXT, history BLOB, PRIMARY KEY (run_name, name)) WITHOUT ROWID;"
+            "PRAGMA user_version=1;"
+        )
+    store = RunStore(db)
+    columns = [row[1] for row in store.execute_read("PRAGMA table_info(actions)")]
+    assert "report_path" in columns
+    assert store.execute_read("SELECT generation FROM cache_meta") == [(0,)]
+    store.close()
+
+
+@env.task
+async def sleeper() -> int:
+    await asyncio.sleep(30)
+    return 1
+
+
+@env.task
+async def waits_on_sleepers() -> int:
+    return sum(await asyncio.gather(sleeper(), sleeper()))
+
+
+def test_abort_reason_reaches_every_aborted_action():
+    async def main() -> None:
+        task = asyncio.ensure_future(flyte.with_runcontext(name="to-abort").run.aio(waits_on_sleepers))
+        while True:
+            await asyncio.sleep(0.05)
+            rows = open_store(flyte_home()).execute_read(
+                "SELECT count(*) FROM actions WHERE run_name = 'to-abort' AND phase = 'running'"
+            )
+            if rows[0][0] == 3:
+                break
+        await Run.get("to-abort").abort.aio("no longer needed")
+        with pytest.raises(flyte.errors.ActionAbortedError, match="no longer needed"):
+            await task
+
+    asyncio.run(main())
+    actions = Run.get("to-abort").actions()
+    assert {a.phase for a in actions} == {ActionPhase.ABORTED}
+    assert all("no longer needed" in (a.error_message or "") for a in actions)

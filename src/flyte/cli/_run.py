@@ -9,12 +9,14 @@ from typing import Any
 import click
 
 from flyte._internal.controllers._action import ActionNode
+from flyte._internal.controllers.local import LocalController
 from flyte._internal.loader import find_task, load_module, tasks_in
 from flyte._internal.run_config import new_run_name
 from flyte._run import _Runner, run_local
 from flyte._syncify import run_sync
 from flyte._task import TaskTemplate
 from flyte.cli._errors import fail
+from flyte.cli._live import LiveView
 from flyte.cli._params import options_for, values_from_cli
 from flyte.models import ActionPhase
 
@@ -54,8 +56,12 @@ def _execute(task: TaskTemplate, run_opts: dict[str, Any], inputs: dict[str, Any
         max_action_concurrency=run_opts.get("max_action_concurrency"),
     )
     config = runner._config()
+    controllers: list[LocalController] = []
     started = time.monotonic()
-    run = run_sync(run_local(task, (), inputs, config, raise_errors=False))
+    with LiveView(lambda: controllers[0] if controllers else None):
+        run = run_sync(
+            run_local(task, (), inputs, config, raise_errors=False, on_controller=controllers.append)
+        )
     elapsed = time.monotonic() - started
     root = run.action._node
     for node in root.walk():

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
+import flyte.cli._inspect  # noqa: F401  (registers `get runs|run|action|io|logs`)
 import flyte.cli._secrets  # noqa: F401  (registers the `secret` subcommands)
 from flyte import __version__
+from flyte.cli._abort import abort, rerun  # also registers `delete local-cache`
 from flyte.cli._groups import create, delete, get
 from flyte.cli._run import run
 
@@ -25,6 +27,8 @@ cli.add_command(run)
 cli.add_command(create)
 cli.add_command(get)
 cli.add_command(delete)
+cli.add_command(abort)
+cli.add_command(rerun)
 
 
 def main() -> None:

@@ -147,10 +147,7 @@ class LocalController:
             raw_data_path=RawDataPath(path=self.config.raw_data_dir),
             run_base_dir=str(self.config.run_base_dir),
         )
-        try:
-            return await self._run_action(node, task, bound, seed)
-        finally:
-            self.recorder.run_finished(node)
+        return await self._run_action(node, task, bound, seed)
 
     # -- one action: replay, cache, attempts ---------------------------------------------------------
 
@@ -269,8 +266,8 @@ class LocalController:
             try:
                 outputs = await self._one_attempt(node, task, tctx, deadline_at)
             except asyncio.CancelledError:
-                reason = node.abort_reason or f"parent action '{node.name}' was aborted"
-                self._cancel_children(node, reason)
+                node.abort_reason = _inherited_abort_reason(node)
+                self._cancel_children(node, node.abort_reason)
                 self._finish(node, _ABORTED, error=None)
                 raise
             except Exception as e:
@@ -328,7 +325,8 @@ class LocalController:
                 f"(attempt {tctx.attempt_number + 1}) and was cancelled"
             )
         raise MaxRuntimeExceededError(
-            f"{where} exceeded its max_runtime of {runtime:g}s on attempt {tctx.attempt_number + 1} and was cancelled"
+            f"{where} exceeded its max_runtime of {runtime:g}s on attempt {tctx.attempt_number + 1} "
+            "and was cancelled"
         )
 
     def _finish(self, node: ActionNode, phase: ActionPhase, error: BaseException | None) -> None:
@@ -345,3 +343,14 @@ class LocalController:
             if not child.phase.is_terminal and child.handle is not None and child.handle is not current:
                 child.abort_reason = reason
                 child.handle.cancel(reason)
+
+
+def _inherited_abort_reason(node: ActionNode) -> str:
+    """Why ``node`` was cancelled: its own reason, or the nearest ancestor's (a run abort sets the
+    root's; a failing parent sets its children's)."""
+    current: ActionNode | None = node
+    while current is not None:
+        if current.abort_reason:
+            return current.abort_reason
+        current = current.parent
+    return "cancelled"

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 SCHEMA_VERSION = 2
 
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: ("ALTER TABLE actions ADD COLUMN report_path TEXT",),
+}
+"""Statements that bring a store at version ``n - 1`` to version ``n`` (run before the DDL, which
+creates what is missing)."""
+
 DDL = """
 CREATE TABLE IF NOT EXISTS runs (
     name          TEXT PRIMARY KEY,

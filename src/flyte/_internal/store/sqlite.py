@@ -9,6 +9,7 @@ Large inputs and outputs go to content-addressed files next to the database; row
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import threading
 import time
@@ -21,11 +22,12 @@ import msgpack
 from flyte._internal.controllers._action import ActionNode, TraceEntry
 from flyte._internal.store.liveness import owner_alive
 from flyte._internal.store.records import ActionRecord, LogRecord, PhaseEvent, RunRecord, TraceRecord
-from flyte._internal.store.schema import DDL, SCHEMA_VERSION
+from flyte._internal.store.schema import DDL, MIGRATIONS, SCHEMA_VERSION
 from flyte.errors import RuntimeSystemError
 from flyte.models import ActionPhase
 
 T = TypeVar("T")
+logger = logging.getLogger("flyte")
 
 COMMIT_INTERVAL = 0.1
 INLINE_LIMIT = 64 * 1024
@@ -97,9 +99,28 @@ class RunStore:
     def _init_schema(self) -> None:
         with self._write_lock:
             version = self._writer.execute("PRAGMA user_version").fetchone()[0]
-            if version < SCHEMA_VERSION:
-                self._writer.executescript(DDL)
+            if version >= SCHEMA_VERSION:
+                return
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                version = self._writer.execute("PRAGMA user_version").fetchone()[
+                    0
+                ]  # another process may have won
+                has_tables = self._writer.execute(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'actions'"
+                ).fetchone()
+                if has_tables:
+                    for step in range(version + 1, SCHEMA_VERSION + 1):
+                        for statement in MIGRATIONS.get(step, ()):
+                            self._writer.execute(statement)
+                for statement in DDL.split(";"):
+                    if statement.strip():
+                        self._writer.execute(statement)
                 self._writer.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+            self._writer.execute("COMMIT")
 
     @staticmethod
     def _retrying(fn: Callable[[], T]) -> T:
@@ -331,7 +352,8 @@ class RunStore:
                 polls += 1
                 if self._watchers and polls % 3 == 0:
                     self._poll_aborts()
-            except Exception:  # keep committing; the next flush retries the same rows
+            except Exception as e:  # keep committing; the final flush at run end raises if still broken
+                logger.warning("flyte: writing to the run store at %s failed, will retry: %s", self.path, e)
                 time.sleep(COMMIT_INTERVAL)
 
     def _poll_aborts(self) -> None:

@@ -1,0 +1,169 @@
+"""``flyte abort run``, ``flyte rerun`` and ``flyte delete local-cache``: act on recorded runs.
+
+``abort run`` only asks: it records the request in the run store, and the process executing the
+run (which polls the store) cancels it, so that every unfinished action ends as aborted.
+Importing this module registers ``local-cache`` on the ``delete`` group; ``abort`` and ``rerun``
+are commands for ``main.py`` to add.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import NoReturn
+
+import click
+
+import flyte
+from flyte._internal.run_config import flyte_home, new_run_name
+from flyte._internal.store import ActionRecord, TaskCache
+from flyte.cli._errors import fail
+from flyte.cli._groups import delete
+from flyte.cli._inspect import open_run_store, require_run, walk_tree
+from flyte.cli._run import _format_value
+from flyte.errors import ActionNotFoundError
+from flyte.models import ActionPhase
+from flyte.remote import Run
+
+__all__ = ["abort", "delete", "rerun"]
+
+ABORT_POLL_SECONDS = 0.1
+
+
+# -- abort ----------------------------------------------------------------------------------------
+
+
+@click.group(name="abort")
+def abort() -> None:
+    """Abort something that is going on, such as a run executing in another process."""
+
+
+@abort.command("run")
+@click.argument("name")
+@click.option(
+    "--reason", default="aborted by the user", show_default=True, help="Recorded on every aborted action."
+)
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the run has stopped.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait with --wait.",
+)
+def abort_run(name: str, reason: str, wait: bool, timeout: float) -> None:
+    """Abort run NAME: its unfinished actions end as aborted, with REASON.
+
+    Works for a run executing in another ``flyte run`` process on this machine; exits 1 when the
+    run is not running.
+    """
+    store = open_run_store()
+    record = require_run(store, name)
+    if record.ended_at is not None:
+        fail(f"Run '{name}' is not running: it already ended as {record.phase.value}")
+    if not store.request_abort(name, reason):
+        record = store.get_run(name) or record
+        fail(f"Run '{name}' is not running: it ended as {record.phase.value}")
+    if not wait:
+        click.echo(f"Abort of run '{name}' requested; the process running it will stop it shortly.")
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = store.get_run(name) or record
+        if record.ended_at is not None:
+            break
+        time.sleep(ABORT_POLL_SECONDS)
+    if record.ended_at is None:
+        click.echo(f"Abort of run '{name}' requested; it is still stopping after {timeout:g}s.")
+    elif record.phase is ActionPhase.ABORTED:
+        click.echo(f"Run '{name}' aborted: {reason}")
+    else:
+        click.echo(f"Run '{name}' ended as {record.phase.value} before the abort took effect.")
+
+
+# -- rerun ----------------------------------------------------------------------------------------
+
+
+def _origin(actions: list[ActionRecord], error: BaseException) -> ActionRecord | None:
+    """The deepest failed action carrying ``error`` (by type and message): where the failure started."""
+    found = None
+    for action, _depth in walk_tree(actions):
+        if action.name == "a0" and found is None:
+            found = action
+        if (
+            action.phase in (ActionPhase.FAILED, ActionPhase.TIMED_OUT)
+            and action.error_type == type(error).__name__
+            and action.error_message == str(error)
+        ):
+            found = action
+    return found
+
+
+def _report_failure(name: str, error: BaseException) -> NoReturn:
+    """Exit 1 with the same message ``flyte run`` prints for a failed run."""
+    store = open_run_store()
+    record = store.get_run(name)
+    if record is None:  # the run never started (its task could not be loaded, ...)
+        fail(str(error), error)
+    origin = _origin(store.list_actions(name), error)
+    detail = f"{type(error).__name__}: {error}"
+    where = f"task '{origin.task_name}' (action {origin.name})" if origin else f"task '{record.task_name}'"
+    fail(f"Run {name} {record.phase.value}: {where} raised {detail}", error)
+
+
+def _report_success(run: Run, elapsed: float) -> None:
+    """Print a succeeded run the way ``flyte run`` does: summary line, then the outputs."""
+    actions = run.actions()
+    count = len(actions)
+    click.echo(f"Run {run.name} succeeded in {elapsed:.2f}s ({count} action{'s' if count != 1 else ''})")
+    recovered = sum(1 for a in actions if a.cache_status == "recovered")
+    if recovered:
+        click.echo(f"Recovered {recovered} action{'s' if recovered != 1 else ''} from the earlier run.")
+    outputs = run.outputs()
+    if outputs:
+        click.echo("Outputs:")
+        for key, value in outputs.named_outputs.items():
+            click.echo(f"  {key}: {_format_value(value)}")
+
+
+@click.command("rerun")
+@click.argument("run_name")
+@click.option(
+    "--recover",
+    is_flag=True,
+    help="Reuse what RUN_NAME already finished (succeeded actions, traces); execute only the rest.",
+)
+@click.option("--name", default=None, help="Name of the new run (default: a random name).")
+def rerun(run_name: str, recover: bool, name: str | None) -> None:
+    """Run the task of RUN_NAME again with the same inputs, as a new local run.
+
+    \b
+    Examples:
+      flyte rerun r3k2j1h0g9f8e7d6
+      flyte rerun r3k2j1h0g9f8e7d6 --recover --name second-try
+    """
+    store = open_run_store()
+    require_run(store, run_name)
+    if name is not None and store.get_run(name) is not None:
+        fail(f"A run named '{name}' already exists; choose another name")
+    new_name = name or new_run_name()
+    started = time.monotonic()
+    try:
+        run = flyte.rerun(run_name, recover=recover, name=new_name)
+    except ActionNotFoundError as e:
+        fail(str(e), e)
+    except Exception as e:
+        _report_failure(new_name, e)
+    _report_success(run, time.monotonic() - started)
+
+
+# -- delete local-cache ------------------------------------------------------------------------
+
+
+@delete.command("local-cache")
+def delete_local_cache() -> None:
+    """Remove every entry of the local task cache (``cache=...`` tasks execute again)."""
+    store = open_run_store()
+    removed = TaskCache(store).clear()
+    click.echo(
+        f"Removed {removed} entr{'y' if removed == 1 else 'ies'} from the local task cache ({flyte_home()})."
+    )
