@@ -19,10 +19,9 @@ from flyte._internal.store import ActionRecord, TaskCache
 from flyte.cli._errors import fail
 from flyte.cli._groups import delete
 from flyte.cli._inspect import open_run_store, require_run, walk_tree
-from flyte.cli._run import _format_value
+from flyte.cli._run import failure_message, report_success
 from flyte.errors import ActionNotFoundError
 from flyte.models import ActionPhase
-from flyte.remote import Run
 
 __all__ = ["abort", "delete", "rerun"]
 
@@ -105,24 +104,8 @@ def _report_failure(name: str, error: BaseException) -> NoReturn:
     if record is None:  # the run never started (its task could not be loaded, ...)
         fail(str(error), error)
     origin = _origin(store.list_actions(name), error)
-    detail = f"{type(error).__name__}: {error}"
     where = f"task '{origin.task_name}' (action {origin.name})" if origin else f"task '{record.task_name}'"
-    fail(f"Run {name} {record.phase.value}: {where} raised {detail}", error)
-
-
-def _report_success(run: Run, elapsed: float) -> None:
-    """Print a succeeded run the way ``flyte run`` does: summary line, then the outputs."""
-    actions = run.actions()
-    count = len(actions)
-    click.echo(f"Run {run.name} succeeded in {elapsed:.2f}s ({count} action{'s' if count != 1 else ''})")
-    recovered = sum(1 for a in actions if a.cache_status == "recovered")
-    if recovered:
-        click.echo(f"Recovered {recovered} action{'s' if recovered != 1 else ''} from the earlier run.")
-    outputs = run.outputs()
-    if outputs:
-        click.echo("Outputs:")
-        for key, value in outputs.named_outputs.items():
-            click.echo(f"  {key}: {_format_value(value)}")
+    fail(failure_message(name, record.phase, where, error), error)
 
 
 @click.command("rerun")
@@ -153,7 +136,7 @@ def rerun(run_name: str, recover: bool, name: str | None) -> None:
         fail(str(e), e)
     except Exception as e:
         _report_failure(new_name, e)
-    _report_success(run, time.monotonic() - started)
+    report_success(run, time.monotonic() - started)
 
 
 # -- delete local-cache ------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from flyte.cli._errors import fail
 from flyte.cli._live import LiveView
 from flyte.cli._params import options_for, values_from_cli
 from flyte.models import ActionPhase
+from flyte.remote import Run
 
 BUILTIN_DEMOS = {"hello": ("flyte.cli._demos", "hello")}
 """Runnable without a file: ``flyte run --local hello``."""
@@ -48,6 +49,27 @@ def _format_value(value: Any) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
+def failure_message(run_name: str, phase: ActionPhase, where: str, error: BaseException | None) -> str:
+    """The one-line message for a failed run: which task raised what."""
+    detail = f"{type(error).__name__}: {error}" if error is not None else phase.value
+    return f"Run {run_name} {phase.value}: {where} raised {detail}"
+
+
+def report_success(run: Run, elapsed: float) -> None:
+    """Print a succeeded run: a summary line, recovered actions if any, then the outputs."""
+    actions = run.actions()
+    count = len(actions)
+    click.echo(f"Run {run.name} succeeded in {elapsed:.2f}s ({count} action{'s' if count != 1 else ''})")
+    recovered = sum(1 for a in actions if a.cache_status == "recovered")
+    if recovered:
+        click.echo(f"Recovered {recovered} action{'s' if recovered != 1 else ''} from the earlier run.")
+    outputs = run.outputs()
+    if outputs:
+        click.echo("Outputs:")
+        for key, value in outputs.named_outputs.items():
+            click.echo(f"  {key}: {_format_value(value)}")
+
+
 def _execute(task: TaskTemplate, run_opts: dict[str, Any], inputs: dict[str, Any]) -> None:
     runner = _Runner(
         "local",
@@ -69,17 +91,9 @@ def _execute(task: TaskTemplate, run_opts: dict[str, Any], inputs: dict[str, Any
             click.echo(f"Report of {node.task_name} ({node.name}): {node.report_path}", err=True)
     if run.phase is not ActionPhase.SUCCEEDED:
         origin = _failed_action(root)
-        err = root.error
-        detail = f"{type(err).__name__}: {err}" if err is not None else run.phase.value
         where = f"task '{origin.task_name}' (action {origin.name})"
-        fail(f"Run {run.name} {run.phase.value}: {where} raised {detail}", err)
-    count = sum(1 for _ in root.walk())
-    click.echo(f"Run {run.name} succeeded in {elapsed:.2f}s ({count} action{'s' if count != 1 else ''})")
-    outputs = run.outputs()
-    if outputs:
-        click.echo("Outputs:")
-        for key, value in outputs.named_outputs.items():
-            click.echo(f"  {key}: {_format_value(value)}")
+        fail(failure_message(run.name, run.phase, where, root.error), root.error)
+    report_success(run, elapsed)
 
 
 def task_command(task: TaskTemplate, name: str) -> click.Command:
