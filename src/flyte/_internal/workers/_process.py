@@ -1,32 +1,31 @@
-"""One worker process as the parent sees it: launch, messages, captured output, limits, kill, reaping.
+"""One worker process as the parent sees it: launch, messages, limits, kill, reaping.
 
 Everything here runs on the parent's event loop. A worker is watched three ways: its socket
 (messages, then end of stream), a pidfd (the moment the process exits) and its stdout/stderr
-pipes (the running action's output, kept even when the process crashes). An action's fate is
-settled only once the process has exited and its socket is drained, so a result written just
-before a crash is never mistaken for a crash.
+pipes (see ``_capture``). An action's fate is settled only once the process has exited and its
+socket is drained, so a result written just before a crash is never mistaken for a crash.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import itertools
-import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from flyte._internal.controllers._action import TraceEntry
 from flyte._internal.runtime.convert import decode_inputs, encode_outputs
 from flyte._internal.workers import _protocol as p
-from flyte._internal.workers._worker import BOOT, PAGE
-from flyte.errors import MaxRuntimeExceededError, OOMError, WorkerDiedError
+from flyte._internal.workers._call import Call, CallSite, died, set_call_site
+from flyte._internal.workers._capture import OutputCapture
+from flyte._internal.workers._launch import LIVE, launch
+from flyte._internal.workers._worker import PAGE
+from flyte.errors import ActionAbortedError, WorkerDiedError
 
 if TYPE_CHECKING:
     from flyte._task import TaskTemplate
@@ -39,10 +38,6 @@ EXIT_DRAIN_GRACE = 0.5
 """After the process exits, how long to wait for its socket to deliver what it wrote last."""
 LOST_LINK_GRACE = 1.0
 """A worker that closed its socket but is still alive after this long is killed."""
-STDERR_TAIL = 20
-
-OnSubmit = Callable[["TaskTemplate[Any, Any]", tuple, dict], Awaitable[Any]]
-OnTrace = Callable[[TraceEntry], None]
 
 
 class Owner(Protocol):
@@ -53,47 +48,6 @@ class Owner(Protocol):
     def unpark(self) -> None: ...
 
     def worker_exited(self, worker: WorkerProcess) -> None: ...
-
-
-class Call:
-    """One action attempt dispatched to a worker."""
-
-    __slots__ = ("id", "task", "tctx", "future", "logs", "subs", "parked", "on_submit", "on_trace")
-    __slots__ += ("timeout", "memory_limit", "baseline", "timers")
-
-    def __init__(self, call_id: int, task: TaskTemplate[Any, Any], tctx: TaskContext, future: asyncio.Future):
-        self.id = call_id
-        self.task = task
-        self.tctx = tctx
-        self.future = future
-        self.logs: list[tuple[str, str]] = []
-        self.subs: dict[int, asyncio.Task[None]] = {}
-        self.parked = False
-        self.on_submit: OnSubmit | None = None
-        self.on_trace: OnTrace | None = None
-        self.timeout: float | None = None
-        self.memory_limit: int | None = None
-        self.baseline = 0
-        self.timers: list[asyncio.TimerHandle] = []
-
-    def describe(self) -> str:
-        return f"Task '{self.task.name}' (action '{self.tctx.action.name}')"
-
-
-def _exit_text(rc: int) -> str:
-    if rc < 0:
-        try:
-            return f"was killed by signal {signal.Signals(-rc).name}"
-        except ValueError:
-            return f"was killed by signal {-rc}"
-    return f"exited with code {rc}"
-
-
-def _interpreter_flags() -> list[str]:
-    try:
-        return subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]
-    except Exception:
-        return []
 
 
 class WorkerProcess(asyncio.Protocol):
@@ -116,6 +70,7 @@ class WorkerProcess(asyncio.Protocol):
         self.pid = 0
         self.transport: asyncio.Transport | None = None
         self.frames = p.FrameBuffer()
+        self.output: OutputCapture | None = None
         self.ready: asyncio.Future[None] = self.loop.create_future()
         self.exited: asyncio.Future[int] = self.loop.create_future()
         self.call: Call | None = None
@@ -128,57 +83,37 @@ class WorkerProcess(asyncio.Protocol):
         self.sys_path: list[str] = []
         self._ids = itertools.count(1)
         self._pidfd: int | None = None
-        self._streams: dict[int, str] = {}
-        self._partial: dict[int, bytes] = {}
-        self._tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
         self._timers: list[asyncio.TimerHandle] = []
+        self._poller: asyncio.TimerHandle | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Launch the process (a fresh interpreter, never a fork) and wait until it is ready."""
-        parent_sock, child_sock = socket.socketpair()
         self.sys_path = list(sys.path)
-        try:
-            fd = child_sock.fileno()
-            args = [sys.executable, *_interpreter_flags(), "-c", BOOT, str(fd)]
-            args += [json.dumps(self.sys_path), json.dumps(sys.argv)]
-            self.proc = subprocess.Popen(
-                args,
-                pass_fds=(fd,),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,  # Ctrl-C reaches the parent only; a kill takes the whole group
-            )
-        except BaseException:
-            parent_sock.close()
-            raise
-        finally:
-            child_sock.close()
+        self.proc, parent_sock = launch(self.sys_path)
         self.pid = self.proc.pid
-        _LIVE[self.pid] = self.proc
-        for pipe, stream in ((self.proc.stdout, "stdout"), (self.proc.stderr, "stderr")):
-            assert pipe is not None
-            fd = pipe.fileno()
-            os.set_blocking(fd, False)
-            self._streams[fd] = stream
-            self._partial[fd] = b""
-            self.loop.add_reader(fd, self._on_output, fd)
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        pipes = [(self.proc.stdout, "stdout"), (self.proc.stderr, "stderr")]
+        self.output = OutputCapture(self.loop, self.pid, pipes, self._logs)
         try:
             self._pidfd = os.pidfd_open(self.pid)
             self.loop.add_reader(self._pidfd, self._on_exit)
         except (AttributeError, OSError):  # no pidfd (old kernel or not Linux): poll instead
             self._poll_exit()
-        await self.loop.create_unix_connection(lambda: self, sock=parent_sock)
         try:
+            await self.loop.create_unix_connection(lambda: self, sock=parent_sock)
             await asyncio.wait_for(asyncio.shield(self.ready), STARTUP_TIMEOUT)
         except asyncio.TimeoutError:
             self.kill("startup", grace=False)
-            raise WorkerDiedError(f"Worker process {self.pid} did not start within {STARTUP_TIMEOUT:g}s") from None
+            text = f"Worker process {self.pid} did not start within {STARTUP_TIMEOUT:g}s"
+            raise WorkerDiedError(text, f"pid {self.pid}") from None
         except BaseException:
             self.kill("startup", grace=False)
             raise
+
+    def _logs(self) -> list[tuple[str, str]] | None:
+        return self.call.logs if self.call is not None else None
 
     def retire(self) -> None:
         """Let an idle worker go: closing the socket makes it exit; killed if it lingers."""
@@ -191,10 +126,13 @@ class WorkerProcess(asyncio.Protocol):
         self._timers.append(self.loop.call_later(LOST_LINK_GRACE, self._signal, signal.SIGKILL))
 
     def kill(self, reason: str, *, grace: bool = True) -> None:
-        """Stop the process now (SIGTERM, then SIGKILL after the grace period); ``reason`` names the error."""
+        """Stop the process (SIGTERM, SIGKILL after the grace period); ``reason`` picks the error."""
         if self.kill_reason in (None, "retired"):
             self.kill_reason = reason
         self.dying = True
+        if self.call is not None:
+            for sub in self.call.subs.values():
+                sub.cancel()  # the action is being stopped: so are the children it waits on
         if grace and self.kill_grace > 0:
             self._signal(signal.SIGTERM)
             self._timers.append(self.loop.call_later(self.kill_grace, self._signal, signal.SIGKILL))
@@ -203,9 +141,9 @@ class WorkerProcess(asyncio.Protocol):
 
     def _signal(self, sig: int) -> None:
         if self.returncode is not None or self.proc is None:
-            return  # reaped: the pid may already belong to someone else
+            return  # reaped: the pid may already belong to another process
         try:
-            os.killpg(self.pid, sig)
+            os.killpg(self.pid, sig)  # the worker leads its own group: its subprocesses go too
         except ProcessLookupError:
             pass
         except PermissionError:
@@ -216,7 +154,7 @@ class WorkerProcess(asyncio.Protocol):
 
     def _poll_exit(self) -> None:
         if self._on_exit() is None:
-            self._timers.append(self.loop.call_later(0.05, self._poll_exit))
+            self._poller = self.loop.call_later(0.05, self._poll_exit)
 
     def _on_exit(self) -> int | None:
         assert self.proc is not None
@@ -224,7 +162,7 @@ class WorkerProcess(asyncio.Protocol):
         if rc is None:
             return None
         self.returncode = rc
-        _LIVE.pop(self.pid, None)
+        LIVE.pop(self.pid, None)
         if self._pidfd is not None:
             self.loop.remove_reader(self._pidfd)
             os.close(self._pidfd)
@@ -239,17 +177,13 @@ class WorkerProcess(asyncio.Protocol):
         """The process has exited and its socket is drained: settle the action, tell the pool."""
         if self.exited.done():
             return
-        for timer in self._timers:
-            timer.cancel()
+        for timer in [*self._timers, self._poller]:
+            if timer is not None:
+                timer.cancel()
         if self.transport is not None:
             self.transport.close()
-        self._drain()
-        for fd in list(self._streams):
-            self.loop.remove_reader(fd)
-        assert self.proc is not None and self.returncode is not None
-        for pipe in (self.proc.stdout, self.proc.stderr):
-            if pipe is not None:
-                pipe.close()
+        assert self.output is not None and self.returncode is not None
+        self.output.drain()
         self.dying = True
         error = self._death_error(self.returncode)
         if not self.ready.done():
@@ -257,30 +191,21 @@ class WorkerProcess(asyncio.Protocol):
             self.ready.exception()  # retrieved here: start() may already have given up on it
         if self.call is not None:
             self._end_call(None, error)
+        self.output.close()
         self.exited.set_result(self.returncode)
         self.owner.worker_exited(self)
 
     def _death_error(self, rc: int) -> Exception:
         call, reason = self.call, self.kill_reason
-        who = call.describe() if call is not None else "No action"
         if call is not None and reason == "timeout":
-            return MaxRuntimeExceededError(
-                f"{who} exceeded its max_runtime of {call.timeout:g}s on attempt "
-                f"{call.tctx.attempt_number + 1}; its worker process {self.pid} was killed"
-            )
+            return call.timed_out(self.pid)
         if call is not None and reason == "oom":
-            return OOMError(
-                "OOMError",
-                f"{who} used more memory than its limit of {(call.memory_limit or 0) / 2**20:.0f} MiB; "
-                f"its worker process {self.pid} was killed",
-            )
+            return call.killed_for_memory(self.pid)
+        who = call.describe() if call is not None else "No action"
         if reason == "closed":
             return WorkerDiedError(f"{who}: the process executor was closed while it ran", f"pid {self.pid}")
-        tail = "\n".join(self._tail)
-        text = f"{who}: worker process {self.pid} {_exit_text(rc)} before reporting a result"
-        if reason == "startup" or not self.ready.done():
-            text = f"Worker process {self.pid} {_exit_text(rc)} while starting"
-        return WorkerDiedError(text + (f"\nLast stderr lines:\n{tail}" if tail else ""), f"pid {self.pid}")
+        tail = self.output.tail if self.output is not None else ""
+        return died(who, self.pid, rc, starting=not self.ready.done(), stderr_tail=tail)
 
     # -- the socket ---------------------------------------------------------------------------------------
 
@@ -326,19 +251,19 @@ class WorkerProcess(asyncio.Protocol):
     ) -> Call:
         """Send one action to this (idle, ready) worker; its outcome arrives on ``call.future``."""
         assert self.transport is not None and self.call is None
-        call = Call(next(self._ids), task, tctx, self.loop.create_future())
-        call.timeout, call.memory_limit = timeout, memory_limit
-        sys_path = None
-        if sys.path != self.sys_path:
-            sys_path = self.sys_path = list(sys.path)
+        call = Call(next(self._ids), task, tctx, self.loop.create_future(), timeout, memory_limit)
+        sys_path = None if sys.path == self.sys_path else list(sys.path)
+        wire = p.tctx_to_wire(tctx)
+        frame = p.pack([p.EXEC, call.id, locator, inputs, wire, env, memory_limit, sys_path])  # may raise
+        if sys_path is not None:
+            self.sys_path = sys_path
         if memory_limit:
             call.baseline = self.rss() or 0
-            call.timers.append(self.loop.call_later(self.poll_interval, self._check_memory, call))
+            call.poller = self.loop.call_later(self.poll_interval, self._check_memory, call)
         if timeout:
-            call.timers.append(self.loop.call_later(timeout, self._expire, call))
+            call.timer = self.loop.call_later(timeout, self._expire, call)
         self.call = call
-        wire = p.tctx_to_wire(tctx)
-        self.transport.write(p.pack([p.EXEC, call.id, locator, inputs, wire, env, memory_limit, sys_path]))
+        self.transport.write(frame)
         return call
 
     def rss(self) -> int | None:
@@ -360,7 +285,7 @@ class WorkerProcess(asyncio.Protocol):
         if rss is not None and call.memory_limit and rss - call.baseline > call.memory_limit:
             self.kill("oom", grace=False)
             return
-        call.timers.append(self.loop.call_later(self.poll_interval, self._check_memory, call))
+        call.poller = self.loop.call_later(self.poll_interval, self._check_memory, call)
 
     def _on_result(self, message: list[Any]) -> None:
         call = self.call
@@ -372,56 +297,62 @@ class WorkerProcess(asyncio.Protocol):
         wire = message[2]
         if wire[0] == "oom":
             self.retire_after_call = True  # a worker that hit MemoryError may be left fragmented
-            limit = f"its limit of {call.memory_limit / 2**20:.0f} MiB" if call.memory_limit else "the memory"
-            error: Exception = OOMError("OOMError", f"{call.describe()} ran out of memory ({limit}): {wire[2]}")
+            self._end_call(None, call.out_of_memory(wire[2]))
         else:
-            error = p.error_from_wire(wire)
-        self._end_call(None, error)
+            self._end_call(None, p.error_from_wire(wire))
 
     def _end_call(self, outputs: bytes | None, error: Exception | None) -> None:
         call = self.call
         assert call is not None
-        for timer in call.timers:
-            timer.cancel()
+        for timer in (call.timer, call.poller):
+            if timer is not None:
+                timer.cancel()
         for sub in call.subs.values():
             sub.cancel()  # a child cannot outlive its parent action
         call.subs.clear()
         if call.parked:
             call.parked = False
             self.owner.unpark()
-        self._drain()
+        if self.output is not None:
+            self.output.drain()
         self.call = None
         if call.future.done():  # the caller was cancelled
             return
         if error is None:
-            call.future.set_result(outputs)
-        else:
-            try:
-                error.worker_logs = call.logs  # type: ignore[attr-defined]
-            except Exception:
-                pass
-            call.future.set_exception(error)
+            call.future.set_result(outputs)  # type: ignore[arg-type]
+            return
+        try:
+            error.worker_logs = call.logs  # type: ignore[attr-defined]
+        except Exception:
+            pass
+        call.future.set_exception(error)
 
     # -- what the action asks of the parent ----------------------------------------------------------------
 
     def _on_submit(self, message: list[Any]) -> None:
-        _, sub_id, call_id, locator, inputs = message
+        _, sub_id, call_id, locator, inputs, group, custom_context = message
         call = self.call
         if call is None or call.id != call_id:
             return
-        call.subs[sub_id] = self.loop.create_task(self._serve_submit(call, sub_id, locator, inputs))
+        site = CallSite(group, dict(custom_context))
+        call.subs[sub_id] = self.loop.create_task(self._serve_submit(call, sub_id, locator, inputs, site))
         if not call.parked:
-            call.parked = True  # waiting on a child: its slot should not block the child from a worker
+            call.parked = True  # waiting on a child: its slot must not keep the child from a worker
             self.owner.park()
 
-    async def _serve_submit(self, call: Call, sub_id: int, locator: p.Locator, inputs: bytes) -> None:
+    async def _serve_submit(
+        self, call: Call, sub_id: int, locator: p.Locator, inputs: bytes, site: CallSite
+    ) -> None:
+        set_call_site(site)  # this task runs in its own copy of the context: visible to on_submit only
         try:
             if call.on_submit is None:
-                raise RuntimeError(f"{call.describe()} called a task, but its executor accepts no child calls")
+                raise RuntimeError(f"{call.describe()} called a task, but its executor takes no child calls")
             child = self.locate(locator)
             value = await call.on_submit(child, (), decode_inputs(child, inputs))
             reply = [p.SUB_OK, sub_id, encode_outputs(child, value)]
         except asyncio.CancelledError:
+            aborted = ActionAbortedError(f"A child call of {call.describe()} was cancelled")
+            self._reply([p.SUB_ERR, sub_id, p.error_to_wire(aborted)])  # no worker thread left waiting
             raise
         except Exception as e:
             reply = [p.SUB_ERR, sub_id, p.error_to_wire(e)]
@@ -430,8 +361,11 @@ class WorkerProcess(asyncio.Protocol):
             if call.parked and not call.subs:
                 call.parked = False
                 self.owner.unpark()
-        if self.call is call and self.transport is not None and not self.transport.is_closing():
-            self.transport.write(p.pack(reply))
+        self._reply(reply)
+
+    def _reply(self, message: list[Any]) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(p.pack(message))
 
     def _on_sub_cancel(self, message: list[Any]) -> None:
         call = self.call
@@ -447,66 +381,3 @@ class WorkerProcess(asyncio.Protocol):
             call.on_trace(TraceEntry(*message[2:8]))
         except Exception:
             log.exception("flyte: recording a trace of %s failed", call.describe())
-
-    # -- stdout / stderr -------------------------------------------------------------------------------------
-
-    def _on_output(self, fd: int) -> None:
-        try:
-            data = os.read(fd, 65536)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if data:
-            self._feed(fd, data)
-        else:
-            self.loop.remove_reader(fd)
-
-    def _feed(self, fd: int, data: bytes) -> None:
-        lines = (self._partial[fd] + data).split(b"\n")
-        self._partial[fd] = lines.pop()
-        stream = self._streams[fd]
-        for line in lines:
-            self._line(stream, line.decode("utf-8", "replace"))
-
-    def _line(self, stream: str, text: str) -> None:
-        if stream == "stderr":
-            self._tail.append(text)
-        if self.call is not None:
-            self.call.logs.append((stream, text))
-        else:  # output outside any action (start-up, a leftover thread): pass it on
-            print(f"[flyte worker {self.pid}] {text}", file=sys.stderr)
-
-    def _drain(self) -> None:
-        """Take in what is already in the output pipes, then end any unfinished last line."""
-        for fd, stream in self._streams.items():
-            while True:
-                try:
-                    data = os.read(fd, 65536)
-                except (BlockingIOError, OSError, ValueError):
-                    break
-                if not data:
-                    break
-                self._feed(fd, data)
-            if self._partial[fd]:
-                rest, self._partial[fd] = self._partial[fd], b""
-                self._line(stream, rest.decode("utf-8", "replace"))
-
-
-_LIVE: dict[int, subprocess.Popen[bytes]] = {}
-"""Worker processes not yet reaped, by pid; killed at interpreter exit if nobody closed them."""
-
-
-def kill_all_at_exit() -> None:
-    """atexit: kill and reap every worker process still alive, so none outlives the parent."""
-    for pid, proc in list(_LIVE.items()):
-        if proc.poll() is None:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                pass
-            try:
-                proc.wait(timeout=2)
-            except Exception:
-                pass
-    _LIVE.clear()

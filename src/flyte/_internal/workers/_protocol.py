@@ -9,11 +9,13 @@ parent -> worker
 worker -> parent
     ``[READY, pid]``
     ``[OK, call_id, outputs]`` / ``[ERR, call_id, error]``
-    ``[SUB, sub_id, call_id, locator, inputs]`` (the action calls a child task)
+    ``[SUB, sub_id, call_id, locator, inputs, group, custom_context]`` (the action calls a child task;
+    the group and custom context are those in effect where it was called)
     ``[SUB_CANCEL, sub_id]`` (the action stopped waiting for that child)
     ``[TRACE, call_id, name, inputs, outputs, error, started_at, ended_at]``
 
-A task is found on either side by its locator ``[module, qualname, task name, main file]``.
+A task is found on either side by its locator ``[module, qualname, task name, module file]``;
+the file is the fallback when the module cannot be imported by name (always so for ``__main__``).
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ def locator_for(task: TaskTemplate[Any, Any]) -> Locator:
             f"Task '{task.name}' is defined inside a function, so a worker process cannot import it; "
             "define it at module level to run it in a worker process"
         )
-    path = None
+    path = getattr(sys.modules.get(module), "__file__", None)  # a fallback if import by name fails
     if module in ("__main__", MAIN_ALIAS):
         main = sys.modules.get(module)
         path = getattr(main, "__file__", None)
@@ -160,23 +162,38 @@ def locator_for(task: TaskTemplate[Any, Any]) -> Locator:
     return [module, qualname, task.name, path]
 
 
-def _load_main_script(path: str) -> Any:
-    """Load the parent's ``__main__`` script under MAIN_ALIAS (its ``__main__`` block does not run)."""
-    loaded = sys.modules.get(MAIN_ALIAS)
+def _load_file(name: str, path: str) -> Any:
+    """Execute the file at ``path`` as module ``name`` (kept in sys.modules)."""
+    loaded = sys.modules.get(name)
     if loaded is not None and getattr(loaded, "__file__", None) == path:
         return loaded
-    spec = importlib.util.spec_from_file_location(MAIN_ALIAS, path)
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise ModuleLoadError(f"Cannot load the script '{path}' in a worker process")
+        raise ModuleLoadError(f"Cannot load '{path}' as a Python module")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[MAIN_ALIAS] = module
+    sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
     except BaseException:
-        sys.modules.pop(MAIN_ALIAS, None)
+        sys.modules.pop(name, None)
         raise
+    return module
+
+
+def _load_main_script(path: str) -> Any:
+    """Load the parent's ``__main__`` script under MAIN_ALIAS (its ``__main__`` block does not run)."""
+    module = _load_file(MAIN_ALIAS, path)
     sys.modules["__main__"] = module  # pickles from the parent name its classes '__main__.X'
     return module
+
+
+def _import(name: str, path: str | None) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        if path is None or not path.endswith(".py"):
+            raise
+    return _load_file(name, path)  # loaded by the parent from a file that is not on sys.path
 
 
 def locate(locator: Locator, *, in_worker: bool) -> TaskTemplate[Any, Any]:
@@ -189,7 +206,7 @@ def locate(locator: Locator, *, in_worker: bool) -> TaskTemplate[Any, Any]:
         if module_name == "__main__":
             module = _load_main_script(path) if in_worker and path else sys.modules["__main__"]
         else:
-            module = sys.modules.get(module_name) or importlib.import_module(module_name)
+            module = sys.modules.get(module_name) or _import(module_name, path)
     except Exception as e:
         raise ModuleLoadError(
             f"Cannot import module '{module_name}' to find task '{name}': {type(e).__name__}: {e}"

@@ -64,13 +64,13 @@ class _Link:
         with self._lock:
             self._sock.sendall(data)
 
-    def request(self, call_id: Any, locator: p.Locator, inputs: bytes) -> Future[list[Any]]:
+    def request(self, call_id: Any, locator: p.Locator, inputs: bytes, site: list[Any]) -> Future[list[Any]]:
         """Ask the parent to run a child task; the future gets the SUB_OK/SUB_ERR reply."""
         sub_id = next(self._ids)
         fut: Future[list[Any]] = Future()
         self.pending[sub_id] = fut
         fut.add_done_callback(lambda f: self._abandoned(sub_id, f))
-        self.send([p.SUB, sub_id, call_id, locator, inputs])
+        self.send([p.SUB, sub_id, call_id, locator, inputs, *site])
         return fut
 
     def _abandoned(self, sub_id: int, fut: Future[list[Any]]) -> None:
@@ -115,7 +115,9 @@ class WorkerController:
         self, task: TaskTemplate[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any], parent: Frame
     ):
         bound = task.interface.bind(task.name, args, kwargs)
-        return self._link.request(parent.action, p.locator_for(task), encode_inputs(task, bound))
+        tctx = parent.tctx
+        site = [tctx.group_data.name if tctx.group_data else None, tctx.custom_context]
+        return self._link.request(parent.action, p.locator_for(task), encode_inputs(task, bound), site)
 
     @staticmethod
     def _value(task: TaskTemplate[Any, Any], reply: list[Any]) -> Any:
@@ -158,14 +160,24 @@ def _limit_memory(limit: int | None) -> tuple[int, int] | None:
     if not limit:
         return None
     before = resource.getrlimit(resource.RLIMIT_AS)
-    with open("/proc/self/statm") as f:
-        size = int(f.read().split()[0]) * PAGE
+    try:
+        with open("/proc/self/statm") as f:
+            size = int(f.read().split()[0]) * PAGE
+    except OSError:  # no /proc (not Linux): the address space is not a usable measure there
+        return None
     soft = size + limit + max(limit, AS_SLACK)
     hard = before[1]
     if hard != resource.RLIM_INFINITY:
         soft = min(soft, hard)
     resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
     return before
+
+
+def _getcwd() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:  # the directory was removed under us
+        return None
 
 
 def _restore_environ(saved: dict[str, str]) -> None:
@@ -197,7 +209,11 @@ class _Runner:
         if task.is_async:
             if self.loop is None:
                 self.loop = asyncio.new_event_loop()
-            return self.loop.run_until_complete(execute(task, inputs, tctx, self.controller, call_id, None))
+            attempt = execute(task, inputs, tctx, self.controller, call_id, None)
+            try:
+                return self.loop.run_until_complete(attempt)
+            finally:
+                self._cancel_leftovers(self.loop)
         kwargs = decode_inputs(task, inputs)
         token = set_frame(Frame(tctx=tctx, controller=self.controller, action=call_id))
         try:
@@ -206,12 +222,21 @@ class _Runner:
             reset_frame(token)
         return encode_outputs(task, result)
 
+    @staticmethod
+    def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+        """Background tasks an async action left behind do not carry over to the next action."""
+        leftovers = asyncio.all_tasks(loop)
+        for task in leftovers:
+            task.cancel()
+        if leftovers:
+            loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+
     def run(self, message: list[Any]) -> None:
         _, call_id, locator, inputs, tctx_wire, env, memory_limit, sys_path = message
         if sys_path is not None:
             sys.path[:] = sys_path
         saved_env = dict(os.environ)
-        cwd = os.getcwd()
+        cwd = _getcwd()
         streams = sys.stdout, sys.stderr
         reply: list[Any] = []
         failure: BaseException | None = None
@@ -227,7 +252,7 @@ class _Runner:
             if limit is not None:
                 resource.setrlimit(resource.RLIMIT_AS, limit)
             _restore_environ(saved_env)
-            if os.getcwd() != cwd:
+            if cwd is not None and _getcwd() != cwd:
                 os.chdir(cwd)
             sys.stdout, sys.stderr = streams
             for stream in streams:
@@ -237,7 +262,11 @@ class _Runner:
                     pass
         if failure is not None:
             kind = "oom" if isinstance(failure, MemoryError) else "user"
-            reply = [p.ERR, call_id, p.error_to_wire(failure, kind)]
+            try:
+                wire = p.error_to_wire(failure, kind)
+            except Exception:  # an exception whose text cannot even be produced
+                wire = [kind, type(failure).__name__, "<unprintable error>", "", None]
+            reply = [p.ERR, call_id, wire]
             del failure
         self.link.send(reply)
 
