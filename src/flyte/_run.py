@@ -117,6 +117,7 @@ class _Runner:
         self._annotations = dict(annotations or {})
         self._reference_only = reference_only
         self._recover_from: str | None = None
+        self._isolate = False
 
     def _effective_mode(self) -> Mode:
         if self._mode is not None:
@@ -136,6 +137,7 @@ class _Runner:
             annotations=self._annotations,
             recover_from=self._recover_from,
             persist=os.environ.get("FLYTE_LOCAL_PERSISTENCE", "1") not in ("0", "false", "no"),
+            isolate=self._isolate or os.environ.get("FLYTE_LOCAL_ISOLATE", "0") in ("1", "true", "yes"),
         )
 
     @syncify

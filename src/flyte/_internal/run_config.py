@@ -35,6 +35,8 @@ class RunConfig:
     annotations: dict[str, str] = field(default_factory=dict)
     recover_from: str | None = None
     """Replay what this earlier run finished (``rerun --recover``)."""
+    isolate: bool = False
+    """Run every action in a worker process (``flyte run --isolate``, FLYTE_LOCAL_ISOLATE=1)."""
     persist: bool = True
     """Record the run in the store under FLYTE_HOME (turn off with FLYTE_LOCAL_PERSISTENCE=0)."""
 

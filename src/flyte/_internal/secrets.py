@@ -33,6 +33,7 @@ import posixpath
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -572,3 +573,28 @@ class Redactor:
         if self._pattern is None or not text:
             return text
         return self._pattern.sub(self.MASK, text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Process-wide redaction: every secret value handed to a task in this process
+# ---------------------------------------------------------------------------------------------
+
+_known_values: set[str] = set()
+_redactor = Redactor()
+_known_lock = threading.Lock()
+
+
+def register_secret_values(values: Iterable[str]) -> None:
+    """Remember values that were given to tasks, so that :func:`redact` hides them everywhere."""
+    global _redactor
+    new = {v for v in values if isinstance(v, str) and len(v) >= _MIN_REDACTED_LEN} - _known_values
+    if not new:
+        return
+    with _known_lock:
+        _known_values.update(new)
+        _redactor = Redactor(_known_values)
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret value known to this process replaced by ``***``."""
+    return _redactor.redact(text)

@@ -7,6 +7,8 @@ from typing import NoReturn
 
 import click
 
+from flyte._internal.secrets import redact
+
 
 def verbose() -> bool:
     ctx = click.get_current_context(silent=True)
@@ -19,6 +21,7 @@ def verbose() -> bool:
 def fail(message: str, error: BaseException | None = None, code: int = 1) -> NoReturn:
     """Print ``message`` (and the traceback when -v was given) to stderr and exit with ``code``."""
     if error is not None and verbose():
-        click.echo("".join(traceback.format_exception(type(error), error, error.__traceback__)), err=True)
-    click.secho(f"Error: {message}", fg="red", err=True)
+        trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        click.echo(redact(trace), err=True)
+    click.secho(f"Error: {redact(message)}", fg="red", err=True)
     raise SystemExit(code)

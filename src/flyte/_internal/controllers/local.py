@@ -13,11 +13,22 @@ import hashlib
 import time
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from flyte._context import Frame
 from flyte._internal.controllers._action import ActionNode, NullRecorder, RunRecorder, TraceEntry
+from flyte._internal.controllers._slots import Capacity, Grant, Request, Slots
 from flyte._internal.runtime.convert import decode_outputs, encode_inputs
 from flyte._internal.runtime.execute import execute
+from flyte._internal.secrets import (
+    SecretStore,
+    cleanup,
+    materialize_files,
+    register_secret_values,
+    resolve_secrets,
+)
+from flyte._internal.workers import ProcessExecutor, call_site, logs_of, memory_limit_of, needs_isolation
 from flyte.errors import (
     DeadlineExceededError,
     MaxQueuedTimeExceededError,
@@ -28,7 +39,6 @@ from flyte.errors import (
 from flyte.models import ActionID, ActionPhase, GroupData, RawDataPath, TaskContext
 
 if TYPE_CHECKING:
-    from flyte._context import Frame
     from flyte._internal.run_config import RunConfig
     from flyte._internal.store import Replay, TaskCache
     from flyte._task import TaskTemplate
@@ -38,6 +48,7 @@ T = TypeVar("T")
 # Enum member access goes through a descriptor; these run several times per action.
 _QUEUED, _RUNNING, _SUCCEEDED = ActionPhase.QUEUED, ActionPhase.RUNNING, ActionPhase.SUCCEEDED
 _FAILED, _ABORTED, _TIMED_OUT = ActionPhase.FAILED, ActionPhase.ABORTED, ActionPhase.TIMED_OUT
+_WAITING = ActionPhase.WAITING_FOR_RESOURCES
 
 SYNC_WORKER_THREADS = 64
 """Threads for sync tasks. A sync parent blocks its thread while its children run, so this bounds
@@ -68,6 +79,9 @@ class LocalController:
             asyncio.Semaphore(config.max_action_concurrency) if config.max_action_concurrency else None
         )
         self._waiting: dict[ActionNode, int] = {}
+        self._slots: Slots | None = None
+        self._grants: dict[ActionNode, Grant] = {}
+        self._workers: ProcessExecutor | None = None
 
     # -- the Controller interface -------------------------------------------------------------
 
@@ -84,7 +98,7 @@ class LocalController:
         node = ActionNode(action_id, task.name, parent_node, group, data)
         parent_node.children.append(node)
         self.recorder.action_changed(node)
-        if self._concurrency is None:
+        if self._concurrency is None and parent_node not in self._grants:
             return await self._run_action(node, task, bound, parent.tctx)
         self._park(parent_node)
         try:
@@ -123,6 +137,9 @@ class LocalController:
         if self._threads is not None:
             self._threads.shutdown(wait=False, cancel_futures=True)
             self._threads = None
+        if self._workers is not None:
+            await self._workers.aclose()
+            self._workers = None
 
     def abort(self, reason: str) -> None:
         """Cancel the whole run; every unfinished action ends as aborted with ``reason``."""
@@ -204,6 +221,49 @@ class LocalController:
         return decode_outputs(task, outputs)
 
     async def _limited(self, node: ActionNode, task: TaskTemplate, parent: TaskContext) -> Any:
+        request = Request.of(task.resources)
+        if request is None:
+            return await self._with_concurrency(node, task, parent)
+        grant = await self._acquire_resources(node, task, request)
+        self._grants[node] = grant
+        try:
+            return await self._with_concurrency(node, task, parent)
+        finally:
+            del self._grants[node]
+            assert self._slots is not None
+            self._slots.release(grant)
+
+    async def _acquire_resources(self, node: ActionNode, task: TaskTemplate, request: Request) -> Grant:
+        """Take the action's share of the node, waiting (``waiting_for_resources``) while it is full."""
+        if self._slots is None:
+            self._slots = Slots(Capacity.detect())
+        slots = self._slots
+        try:
+            slots.check(request, task.name)
+        except Exception as e:
+            self._finish(node, _FAILED, error=e)
+            raise
+        grant = slots.try_acquire(request)
+        if grant is not None:
+            return grant
+        node.transition(_WAITING)
+        self.recorder.action_changed(node)
+        queued = task.timeout.max_queued_seconds if task.timeout else None
+        if queued is None:
+            return await slots.acquire(request)
+        try:
+            return await asyncio.wait_for(
+                slots.acquire(request), max(0.0, node.created_at + queued - time.time())
+            )
+        except asyncio.TimeoutError:
+            error = MaxQueuedTimeExceededError(
+                f"Task '{task.name}' (action '{node.name}') waited more than its max_queued_time of "
+                f"{queued:g}s for resources ({slots.capacity.describe()} on this node)"
+            )
+            self._finish(node, _TIMED_OUT, error=error)
+            raise error from None
+
+    async def _with_concurrency(self, node: ActionNode, task: TaskTemplate, parent: TaskContext) -> Any:
         if self._concurrency is None:
             return await self._attempts(node, task, parent)
         await self._acquire_slot(node, task)
@@ -232,26 +292,63 @@ class LocalController:
             self._finish(node, _TIMED_OUT, error=error)
             raise error from None
 
-    # A parent waiting on children gives its slot back, so that max_action_concurrency counts
-    # actions doing work and a chain of nested parents can never deadlock on the limit.
+    # A parent waiting on children gives its concurrency slot and its CPU/memory back, so that
+    # limits count actions doing work and a chain of nested parents can never deadlock on them.
     def _park(self, parent: ActionNode) -> None:
-        assert self._concurrency is not None
         waiting = self._waiting.get(parent, 0)
         if waiting == 0 and parent.phase is _RUNNING:
-            self._concurrency.release()
+            if self._concurrency is not None:
+                self._concurrency.release()
+            grant = self._grants.get(parent)
+            if grant is not None and self._slots is not None:
+                self._slots.park(grant)
         self._waiting[parent] = waiting + 1
 
     async def _unpark(self, parent: ActionNode) -> None:
-        assert self._concurrency is not None
         waiting = self._waiting.get(parent, 0) - 1
         if waiting > 0:
             self._waiting[parent] = waiting
             return
         self._waiting.pop(parent, None)
         if parent.phase is _RUNNING:
-            await self._concurrency.acquire()
+            grant = self._grants.get(parent)
+            if grant is not None and self._slots is not None:
+                await self._slots.unpark(grant)
+            if self._concurrency is not None:
+                await self._concurrency.acquire()
 
     async def _attempts(self, node: ActionNode, task: TaskTemplate, parent: TaskContext) -> Any:
+        try:
+            env, secrets_dir = self._action_env(node, task, parent)
+        except Exception as e:  # a missing secret: the task never starts, retrying cannot help
+            self._finish(node, _FAILED, error=e)
+            raise
+        try:
+            return await self._attempt_loop(node, task, parent, env)
+        finally:
+            cleanup(secrets_dir)
+
+    def _action_env(
+        self, node: ActionNode, task: TaskTemplate, parent: TaskContext
+    ) -> tuple[dict[str, str], Any]:
+        """Environment variables for this action only: the task's, its secrets', its GPUs'."""
+        env = dict(task.env_vars)
+        secrets_dir = None
+        if task.secrets:
+            resolved = resolve_secrets(task.secrets, SecretStore(), task.name)
+            register_secret_values(resolved.values)
+            files = materialize_files(resolved, Path(parent.run_base_dir) / node.name)
+            secrets_dir = files.root
+            env.update(resolved.env)
+            env.update(files.env)
+        grant = self._grants.get(node)
+        if grant is not None and grant.gpus:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(grant.gpus)
+        return env, secrets_dir
+
+    async def _attempt_loop(
+        self, node: ActionNode, task: TaskTemplate, parent: TaskContext, env: dict[str, str]
+    ) -> Any:
         retries = task.retries
         deadline = task.timeout.deadline_seconds if task.timeout else None
         deadline_at = None if deadline is None else node.created_at + deadline
@@ -264,7 +361,7 @@ class LocalController:
             self.recorder.action_changed(node)
             tctx = self._context_for(node, task, parent, attempt)
             try:
-                outputs = await self._one_attempt(node, task, tctx, deadline_at)
+                outputs = await self._one_attempt(node, task, tctx, deadline_at, env)
             except asyncio.CancelledError:
                 node.abort_reason = _inherited_abort_reason(node)
                 self._cancel_children(node, node.abort_reason)
@@ -289,9 +386,26 @@ class LocalController:
             self._finish(node, _SUCCEEDED, error=None)
             return decode_outputs(task, outputs)
 
+    def _isolated(self, task: TaskTemplate, env: dict[str, str]) -> bool:
+        """Whether an attempt runs in a worker process: when threads cannot give what it needs (a
+        stoppable timeout, a memory limit, a reusable environment, its own env vars or secrets)."""
+        wanted = needs_isolation(task, isolate_all=self.config.isolate) or bool(env)
+        if not wanted:
+            return False
+        if self._workers is None:
+            self._workers = ProcessExecutor()
+        return self._workers.supports(task)
+
     async def _one_attempt(
-        self, node: ActionNode, task: TaskTemplate, tctx: TaskContext, deadline_at: float | None
+        self,
+        node: ActionNode,
+        task: TaskTemplate,
+        tctx: TaskContext,
+        deadline_at: float | None,
+        env: dict[str, str],
     ) -> bytes:
+        if self._isolated(task, env):
+            return await self._attempt_in_worker(node, task, tctx, deadline_at, env)
         if task.is_async:
             executor = None
         else:
@@ -328,6 +442,68 @@ class LocalController:
             f"{where} exceeded its max_runtime of {runtime:g}s on attempt {tctx.attempt_number + 1} "
             "and was cancelled"
         )
+
+    async def _attempt_in_worker(
+        self,
+        node: ActionNode,
+        task: TaskTemplate,
+        tctx: TaskContext,
+        deadline_at: float | None,
+        env: dict[str, str],
+    ) -> bytes:
+        assert self._workers is not None
+        frame = Frame(tctx=tctx, controller=self, action=node)
+
+        async def on_submit(child: TaskTemplate, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            site = call_site()
+            caller = frame
+            if site is not None:
+                caller = frame.with_tctx(
+                    group_data=GroupData(site.group) if site.group else None,
+                    custom_context=site.custom_context,
+                )
+            return await self.submit(child, args, kwargs, caller)
+
+        runtime = task.timeout.max_runtime_seconds if task.timeout else None
+        remaining = None if deadline_at is None else max(0.0, deadline_at - time.time())
+        by_deadline = remaining is not None and (runtime is None or remaining < runtime)
+        limit = remaining if by_deadline else runtime
+        try:
+            result = await self._workers.run(
+                task,
+                node.inputs,
+                tctx,
+                on_submit=on_submit,
+                on_trace=lambda entry: self.record_trace(frame, entry),
+                timeout=limit,
+                memory_limit=memory_limit_of(task),
+                env=env,
+            )
+        except MaxRuntimeExceededError as e:
+            self._record_worker_logs(node, tctx.attempt_number, logs_of(e))
+            if by_deadline:
+                assert task.timeout is not None
+                raise DeadlineExceededError(
+                    f"Task '{task.name}' (action '{node.name}') did not finish within its deadline of "
+                    f"{task.timeout.deadline_seconds:g}s (attempt {tctx.attempt_number + 1}); "
+                    "its worker was stopped"
+                ) from None
+            raise
+        except BaseException as e:
+            self._record_worker_logs(node, tctx.attempt_number, logs_of(e))
+            raise
+        self._record_worker_logs(node, tctx.attempt_number, result.logs)
+        return result.outputs
+
+    def _record_worker_logs(self, node: ActionNode, attempt: int, logs: list[tuple[str, str]]) -> None:
+        log_lines = getattr(self.recorder, "log_lines", None)
+        if not logs or log_lines is None:
+            return
+        now = time.time()
+        for stream in ("stdout", "stderr"):
+            lines = [(now, line) for s, line in logs if s == stream]
+            if lines:
+                log_lines(node, attempt, stream, lines)
 
     def _finish(self, node: ActionNode, phase: ActionPhase, error: BaseException | None) -> None:
         node.error = error  # before the phase: a store snapshot never sees a phase without its error

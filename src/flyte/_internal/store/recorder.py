@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flyte._internal.controllers._action import ActionNode, TraceEntry
+from flyte._internal.secrets import redact
 from flyte._internal.store.sqlite import RunStore
 
 
@@ -20,7 +21,7 @@ class StoreRecorder:
 
     def log_lines(self, node: ActionNode, attempt: int, stream: str, lines: list[tuple[float, str]]) -> None:
         run = node.id.run_name or ""
-        self.store.add_logs((run, node.name, attempt, stream, at, line) for at, line in lines)
+        self.store.add_logs((run, node.name, attempt, stream, at, redact(line)) for at, line in lines)
 
     def run_finished(self, root: ActionNode) -> None:
         self.store.finish_run(root.id.run_name or "", root.phase, root.error)

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import msgpack
 
 from flyte._internal.controllers._action import ActionNode, TraceEntry
+from flyte._internal.secrets import redact
 from flyte._internal.store.liveness import owner_alive
 from flyte._internal.store.records import ActionRecord, LogRecord, PhaseEvent, RunRecord, TraceRecord
 from flyte._internal.store.schema import DDL, MIGRATIONS, SCHEMA_VERSION
@@ -51,7 +52,7 @@ ON CONFLICT (run_name, name) DO UPDATE SET
 def _error_fields(error: BaseException | None) -> tuple[str | None, str | None]:
     if error is None:
         return None, None
-    return type(error).__name__, str(error)
+    return type(error).__name__, redact(str(error))
 
 
 class RunStore:
