@@ -301,17 +301,43 @@ def run_cache_hits(n: int) -> int:
     return flyte.run(cached_fanout, n=n, offset=0).outputs()[0]
 
 
-def without_store(fn: Callable[[int], Any]) -> Callable[[int], Any]:
-    """Run with the run store turned off (FLYTE_LOCAL_PERSISTENCE=0) to show what persistence costs."""
+# -- worker processes: dispatch cost, and two cores busy for CPU-bound sync work -------------------------
+
+
+@env.task
+async def isolated_fanout(n: int) -> int:
+    return sum(await asyncio.gather(*(sync_noop.aio(i) for i in range(n))))
+
+
+@env.task
+def burn(x: int) -> int:
+    total = 0
+    for i in range(3_000_000):
+        total += i % 7
+    return x + total * 0
+
+
+@env.task
+async def burn_fanout(n: int) -> int:
+    return sum(await asyncio.gather(*(burn.aio(i) for i in range(n))))
+
+
+def with_env(fn: Callable[[int], Any], **variables: str) -> Callable[[int], Any]:
+    """Run ``fn`` with environment variables set (each workload runs in its own process)."""
 
     def go(n: int) -> Any:
-        os.environ["FLYTE_LOCAL_PERSISTENCE"] = "0"
+        saved = {k: os.environ.get(k) for k in variables}
+        os.environ.update(variables)
         try:
             return fn(n)
         finally:
-            del os.environ["FLYTE_LOCAL_PERSISTENCE"]
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
-    go.__name__ = f"{fn.__name__}_without_store"
+    go.__name__ = f"{fn.__name__}_with_{'_'.join(variables)}"
     return go
 
 
@@ -384,7 +410,7 @@ WORKLOADS: dict[str, Workload] = {
     ),
     "async_fanout_no_store": InProcess(
         description="async_fanout with the run store off (what persistence costs)",
-        flyte=without_store(run_task(fanout)),
+        flyte=with_env(run_task(fanout), FLYTE_LOCAL_PERSISTENCE="0"),
         baseline=run_plain(plain_fanout),
         size=10_000,
         quick_size=1_000,
@@ -431,6 +457,27 @@ WORKLOADS: dict[str, Workload] = {
         expected=_sum_below,
         warmup_size=1_000,
         targets=(Target("cpu_us_per_action", 30),),
+    ),
+    "isolated_sync_1000": InProcess(
+        description="N trivial sync tasks dispatched to warm worker processes (CPU of the parent)",
+        flyte=with_env(run_task(isolated_fanout), FLYTE_LOCAL_ISOLATE="1"),
+        baseline=run_plain(plain_sync_fanout),
+        size=1_000,
+        quick_size=50,
+        actions=lambda n: n + 1,
+        expected=_sum_below,
+        warmup_size=4,
+        targets=(Target("cpu_us_per_action", 300),),
+    ),
+    "cpu_bound_2_workers": InProcess(
+        description="N CPU-bound sync tasks in worker processes; baseline: the same on one worker",
+        flyte=with_env(run_task(burn_fanout), FLYTE_LOCAL_ISOLATE="1"),
+        baseline=with_env(run_task(burn_fanout), FLYTE_LOCAL_ISOLATE="1", FLYTE_LOCAL_CPUS="1"),
+        size=8,
+        quick_size=2,
+        actions=lambda n: n + 1,
+        expected=_sum_below,
+        warmup_size=2,
     ),
     "import_flyte": WholeProcess(
         description='python -c "import flyte"',

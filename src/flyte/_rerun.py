@@ -31,7 +31,5 @@ async def rerun(run_name: str, recover: bool = False, name: str | None = None) -
     if inputs is None:
         raise ActionNotFoundError(f"Run '{run_name}' recorded no inputs for its root action")
     kwargs = decode_inputs(task, inputs)
-    runner = _Runner("local", name=name)
-    if recover:
-        runner._recover_from = run_name
+    runner = _Runner("local", name=name, recover_from=run_name if recover else None)
     return await runner.run.aio(task, **kwargs)

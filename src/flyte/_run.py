@@ -90,6 +90,8 @@ class _Runner:
         max_action_concurrency: int | None = None,
         labels: dict[str, str] | None = None,
         annotations: dict[str, str] | None = None,
+        isolate: bool = False,
+        recover_from: str | None = None,
         **reference_only: Any,
     ):
         if mode not in (None, "local", "remote", "hybrid"):
@@ -116,8 +118,8 @@ class _Runner:
         self._labels = dict(labels or {})
         self._annotations = dict(annotations or {})
         self._reference_only = reference_only
-        self._recover_from: str | None = None
-        self._isolate = False
+        self._recover_from = recover_from
+        self._isolate = isolate
 
     def _effective_mode(self) -> Mode:
         if self._mode is not None:

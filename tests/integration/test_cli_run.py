@@ -150,3 +150,15 @@ def test_version(tmp_path: Path):
     result = flyte_cli("--version", cwd=tmp_path)
     assert result.returncode == 0
     assert "flyte" in result.stdout
+
+
+def test_isolate_flag_runs_actions_in_worker_processes(tmp_path: Path):
+    (tmp_path / "pids.py").write_text(
+        "import os\nimport flyte\nenv = flyte.TaskEnvironment(name='pids')\n\n"
+        "@env.task\nasync def parent_pid() -> int:\n    return os.getppid()\n"
+    )
+    plain = flyte_cli("run", "--local", "pids.py", "parent_pid", cwd=tmp_path)
+    isolated = flyte_cli("run", "--local", "--isolate", "pids.py", "parent_pid", cwd=tmp_path)
+    assert plain.returncode == 0 and isolated.returncode == 0, plain.stderr + isolated.stderr
+    assert f"o0: {os.getpid()}" in plain.stdout  # in-process: the CLI's parent is this test
+    assert f"o0: {os.getpid()}" not in isolated.stdout  # in a worker: its parent is the CLI

@@ -76,6 +76,7 @@ def _execute(task: TaskTemplate, run_opts: dict[str, Any], inputs: dict[str, Any
         name=run_opts["name"] or new_run_name(),
         env_vars=_parse_env(run_opts["env"]),
         max_action_concurrency=run_opts.get("max_action_concurrency"),
+        isolate=bool(run_opts.get("isolate")),
     )
     config = runner._config()
     controllers: list[LocalController] = []
@@ -154,6 +155,7 @@ class RunGroup(click.Group):
 @click.option(
     "--max-action-concurrency", type=click.IntRange(min=1), default=None, help="At most N actions at once."
 )
+@click.option("--isolate", is_flag=True, help="Run every action in a worker process (as on a cluster).")
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -161,7 +163,14 @@ def run(
     name: str | None,
     env: tuple[str, ...],
     max_action_concurrency: int | None,
+    isolate: bool,
 ):
     """Run a task: flyte run --local FILE TASK --input value ..."""
     _parse_env(env)  # reject a malformed -e before loading any user code
-    ctx.obj = {"local": local, "name": name, "env": env, "max_action_concurrency": max_action_concurrency}
+    ctx.obj = {
+        "local": local,
+        "name": name,
+        "env": env,
+        "max_action_concurrency": max_action_concurrency,
+        "isolate": isolate,
+    }

@@ -108,9 +108,16 @@ class Slots:
         """Refuse at once what no amount of waiting could satisfy."""
         cap = self.capacity
         if request.cpus > cap.cpus or request.memory > cap.memory or request.gpus > len(cap.gpus):
-            asked = f"{request.cpus:g} CPUs, {request.memory / 1024**3:.2f} GiB memory, {request.gpus} GPUs"
+            asked = ", ".join(
+                part
+                for part, value in (
+                    (f"{request.cpus:g} CPUs", request.cpus),
+                    (f"{request.memory / 1024**3:.2f} GiB memory", request.memory),
+                    (f"{request.gpus} GPUs", request.gpus),
+                )
+                if value
+            )
             raise ResourceExhaustedError(
-                "ResourceExhausted",
                 f"Task '{task_name}' requests {asked}, more than this local node has ({cap.describe()}). "
                 "Lower the task's Resources, or raise FLYTE_LOCAL_CPUS / FLYTE_LOCAL_MEMORY / "
                 "FLYTE_LOCAL_GPUS if the machine really has more.",

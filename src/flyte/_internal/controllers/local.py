@@ -393,7 +393,7 @@ class LocalController:
         if not wanted:
             return False
         if self._workers is None:
-            self._workers = ProcessExecutor()
+            self._workers = ProcessExecutor(max_workers=max(1, int(Capacity.detect().cpus)))
         return self._workers.supports(task)
 
     async def _one_attempt(
