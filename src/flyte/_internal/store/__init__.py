@@ -4,7 +4,7 @@ from flyte._internal.store.cache import TaskCache
 from flyte._internal.store.recorder import StoreRecorder
 from flyte._internal.store.records import ActionRecord, LogRecord, PhaseEvent, RunRecord, TraceRecord
 from flyte._internal.store.replay import Replay
-from flyte._internal.store.sqlite import RunStore, open_store
+from flyte._internal.store.sqlite import RunStore, open_store, store_for_url
 
 __all__ = [
     "ActionRecord",
@@ -17,4 +17,5 @@ __all__ = [
     "TaskCache",
     "TraceRecord",
     "open_store",
+    "store_for_url",
 ]

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import sqlite3
 import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flyte._cache import VersionParameters
+from flyte._internal.store.dialects import Connection
 from flyte._internal.store.liveness import owner_alive, this_process_owner
-from flyte._internal.store.sqlite import RunStore
+from flyte._internal.store.sqlite import CACHE_UPSERT, RunStore
 from flyte.types import TypeEngine
 
 if TYPE_CHECKING:
@@ -30,7 +29,7 @@ MEMO_ENTRIES = 50_000
 
 # Entries this process has read or written, per store. Valid while the store's cache generation
 # (bumped by every clear) is unchanged; checked once per run, when a TaskCache is made.
-_memos: dict[Path, tuple[int, dict[str, bytes]]] = {}
+_memos: dict[str, tuple[int, dict[str, bytes]]] = {}
 
 
 class TaskCache:
@@ -42,9 +41,9 @@ class TaskCache:
         self._versions: weakref.WeakKeyDictionary[TaskTemplate, str] = weakref.WeakKeyDictionary()
         self._local_locks: dict[str, asyncio.Lock] = {}
         generation = self._generation()
-        memo = _memos.get(store.path)
+        memo = _memos.get(store.identity)
         if memo is None or memo[0] != generation:
-            memo = _memos[store.path] = (generation, {})
+            memo = _memos[store.identity] = (generation, {})
         self._memo = memo[1]
 
     def _generation(self) -> int:
@@ -99,14 +98,12 @@ class TaskCache:
         if not durable:
             self.store.add_cache_row(row)
             return
-        self.store.execute_write(
-            lambda c: c.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
-        )
+        self.store.execute_write(lambda c: c.execute(CACHE_UPSERT, row))
 
     def clear(self) -> int:
         count: list[int] = []
 
-        def delete(conn: sqlite3.Connection) -> None:
+        def delete(conn: Connection) -> None:
             count.append(conn.execute("DELETE FROM cache").rowcount)
             conn.execute("DELETE FROM cache_locks")
             conn.execute("UPDATE cache_meta SET generation = generation + 1 WHERE id = 0")
@@ -114,7 +111,7 @@ class TaskCache:
         self.store.flush()  # pending entries first, so that they are cleared too
         self.store.execute_write(delete)
         self._memo.clear()
-        _memos.pop(self.store.path, None)
+        _memos.pop(self.store.identity, None)
         return count[0]
 
     @asynccontextmanager
@@ -135,12 +132,16 @@ class TaskCache:
         me = this_process_owner()
         got: list[bool] = []
 
-        def attempt(conn: sqlite3.Connection) -> None:
+        def attempt(conn: Connection) -> None:
             row = conn.execute("SELECT owner FROM cache_locks WHERE key = ?", (key,)).fetchone()
             if row is not None and row[0] != me and owner_alive(row[0]):
                 got.append(False)
                 return
-            conn.execute("INSERT OR REPLACE INTO cache_locks VALUES (?, ?, ?)", (key, me, time.time()))
+            conn.execute(
+                "INSERT INTO cache_locks (key, owner, acquired_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, acquired_at = excluded.acquired_at",
+                (key, me, time.time()),
+            )
             got.append(True)
 
         self.store.execute_write(attempt)

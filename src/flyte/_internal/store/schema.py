@@ -1,5 +1,8 @@
-"""The run store's tables. Bump SCHEMA_VERSION with every change; the DDL must stay idempotent so
-that running it again migrates an older store."""
+"""The run store's tables, in portable SQL (see ``dialects``).
+
+Bump SCHEMA_VERSION with every change; the DDL must stay idempotent so that running it again
+migrates an older store (with the ``MIGRATIONS`` steps for what it cannot create).
+"""
 
 from __future__ import annotations
 
@@ -66,6 +69,7 @@ CREATE TABLE IF NOT EXISTS traces (
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS logs (
+    id       INTEGER PRIMARY KEY,
     run_name TEXT NOT NULL,
     action   TEXT NOT NULL,
     attempt  INTEGER NOT NULL,
@@ -90,7 +94,7 @@ CREATE TABLE IF NOT EXISTS cache_meta (
     id         INTEGER PRIMARY KEY CHECK (id = 0),
     generation INTEGER NOT NULL
 );
-INSERT OR IGNORE INTO cache_meta VALUES (0, 0);
+INSERT INTO cache_meta VALUES (0, 0) ON CONFLICT (id) DO NOTHING;
 
 CREATE TABLE IF NOT EXISTS cache_locks (
     key         TEXT PRIMARY KEY,

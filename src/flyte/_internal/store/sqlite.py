@@ -1,4 +1,4 @@
-"""The embedded run store: SQLite in WAL mode with group commit.
+"""The run store: SQLite in WAL mode (embedded) or PostgreSQL (the server), with group commit.
 
 Controllers never write on the hot path: they mark actions dirty, and a committer thread writes
 every dirty action's latest state in one transaction every ``COMMIT_INTERVAL`` seconds, and at
@@ -21,6 +21,7 @@ import msgpack
 
 from flyte._internal.controllers._action import ActionNode, TraceEntry
 from flyte._internal.secrets import redact
+from flyte._internal.store.dialects import Connection, Dialect, SqliteDialect, dialect_for_url
 from flyte._internal.store.liveness import owner_alive
 from flyte._internal.store.records import ActionRecord, LogRecord, PhaseEvent, RunRecord, TraceRecord
 from flyte._internal.store.schema import DDL, MIGRATIONS, SCHEMA_VERSION
@@ -34,6 +35,27 @@ COMMIT_INTERVAL = 0.1
 INLINE_LIMIT = 64 * 1024
 """Encoded values above this many bytes live in blob files, not in rows."""
 LOCK_RETRY_SECONDS = 60.0
+CONNECT_RETRY_SECONDS = 5.0
+"""Opening a store that cannot be reached fails after this long (a busy one is waited out longer)."""
+
+CACHE_UPSERT = """
+INSERT INTO cache (key, task_name, version, outputs, outputs_ref, created_at, run_name, action)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (key) DO UPDATE SET
+    task_name = excluded.task_name, version = excluded.version, outputs = excluded.outputs,
+    outputs_ref = excluded.outputs_ref, created_at = excluded.created_at, run_name = excluded.run_name,
+    action = excluded.action
+"""
+
+_TRACE_UPSERT = """
+INSERT INTO traces (run_name, action, seq, name, inputs, outputs, error, started_at, ended_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (run_name, action, seq) DO UPDATE SET
+    name = excluded.name, inputs = excluded.inputs, outputs = excluded.outputs, error = excluded.error,
+    started_at = excluded.started_at, ended_at = excluded.ended_at
+"""
+
+_LOG_INSERT = "INSERT INTO logs (run_name, action, attempt, stream, at, line) VALUES (?, ?, ?, ?, ?, ?)"
 
 _ACTION_UPSERT = """
 INSERT INTO actions (run_name, name, parent, task_name, group_name, phase, attempts, created_at,
@@ -58,12 +80,13 @@ def _error_fields(error: BaseException | None) -> tuple[str | None, str | None]:
 class RunStore:
     """Runs, actions, traces, logs and the task cache of one ``FLYTE_HOME``."""
 
-    def __init__(self, path: Path):
-        self.path = path
-        self.blob_dir = path.parent / "blobs"
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, location: Path | Dialect):
+        self.dialect: Dialect = SqliteDialect(location) if isinstance(location, Path) else location
+        self.identity = self.dialect.describe()
+        """Names this store (file path or database URL without credentials), e.g. for caches."""
+        self.blob_dir = self.dialect.blob_dir
         self._write_lock = threading.Lock()
-        self._writer = self._retrying(self._connect)
+        self._writer = self._retrying(self._connect, patience=CONNECT_RETRY_SECONDS)
         self._local = threading.local()
         self._retrying(self._init_schema)
         self._dirty_lock = threading.Lock()
@@ -78,20 +101,10 @@ class RunStore:
 
     # -- connections ------------------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        try:
-            conn.execute("PRAGMA busy_timeout=30000")
-            # Switching a new database to WAL can report "locked" without waiting when another
-            # process does the same at the same moment; _retrying waits that out.
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+    def _connect(self) -> Connection:
+        return self.dialect.connect()
 
-    def _reader(self) -> sqlite3.Connection:
+    def _reader(self) -> Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._retrying(self._connect)
@@ -99,52 +112,53 @@ class RunStore:
 
     def _init_schema(self) -> None:
         with self._write_lock:
-            version = self._writer.execute("PRAGMA user_version").fetchone()[0]
-            if version >= SCHEMA_VERSION:
+            conn, dialect = self._writer, self.dialect
+            if dialect.schema_version(conn) >= SCHEMA_VERSION:
                 return
-            self._writer.execute("BEGIN IMMEDIATE")
+            dialect.begin(conn)
             try:
-                version = self._writer.execute("PRAGMA user_version").fetchone()[
-                    0
-                ]  # another process may have won
-                has_tables = self._writer.execute(
-                    "SELECT 1 FROM sqlite_master WHERE name = 'actions'"
-                ).fetchone()
-                if has_tables:
+                version = dialect.schema_version(conn)  # another process may have migrated meanwhile
+                has_tables = version > 0
+                if has_tables and version < SCHEMA_VERSION:
                     for step in range(version + 1, SCHEMA_VERSION + 1):
                         for statement in MIGRATIONS.get(step, ()):
-                            self._writer.execute(statement)
-                for statement in DDL.split(";"):
-                    if statement.strip():
-                        self._writer.execute(statement)
-                self._writer.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                            conn.execute(statement)
+                if version < SCHEMA_VERSION:
+                    for statement in DDL.split(";"):
+                        if statement.strip():
+                            conn.execute(dialect.ddl(statement))
+                    dialect.set_schema_version(conn, SCHEMA_VERSION)
             except BaseException:
-                self._writer.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
                 raise
-            self._writer.execute("COMMIT")
+            conn.execute("COMMIT")
 
-    @staticmethod
-    def _retrying(fn: Callable[[], T]) -> T:
+    def _retrying(self, fn: Callable[[], T], patience: float = LOCK_RETRY_SECONDS) -> T:
         """Run a store operation, waiting out other writers: "database is locked" never surfaces."""
-        deadline = time.monotonic() + LOCK_RETRY_SECONDS
+        deadline = time.monotonic() + patience
         delay = 0.01
         while True:
             try:
                 return fn()
-            except sqlite3.OperationalError as e:
-                if "locked" not in str(e) and "busy" not in str(e):
-                    raise RuntimeSystemError("RunStoreError", f"run store error: {e}") from e
+            except RuntimeSystemError:
+                raise
+            except Exception as e:
+                if not self.dialect.is_transient(e):
+                    if isinstance(e, sqlite3.Error) or type(e).__module__.startswith("psycopg"):
+                        raise RuntimeSystemError("RunStoreError", f"run store error: {e}") from e
+                    raise
                 if time.monotonic() > deadline:
                     raise RuntimeSystemError(
-                        "RunStoreBusy", f"the run store stayed locked for {LOCK_RETRY_SECONDS:.0f}s: {e}"
+                        "RunStoreBusy",
+                        f"the run store at {self.identity} stayed unavailable for {patience:.0f}s: {e}",
                     ) from e
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
 
-    def _write(self, statements: Callable[[sqlite3.Connection], None]) -> None:
+    def _write(self, statements: Callable[[Connection], None]) -> None:
         def transaction() -> None:
             with self._write_lock:
-                self._writer.execute("BEGIN IMMEDIATE")
+                self.dialect.begin(self._writer)
                 try:
                     statements(self._writer)
                 except BaseException:
@@ -197,7 +211,7 @@ class RunStore:
         row = (name, task_name, ActionPhase.RUNNING.value, time.time(), owner, source_run, task_module,
                task_file, root_dir)  # fmt: skip
 
-        def insert(conn: sqlite3.Connection) -> None:
+        def insert(conn: Connection) -> None:
             exists = conn.execute("SELECT 1 FROM runs WHERE name = ?", (name,)).fetchone()
             if exists:
                 raise ValueError(f"A run named '{name}' already exists; choose another name")
@@ -225,7 +239,7 @@ class RunStore:
         self.reap_dead_runs()
         done: list[bool] = []
 
-        def update(conn: sqlite3.Connection) -> None:
+        def update(conn: Connection) -> None:
             cur = conn.execute(
                 "UPDATE runs SET abort_reason = ? WHERE name = ? AND ended_at IS NULL", (reason, name)
             )
@@ -243,7 +257,7 @@ class RunStore:
         now = time.time()
         message = "the process running this run exited before it finished"
 
-        def mark(conn: sqlite3.Connection) -> None:
+        def mark(conn: Connection) -> None:
             for name in dead:
                 conn.execute(
                     "UPDATE runs SET phase = ?, ended_at = ?, error_type = ?, error_message = ? "
@@ -290,15 +304,15 @@ class RunStore:
             return
         rows = [self._action_row(node) for node in nodes]
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: Connection) -> None:
             if rows:
                 conn.executemany(_ACTION_UPSERT, rows)
             if traces:
-                conn.executemany("INSERT OR REPLACE INTO traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", traces)
+                conn.executemany(_TRACE_UPSERT, traces)
             if logs:
-                conn.executemany("INSERT INTO logs VALUES (?, ?, ?, ?, ?, ?)", logs)
+                conn.executemany(_LOG_INSERT, logs)
             if cache_rows:
-                conn.executemany("INSERT OR REPLACE INTO cache VALUES (?, ?, ?, ?, ?, ?, ?, ?)", cache_rows)
+                conn.executemany(CACHE_UPSERT, cache_rows)
 
         self._write(write)
 
@@ -354,7 +368,9 @@ class RunStore:
                 if self._watchers and polls % 3 == 0:
                     self._poll_aborts()
             except Exception as e:  # keep committing; the final flush at run end raises if still broken
-                logger.warning("flyte: writing to the run store at %s failed, will retry: %s", self.path, e)
+                logger.warning(
+                    "flyte: writing to the run store at %s failed, will retry: %s", self.identity, e
+                )
                 time.sleep(COMMIT_INTERVAL)
 
     def _poll_aborts(self) -> None:
@@ -464,21 +480,27 @@ class RunStore:
         return [TraceRecord(*r) for r in rows]
 
     def get_logs(self, run_name: str, action: str | None = None) -> list[LogRecord]:
-        sql, args = "SELECT * FROM logs WHERE run_name = ?", [run_name]
+        sql = "SELECT run_name, action, attempt, stream, at, line FROM logs WHERE run_name = ?"
+        args = [run_name]
         if action is not None:
             sql, args = sql + " AND action = ?", [*args, action]
-        rows = self._reader().execute(sql + " ORDER BY at, rowid", args).fetchall()
+        rows = self._reader().execute(f"{sql} ORDER BY {self.dialect.log_order}", args).fetchall()
         return [LogRecord(*r) for r in rows]
 
     def execute_read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple]:
         return self._reader().execute(sql, args).fetchall()
 
-    def execute_write(self, statements: Callable[[sqlite3.Connection], None]) -> None:
+    def execute_write(self, statements: Callable[[Connection], None]) -> None:
         self._write(statements)
 
 
 _stores: dict[Path, RunStore] = {}
 _stores_lock = threading.Lock()
+
+
+def store_for_url(url: str, blob_dir: Path | None = None) -> RunStore:
+    """A store for a database URL: ``sqlite:///path`` or ``postgresql://user@host:port/db``."""
+    return RunStore(dialect_for_url(url, blob_dir))
 
 
 def open_store(home: Path) -> RunStore:
