@@ -248,20 +248,9 @@ class LocalController:
             return grant
         node.transition(_WAITING)
         self.recorder.action_changed(node)
-        queued = task.timeout.max_queued_seconds if task.timeout else None
-        if queued is None:
-            return await slots.acquire(request)
-        try:
-            return await asyncio.wait_for(
-                slots.acquire(request), max(0.0, node.created_at + queued - time.time())
-            )
-        except asyncio.TimeoutError:
-            error = MaxQueuedTimeExceededError(
-                f"Task '{task.name}' (action '{node.name}') waited more than its max_queued_time of "
-                f"{queued:g}s for resources ({slots.capacity.describe()} on this node)"
-            )
-            self._finish(node, _TIMED_OUT, error=error)
-            raise error from None
+        return await self._queued(
+            node, task, slots.acquire(request), f"resources ({slots.capacity.describe()})"
+        )
 
     async def _with_concurrency(self, node: ActionNode, task: TaskTemplate, parent: TaskContext) -> Any:
         if self._concurrency is None:
@@ -274,20 +263,25 @@ class LocalController:
                 self._concurrency.release()
 
     async def _acquire_slot(self, node: ActionNode, task: TaskTemplate) -> None:
-        """Wait for a slot, at most the task's ``max_queued_time``."""
         assert self._concurrency is not None
+        limit = self.config.max_action_concurrency
+        await self._queued(
+            node, task, self._concurrency.acquire(), f"a slot (max_action_concurrency={limit})"
+        )
+
+    async def _queued(
+        self, node: ActionNode, task: TaskTemplate, wait: Coroutine[Any, Any, T], what: str
+    ) -> T:
+        """Await ``wait`` (a slot, resources) for at most what is left of the task's ``max_queued_time``."""
         queued = task.timeout.max_queued_seconds if task.timeout else None
         if queued is None:
-            await self._concurrency.acquire()
-            return
+            return await wait
         try:
-            await asyncio.wait_for(
-                self._concurrency.acquire(), max(0.0, node.created_at + queued - time.time())
-            )
+            return await asyncio.wait_for(wait, max(0.0, node.created_at + queued - time.time()))
         except asyncio.TimeoutError:
             error = MaxQueuedTimeExceededError(
                 f"Task '{task.name}' (action '{node.name}') waited more than its max_queued_time of "
-                f"{queued:g}s for a slot (max_action_concurrency={self.config.max_action_concurrency})"
+                f"{queued:g}s for {what}"
             )
             self._finish(node, _TIMED_OUT, error=error)
             raise error from None
