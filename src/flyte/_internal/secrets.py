@@ -33,13 +33,13 @@ import posixpath
 import re
 import shutil
 import tempfile
-import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any, Optional
 
+from flyte._internal.redaction import Redactor
 from flyte._internal.run_config import flyte_home
 from flyte._secret import Secret
 from flyte.errors import SecretNotFoundError
@@ -72,7 +72,6 @@ _KEYRING_SERVICE = "flyte"
 _SECRET_SUFFIX = ".secret"
 _GROUP_SUFFIX = ".group"
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
-_MIN_REDACTED_LEN = 4
 
 
 def validate_name(name: Any, what: str = "secret key") -> str:
@@ -546,55 +545,3 @@ def cleanup(path: Optional[Path]) -> None:
 # ---------------------------------------------------------------------------------------------
 # Redaction
 # ---------------------------------------------------------------------------------------------
-
-
-class Redactor:
-    """Replaces secret values in text with ``***``.
-
-    Values shorter than 4 characters are left alone, since hiding every ``a`` or ``42`` would garble
-    output while protecting nothing. Longer values are matched longest first, so a value containing
-    another is hidden whole. With no values, :meth:`redact` returns its input untouched.
-    """
-
-    MASK = "***"
-
-    def __init__(self, values: Iterable[str] = ()):
-        kept = sorted({v for v in values if isinstance(v, str) and len(v) >= _MIN_REDACTED_LEN}, key=len)
-        kept.reverse()
-        self._pattern: Optional[re.Pattern[str]] = (
-            re.compile("|".join(re.escape(v) for v in kept)) if kept else None
-        )
-
-    def __bool__(self) -> bool:
-        return self._pattern is not None
-
-    def redact(self, text: str) -> str:
-        """``text`` with every secret value replaced by ``***``."""
-        if self._pattern is None or not text:
-            return text
-        return self._pattern.sub(self.MASK, text)
-
-
-# ---------------------------------------------------------------------------------------------
-# Process-wide redaction: every secret value handed to a task in this process
-# ---------------------------------------------------------------------------------------------
-
-_known_values: set[str] = set()
-_redactor = Redactor()
-_known_lock = threading.Lock()
-
-
-def register_secret_values(values: Iterable[str]) -> None:
-    """Remember values that were given to tasks, so that :func:`redact` hides them everywhere."""
-    global _redactor
-    new = {v for v in values if isinstance(v, str) and len(v) >= _MIN_REDACTED_LEN} - _known_values
-    if not new:
-        return
-    with _known_lock:
-        _known_values.update(new)
-        _redactor = Redactor(_known_values)
-
-
-def redact(text: str) -> str:
-    """``text`` with every secret value known to this process replaced by ``***``."""
-    return _redactor.redact(text)

@@ -7,7 +7,7 @@ from typing import NoReturn
 
 import click
 
-from flyte._internal.secrets import redact
+from flyte._internal.redaction import redact
 
 
 def verbose() -> bool:

@@ -18,17 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flyte._context import Frame
 from flyte._internal.controllers._action import ActionNode, NullRecorder, RunRecorder, TraceEntry
-from flyte._internal.controllers._slots import Capacity, Grant, Request, Slots
 from flyte._internal.runtime.convert import decode_outputs, encode_inputs
 from flyte._internal.runtime.execute import execute
-from flyte._internal.secrets import (
-    SecretStore,
-    cleanup,
-    materialize_files,
-    register_secret_values,
-    resolve_secrets,
-)
-from flyte._internal.workers import ProcessExecutor, call_site, logs_of, memory_limit_of, needs_isolation
 from flyte.errors import (
     DeadlineExceededError,
     MaxQueuedTimeExceededError,
@@ -39,8 +30,10 @@ from flyte.errors import (
 from flyte.models import ActionID, ActionPhase, GroupData, RawDataPath, TaskContext
 
 if TYPE_CHECKING:
+    from flyte._internal.controllers._slots import Grant, Request, Slots
     from flyte._internal.run_config import RunConfig
     from flyte._internal.store import Replay, TaskCache
+    from flyte._internal.workers import ProcessExecutor
     from flyte._task import TaskTemplate
 
 T = TypeVar("T")
@@ -221,7 +214,12 @@ class LocalController:
         return decode_outputs(task, outputs)
 
     async def _limited(self, node: ActionNode, task: TaskTemplate, parent: TaskContext) -> Any:
-        request = Request.of(task.resources)
+        # Slots, secrets and worker processes are imported on first need: most runs use none of them.
+        request = None
+        if task.resources is not None:
+            from flyte._internal.controllers._slots import Request
+
+            request = Request.of(task.resources)
         if request is None:
             return await self._with_concurrency(node, task, parent)
         grant = await self._acquire_resources(node, task, request)
@@ -236,6 +234,8 @@ class LocalController:
     async def _acquire_resources(self, node: ActionNode, task: TaskTemplate, request: Request) -> Grant:
         """Take the action's share of the node, waiting (``waiting_for_resources``) while it is full."""
         if self._slots is None:
+            from flyte._internal.controllers._slots import Capacity, Slots
+
             self._slots = Slots(Capacity.detect())
         slots = self._slots
         try:
@@ -320,7 +320,10 @@ class LocalController:
         try:
             return await self._attempt_loop(node, task, parent, env)
         finally:
-            cleanup(secrets_dir)
+            if secrets_dir is not None:
+                from flyte._internal.secrets import cleanup
+
+                cleanup(secrets_dir)
 
     def _action_env(
         self, node: ActionNode, task: TaskTemplate, parent: TaskContext
@@ -329,6 +332,9 @@ class LocalController:
         env = dict(task.env_vars)
         secrets_dir = None
         if task.secrets:
+            from flyte._internal.redaction import register_secret_values
+            from flyte._internal.secrets import SecretStore, materialize_files, resolve_secrets
+
             resolved = resolve_secrets(task.secrets, SecretStore(), task.name)
             register_secret_values(resolved.values)
             files = materialize_files(resolved, Path(parent.run_base_dir) / node.name)
@@ -383,10 +389,20 @@ class LocalController:
     def _isolated(self, task: TaskTemplate, env: dict[str, str]) -> bool:
         """Whether an attempt runs in a worker process: when threads cannot give what it needs (a
         stoppable timeout, a memory limit, a reusable environment, its own env vars or secrets)."""
-        wanted = needs_isolation(task, isolate_all=self.config.isolate) or bool(env)
-        if not wanted:
+        maybe = (
+            self.config.isolate
+            or env
+            or not (task.is_async or (task.timeout is None and task.resources is None))
+        )
+        if not maybe and task.reusable is None:
+            return False  # the fast path: nothing here needs a worker
+        from flyte._internal.workers import ProcessExecutor, needs_isolation
+
+        if not (needs_isolation(task, isolate_all=self.config.isolate) or env):
             return False
         if self._workers is None:
+            from flyte._internal.controllers._slots import Capacity
+
             self._workers = ProcessExecutor(max_workers=max(1, int(Capacity.detect().cpus)))
         return self._workers.supports(task)
 
@@ -445,6 +461,8 @@ class LocalController:
         deadline_at: float | None,
         env: dict[str, str],
     ) -> bytes:
+        from flyte._internal.workers import call_site, logs_of, memory_limit_of
+
         assert self._workers is not None
         frame = Frame(tctx=tctx, controller=self, action=node)
 

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from flyte._context import Frame, reset_frame, set_frame
 from flyte._internal.runtime.convert import decode_inputs, encode_outputs
-from flyte.report import finish_report, start_report
 
 if TYPE_CHECKING:
     from flyte._internal.controllers import Controller
@@ -40,8 +39,11 @@ async def execute(
     they never block the loop. Either way the function sees ``flyte.ctx()`` for its own action.
     """
     kwargs = decode_inputs(task, inputs)
-    report = start_report(tctx) if task.report else None
-    if report is not None:
+    report = None
+    if task.report:
+        from flyte.report import start_report  # only report tasks pay for the report machinery
+
+        report = start_report(tctx)
         tctx = tctx.derive(report=report)
     frame = Frame(tctx=tctx, controller=controller, action=action)
     try:
@@ -59,6 +61,8 @@ async def execute(
             result = await loop.run_in_executor(executor, call)
     finally:
         if report is not None:
+            from flyte.report import finish_report
+
             written = finish_report(report, tctx.output_path)
             if written is not None:
                 action.report_path = str(written)

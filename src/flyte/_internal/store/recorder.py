@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flyte._internal.controllers._action import ActionNode, TraceEntry
-from flyte._internal.secrets import redact
+from flyte._internal.redaction import redact
 from flyte._internal.store.sqlite import RunStore
 
 

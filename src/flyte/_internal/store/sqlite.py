@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import msgpack
 
 from flyte._internal.controllers._action import ActionNode, TraceEntry
-from flyte._internal.secrets import redact
+from flyte._internal.redaction import redact
 from flyte._internal.store.dialects import Connection, Dialect, SqliteDialect, dialect_for_url
 from flyte._internal.store.liveness import owner_alive
 from flyte._internal.store.records import ActionRecord, LogRecord, PhaseEvent, RunRecord, TraceRecord
