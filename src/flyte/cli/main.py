@@ -10,6 +10,7 @@ from flyte import __version__
 from flyte.cli._abort import abort, rerun  # also registers `delete local-cache`
 from flyte.cli._groups import create, delete, get
 from flyte.cli._run import run
+from flyte.cli._server import start  # also registers `create api-key`
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,6 +30,7 @@ cli.add_command(get)
 cli.add_command(delete)
 cli.add_command(abort)
 cli.add_command(rerun)
+cli.add_command(start)
 
 
 def main() -> None:

@@ -88,6 +88,8 @@ class RunStore:
         self._write_lock = threading.Lock()
         self._writer = self._retrying(self._connect, patience=CONNECT_RETRY_SECONDS)
         self._local = threading.local()
+        self._readers: list[Connection] = []
+        self._readers_lock = threading.Lock()
         self._retrying(self._init_schema)
         self._dirty_lock = threading.Lock()
         self._dirty: dict[ActionNode, None] = {}
@@ -108,6 +110,8 @@ class RunStore:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._retrying(self._connect)
+            with self._readers_lock:
+                self._readers.append(conn)
         return conn
 
     def _init_schema(self) -> None:
@@ -169,9 +173,18 @@ class RunStore:
         self._retrying(transaction)
 
     def close(self) -> None:
+        """Stop committing, then close every connection this store opened (any thread's)."""
         self.stop_committer(force=True)
         with self._write_lock:
             self._writer.close()
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
+            try:
+                conn.close()
+            except Exception:  # a connection already broken is closed enough
+                pass
+        self._local = threading.local()
 
     # -- blobs -----------------------------------------------------------------------------------------
 

@@ -1,0 +1,93 @@
+"""``flyte start devbox`` and ``flyte create api-key``: run and secure the control plane.
+
+Importing this module defines the ``start`` group and registers ``api-key`` on the shared
+``create`` group; the server's own modules (FastAPI, uvicorn) load only when a command runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from flyte.cli._errors import fail
+from flyte.cli._groups import create
+
+__all__ = ["create", "start"]
+
+
+@click.group(name="start")
+def start() -> None:
+    """Start services, such as a control plane on this machine (devbox)."""
+
+
+@start.command("devbox")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port", type=int, default=8080, show_default=True, help="Port to listen on (0: any free port)."
+)
+@click.option(
+    "--db", "db_url", default=None, help="Database URL (sqlite:///PATH or postgresql://USER@HOST:PORT/DB)."
+)
+@click.option(
+    "--storage",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory for uploaded code and data (default $FLYTE_HOME/server/data).",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: one per CPU)."
+)
+def devbox(
+    host: str, port: int, db_url: Optional[str], storage: Optional[Path], workers: Optional[int]
+) -> None:
+    """Run the control plane and its worker processes until Ctrl-C.
+
+    \b
+    The endpoint and the API key are printed and saved in $FLYTE_HOME/devbox.json;
+    the key is made at the first start and reused afterwards.
+    \b
+    Examples:
+      flyte start devbox
+      flyte start devbox --port 9000 --workers 4
+      flyte start devbox --db postgresql://flyte@127.0.0.1:5432/flyte
+    """
+    try:
+        from flyte.server.devbox import run_devbox
+        from flyte.server.settings import ServerSettings
+    except ImportError as e:
+        fail(f"the server needs its extra dependencies: pip install 'flyte-engine[server]' ({e})", e)
+    settings = ServerSettings(host=host, port=port, db_url=db_url, storage_dir=storage, workers=workers)
+    try:
+        run_devbox(settings)
+    except (ValueError, OSError) as e:
+        fail(str(e), e)
+    except KeyboardInterrupt:
+        pass
+
+
+@create.command("api-key")
+@click.option("--name", default="default", show_default=True, help="A label to tell keys apart.")
+@click.option("--db", "db_url", default=None, help="Database URL of the server (default: the devbox's).")
+def create_api_key(name: str, db_url: Optional[str]) -> None:
+    """Make an API key for the control plane and print it (it is shown only once).
+
+    \b
+    Examples:
+      flyte create api-key --name ci
+    """
+    from flyte.server.auth import ApiKeys, key_id
+    from flyte.server.settings import ServerSettings
+
+    settings = ServerSettings(db_url=db_url)
+    try:
+        store = settings.open_store()
+    except (ValueError, RuntimeError, OSError) as e:
+        fail(f"cannot open the server database: {e}", e)
+    try:
+        token = ApiKeys(store).create(name)
+    finally:
+        store.close()
+    click.echo(token)
+    click.echo(f"API key '{name}' (id {key_id(token)}) created; it cannot be shown again.", err=True)

@@ -1,0 +1,108 @@
+"""The FastAPI application of the control plane: routes, authentication, errors, lifecycle.
+
+``create_app(settings)`` builds it; its lifespan opens the run store (unless one is passed in),
+starts the scheduler (which queues again whatever was running when the server stopped) and the
+executor, and stops them in reverse order. OpenAPI is served at ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from flyte import __version__
+from flyte._internal.store import RunStore
+from flyte.errors import RuntimeSystemError
+from flyte.server.auth import ApiKeys, UrlSigner, require_api_key
+from flyte.server.errors import ApiError, Unauthorized
+from flyte.server.executors import Executor
+from flyte.server.routes import data, executor, runs
+from flyte.server.scheduler import Scheduler
+from flyte.server.schema import ensure_server_schema
+from flyte.server.settings import ServerSettings
+from flyte.server.submit import Submitter
+
+logger = logging.getLogger("flyte.server")
+
+ExecutorFactory = Callable[[Scheduler], Executor]
+
+
+def _error_response(request: Request, error: Exception) -> JSONResponse:
+    """The one place that turns internal errors into HTTP answers."""
+    if isinstance(error, ApiError):
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
+        return JSONResponse({"detail": error.detail}, status_code=error.status, headers=headers)
+    if isinstance(error, RuntimeSystemError):
+        logger.error("flyte server: %s %s failed: %s", request.method, request.url.path, error)
+        return JSONResponse({"detail": f"the run store is unavailable: {error}"}, status_code=503)
+    logger.exception("flyte server: %s %s failed", request.method, request.url.path, exc_info=error)
+    return JSONResponse({"detail": "internal server error"}, status_code=500)
+
+
+def create_app(
+    settings: ServerSettings | None = None,
+    *,
+    store: RunStore | None = None,
+    executor_factory: ExecutorFactory | None = None,
+) -> FastAPI:
+    """The control-plane app. ``store`` defaults to ``settings.open_store()`` (closed on shutdown);
+    ``executor_factory(scheduler)`` makes the executor started with the app (none by default)."""
+    settings = settings or ServerSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_store = store is None
+        db = settings.open_store() if store is None else store
+        try:
+            ensure_server_schema(db)
+            assert settings.storage_dir is not None
+            settings.storage_dir.mkdir(parents=True, exist_ok=True)
+            settings.raw_data_dir.mkdir(parents=True, exist_ok=True)
+            scheduler = Scheduler(db, settings)
+            app.state.store = db
+            app.state.api_keys = keys = ApiKeys(db)
+            settings.check_bind(have_api_key=await asyncio.to_thread(keys.count) > 0)
+            app.state.signer = UrlSigner(settings.signing_secret(), settings.url_ttl_seconds)
+            app.state.scheduler = scheduler
+            app.state.submitter = Submitter(scheduler)
+            await scheduler.start()
+            runner = executor_factory(scheduler) if executor_factory is not None else None
+            try:
+                if runner is not None:
+                    await runner.start()
+                yield
+            finally:
+                if runner is not None:
+                    await runner.stop()
+                await scheduler.stop()
+        finally:
+            if own_store:
+                db.close()
+
+    app = FastAPI(
+        title="flyte-engine control plane",
+        version=__version__,
+        description="Runs, actions, the data proxy and the executor protocol (docs/control-plane.md).",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_exception_handler(ApiError, _error_response)  # type: ignore[arg-type]
+    app.add_exception_handler(RuntimeSystemError, _error_response)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _error_response)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """Liveness; needs no API key."""
+        return {"status": "ok", "version": __version__}
+
+    authed = [Depends(require_api_key)]
+    app.include_router(runs.router, prefix="/api/v1", dependencies=authed)
+    app.include_router(data.api_router, prefix="/api/v1", dependencies=authed)
+    app.include_router(executor.router, prefix="/api/v1", dependencies=authed)
+    app.include_router(data.signed_router)
+    return app

@@ -1,0 +1,130 @@
+"""``flyte start devbox``: the control plane and its worker processes, on this machine.
+
+The devbox listens on 127.0.0.1 by default. Its API key is made at the first start, kept in
+``<FLYTE_HOME>/devbox.json`` (mode 0600, with the endpoint) for clients to pick up, and reused by
+every later start, also against another database. The key is printed at start, never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from flyte.server.auth import ApiKeys, key_id
+from flyte.server.schema import ensure_server_schema
+from flyte.server.settings import ServerSettings
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from flyte.server.executors.processes import ProcessExecutor
+    from flyte.server.scheduler import Scheduler
+
+DEVBOX_FILE = "devbox.json"
+
+
+def devbox_file(home: Path) -> Path:
+    return home / DEVBOX_FILE
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def devbox_key(settings: ServerSettings, keys: ApiKeys) -> str:
+    """The devbox's API key: the one in ``devbox.json`` if there is one (registered in this database
+    if it is new to it), else a new key."""
+    path = devbox_file(settings.home)
+    try:
+        token = json.loads(path.read_text()).get("api_key")
+    except (FileNotFoundError, ValueError, AttributeError):
+        token = None
+    if isinstance(token, str) and token:
+        if keys.verify(token) is None:
+            keys.register(token, "devbox")
+        return token
+    return keys.create("devbox")
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket (``port`` 0 picks a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(False)
+    return sock
+
+
+def graceful_server(config: uvicorn.Config) -> uvicorn.Server:
+    """A uvicorn server that answers the app's long-polls as soon as it starts shutting down
+    (otherwise uvicorn would wait for each claim, wait and watch to time out)."""
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            for server in self.servers:  # stop accepting first: answered polls are not re-sent here
+                server.close()
+            scheduler = getattr(self.config.app.state, "scheduler", None)  # type: ignore[union-attr]
+            if scheduler is not None:
+                scheduler.begin_shutdown()
+            await super().shutdown(sockets)
+
+    return GracefulServer(config)
+
+
+def run_devbox(settings: ServerSettings) -> None:
+    """Serve the control plane with ``settings.workers`` worker processes until interrupted."""
+    import uvicorn
+
+    from flyte.server.app import create_app
+    from flyte.server.executors.processes import ProcessExecutor
+
+    store = settings.open_store()
+    try:
+        ensure_server_schema(store)
+        api_key = devbox_key(settings, ApiKeys(store))
+        settings.check_bind(have_api_key=True)
+        sock = bind(settings.host, settings.port)
+        settings.port = sock.getsockname()[1]
+        endpoint = settings.endpoint
+        _write_private(
+            devbox_file(settings.home), json.dumps({"endpoint": endpoint, "api_key": api_key}, indent=2)
+        )
+
+        def executor(scheduler: Scheduler) -> ProcessExecutor:
+            assert settings.worker_command is not None and settings.workers is not None
+            return ProcessExecutor(
+                settings.worker_command, endpoint, api_key, settings.workers, log_dir=settings.log_dir,
+                on_exit=scheduler.worker_gone,
+            )  # fmt: skip
+
+        print(f"flyte devbox listening on {endpoint}")
+        print(f"  API key:  {api_key}   (id {key_id(api_key)}; saved in {devbox_file(settings.home)})")
+        print(f"  database: {store.identity if hasattr(store, 'identity') else settings.db_url}")
+        print(f"  storage:  {settings.storage_dir}")
+        print(f"  workers:  {settings.workers} (logs in {settings.log_dir})", flush=True)
+        app = create_app(settings, store=store, executor_factory=executor)
+        config = uvicorn.Config(app, log_level="info", access_log=False, timeout_graceful_shutdown=5)
+        try:
+            graceful_server(config).run(sockets=[sock])
+        except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, after shutting down
+            pass
+        finally:
+            sock.close()
+    finally:
+        store.close()

@@ -1,0 +1,252 @@
+"""The JSON objects of the HTTP API (``docs/control-plane.md``), as pydantic models.
+
+Encoded values travel base64 in fields named ``*_b64``. ``TaskRef`` keeps fields it does not
+know, so a newer client can send more than this server reads and workers still receive it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CacheSpec(BaseModel):
+    behavior: str = "disable"
+    version: str | None = None
+    serialize: bool = False
+    ignored_inputs: list[str] = Field(default_factory=list)
+
+
+class SecretRef(BaseModel):
+    key: str
+    group: str | None = None
+    as_env_var: str | None = None
+    mount: str | None = None
+
+
+class BackoffSpec(BaseModel):
+    base: float = 1.0
+    factor: float = 2.0
+    cap: float = 60.0
+
+
+class TaskRef(BaseModel):
+    """What a worker needs to find and run a task."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(min_length=1)
+    module: str | None = None
+    file: str | None = None
+    bundle_key: str | None = None
+    retries: int = Field(default=0, ge=0)
+    backoff: float | BackoffSpec | None = None
+    """Delay before retry n (extension): fixed seconds, or ``min(cap, base * factor**(n-1))``."""
+    timeout: float | None = None
+    """``max_runtime`` of one attempt in seconds (enforced by the worker)."""
+    max_queued_time: float | None = None
+    """Seconds the action may wait before its first attempt starts (extension)."""
+    deadline: float | None = None
+    """Seconds from creation within which all attempts together must finish (extension)."""
+    cache: CacheSpec | None = None
+    env_vars: dict[str, str] = Field(default_factory=dict)
+    secrets: list[SecretRef] = Field(default_factory=list)
+    resources: dict[str, Any] | None = None
+
+    def retry_delay(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (1 for the first)."""
+        if self.backoff is None:
+            return 0.0
+        if isinstance(self.backoff, BackoffSpec):
+            b = self.backoff
+            return max(0.0, min(b.cap, b.base * b.factor ** max(0, retry - 1)))
+        return max(0.0, float(self.backoff))
+
+
+class RunCreate(BaseModel):
+    name: str | None = None
+    task: TaskRef
+    inputs_b64: str = ""
+    env_vars: dict[str, str] = Field(default_factory=dict)
+    custom_context: dict[str, str] = Field(default_factory=dict)
+    overwrite_cache: bool = False
+    recover_from: str | None = None
+
+
+class Run(BaseModel):
+    name: str
+    task_name: str
+    phase: str
+    created_at: float
+    ended_at: float | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    source_run: str | None = None
+    url: str
+
+
+class AbortRequest(BaseModel):
+    reason: str = "aborted by user"
+
+
+class RerunRequest(BaseModel):
+    recover: bool = False
+    name: str | None = None
+
+
+ACTION_NAME = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$"
+"""Action names become parts of paths (a worker's output directory): one safe segment, no leading dot."""
+
+
+class ActionCreate(BaseModel):
+    name: str = Field(pattern=ACTION_NAME)
+    parent: str = Field(pattern=ACTION_NAME)
+    task: TaskRef
+    inputs_b64: str = ""
+    group: str | None = None
+    custom_context: dict[str, str] = Field(default_factory=dict)
+
+
+class Action(BaseModel):
+    run_name: str
+    name: str
+    parent: str | None = None
+    task_name: str
+    group: str | None = None
+    phase: str
+    attempts: int
+    created_at: float
+    started_at: float | None = None
+    ended_at: float | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    cache_status: str | None = None
+    history: list[tuple[str, float, int]] = Field(default_factory=list)
+
+
+class ActionIO(BaseModel):
+    inputs_b64: str | None = None
+    outputs_b64: str | None = None
+
+
+class Event(BaseModel):
+    seq: int
+    kind: Literal["phase", "log"]
+    action: str
+    phase: str | None = None
+    at: float
+    line: str | None = None
+    stream: str | None = None
+
+
+class WatchResult(BaseModel):
+    seq: int
+    events: list[Event]
+    done: bool = False
+    """True once the run has ended and every event up to ``seq`` was delivered (extension)."""
+
+
+class LogLine(BaseModel):
+    action: str
+    attempt: int
+    stream: str
+    at: float
+    line: str
+
+
+class KeyRequest(BaseModel):
+    key: str
+
+
+class UploadUrl(BaseModel):
+    url: str
+    key: str
+    expires_at: float
+
+
+class DownloadUrl(BaseModel):
+    url: str
+    expires_at: float
+
+
+class Uploaded(BaseModel):
+    key: str
+    size: int
+    sha256: str
+
+
+class ClaimRequest(BaseModel):
+    worker_id: str = Field(min_length=1, max_length=200)
+    max: int = Field(default=1, ge=1, le=256)
+    timeout: float = Field(default=30.0, ge=0)
+
+
+class Assignment(BaseModel):
+    run: str
+    action: str
+    attempt: int
+    task: TaskRef
+    inputs_b64: str
+    custom_context: dict[str, str]
+    env: dict[str, str]
+    raw_data_path: str
+    source_run: str | None = None
+
+
+class Heartbeat(BaseModel):
+    worker_id: str
+    actions: list[tuple[str, str, int]] = Field(default_factory=list)
+
+
+class HeartbeatReply(BaseModel):
+    abort: list[tuple[str, str]]
+
+
+class Report(BaseModel):
+    worker_id: str
+    run: str
+    action: str
+    attempt: int
+    phase: Literal["succeeded", "failed", "timed_out"]
+    outputs_b64: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    error_kind: Literal["user", "system"] = "user"
+    retryable: bool = True
+
+
+class Ok(BaseModel):
+    ok: bool = True
+    ignored: bool = False
+    """True when the report was stale (its attempt is no longer the current one) (extension)."""
+
+
+class LogBatch(BaseModel):
+    run: str
+    action: str
+    attempt: int
+    lines: list[tuple[str, float, str]]
+
+
+class TraceIn(BaseModel):
+    run: str
+    action: str
+    seq: int
+    name: str
+    inputs_b64: str | None = None
+    outputs_b64: str | None = None
+    error: str | None = None
+    started_at: float
+    ended_at: float
+
+
+class Trace(BaseModel):
+    action: str
+    seq: int
+    name: str
+    inputs_b64: str | None = None
+    outputs_b64: str | None = None
+    error: str | None = None
+    started_at: float
+    ended_at: float

@@ -1,0 +1,124 @@
+"""``/api/v1/executor``: what workers call to get actions, keep their leases and report results."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from flyte._internal.redaction import redact
+from flyte.models import ActionPhase
+from flyte.server.feed import log_event
+from flyte.server.models import (
+    Assignment,
+    ClaimRequest,
+    Heartbeat,
+    HeartbeatReply,
+    LogBatch,
+    Ok,
+    Report,
+    TraceIn,
+)
+from flyte.server.routes import scheduler, settings, store
+from flyte.server.routes.runs import _b64
+from flyte.server.submit import decode_b64
+
+router = APIRouter(prefix="/executor", tags=["executor"])
+
+_LOG_INSERT = "INSERT INTO logs (run_name, action, attempt, stream, at, line) VALUES (?, ?, ?, ?, ?, ?)"
+_TRACE_UPSERT = """
+INSERT INTO traces (run_name, action, seq, name, inputs, outputs, error, started_at, ended_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (run_name, action, seq) DO UPDATE SET
+    name = excluded.name, inputs = excluded.inputs, outputs = excluded.outputs, error = excluded.error,
+    started_at = excluded.started_at, ended_at = excluded.ended_at
+"""
+
+
+@router.post("/claim", response_model=list[Assignment])
+async def claim(request: Request, body: ClaimRequest) -> list[Assignment]:
+    """Long-poll: up to ``max`` queued actions, oldest first, leased to ``worker_id``."""
+    sched = scheduler(request)
+    picked = await sched.claim(body.worker_id, body.max, body.timeout, gone=request.is_disconnected)
+    if not picked:
+        return []
+    db = store(request)
+    inputs = await asyncio.to_thread(lambda: [db.action_io(a.run, a.name)[0] for a in picked])
+    raw_data_path = str(settings(request).raw_data_dir)
+    assignments = []
+    for a, data in zip(picked, inputs, strict=True):
+        spec = sched.specs.get(a.run)
+        env = {**(spec.env_vars if spec else {}), **a.task.env_vars}
+        assignments.append(
+            Assignment(run=a.run, action=a.name, attempt=a.attempt, task=a.task, inputs_b64=_b64(data) or "",
+                       custom_context=a.custom_context, env=env, raw_data_path=raw_data_path,
+                       source_run=spec.recover_from if spec else None)
+        )  # fmt: skip
+    return assignments
+
+
+@router.post("/heartbeat", response_model=HeartbeatReply)
+async def heartbeat(request: Request, body: Heartbeat) -> HeartbeatReply:
+    """Renew the worker's leases; ``abort`` lists the actions it must cancel."""
+    return HeartbeatReply(abort=scheduler(request).heartbeat(body.worker_id, body.actions))
+
+
+@router.post("/report", response_model=Ok)
+async def report(request: Request, body: Report) -> Ok:
+    """The outcome of an attempt; a report for an attempt that is no longer current is ignored."""
+    sched = scheduler(request)
+    if sched.current(body.run, body.action, body.attempt) is None:
+        return Ok(ignored=True)
+    if body.phase == "succeeded":
+        stored = await sched.offload(decode_b64(body.outputs_b64, "outputs_b64"))
+        a = sched.current(body.run, body.action, body.attempt)  # still current after the write?
+        if a is None:
+            return Ok(ignored=True)
+        await sched.succeed(a, stored)
+        return Ok()
+    a = sched.current(body.run, body.action, body.attempt)
+    assert a is not None
+    phase = ActionPhase(body.phase)
+    default_type = "TaskTimeoutError" if phase is ActionPhase.TIMED_OUT else "RuntimeError"
+    message = redact(body.error_message or "")
+    await sched.fail(a, phase, body.error_type or default_type, message, body.retryable)
+    return Ok()
+
+
+@router.post("/logs", response_model=Ok)
+async def logs(request: Request, body: LogBatch) -> Ok:
+    """Lines an attempt printed (``[stream, at, line]``)."""
+    if not body.lines:
+        return Ok()
+    rows = [
+        (body.run, body.action, body.attempt, stream, at, redact(line)) for stream, at, line in body.lines
+    ]
+    sched = scheduler(request)
+
+    def insert(conn: Any) -> None:
+        conn.executemany(_LOG_INSERT, rows)
+
+    await sched.writer.call(insert)
+    sched.feeds.publish(body.run, [log_event(r[1], r[3], r[4], r[5]) for r in rows])
+    return Ok()
+
+
+@router.post("/traces", response_model=Ok)
+async def traces(request: Request, body: TraceIn) -> Ok:
+    """One finished ``@flyte.trace`` call of an action."""
+    inputs = decode_b64(body.inputs_b64, "inputs_b64")
+    outputs = decode_b64(body.outputs_b64, "outputs_b64") if body.outputs_b64 is not None else None
+    row = (
+        body.run,
+        body.action,
+        body.seq,
+        body.name,
+        inputs,
+        outputs,
+        body.error,
+        body.started_at,
+        body.ended_at,
+    )
+    await scheduler(request).writer.write([(_TRACE_UPSERT, row)])
+    return Ok()

@@ -1,0 +1,398 @@
+"""The scheduler: a queue of actions, leases, retries with backoff, aborts, and recovery on start.
+
+State lives in memory (one :class:`ActiveAction` per unfinished action) and every change is
+committed through the :class:`DurableWriter` before anyone is told about it: a claim returns,
+a waiter wakes, a watcher sees an event only once the database agrees. Leases are memory-only,
+so on start every action the database shows as running lost its worker and is queued again
+(its attempt counted against ``max_system_retries``, not the task's ``retries``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+
+from flyte._internal.store import RunStore
+from flyte._internal.store.sqlite import INLINE_LIMIT
+from flyte.models import ActionPhase
+from flyte.server.cache import cache_put
+from flyte.server.feed import Feeds, Waiters, load_feed
+from flyte.server.settings import ServerSettings
+from flyte.server.state import (
+    ABORTED,
+    ACTIVE_SELECT,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    ActiveAction,
+    Changes,
+    Key,
+    RunSpec,
+    active_from_row,
+    load_spec,
+    run_end,
+    run_phase,
+)
+from flyte.server.writer import DurableWriter, apply
+
+logger = logging.getLogger("flyte.server")
+ABORTED_ERROR = "ActionAbortedError"
+LOST_ERROR = "WorkerDiedError"
+
+
+class Scheduler:
+    """Owns every unfinished action of the server's runs."""
+
+    def __init__(self, store: RunStore, settings: ServerSettings):
+        self.store = store
+        self.settings = settings
+        self.writer = DurableWriter(store)
+        self.active: dict[Key, ActiveAction] = {}
+        self.running: dict[Key, ActiveAction] = {}
+        self.specs: dict[str, RunSpec] = {}
+        self._children: dict[Key, set[str]] = defaultdict(set)
+        self._by_run: dict[str, set[str]] = defaultdict(set)
+        self._heap: list[tuple[float, int, Key]] = []
+        self._tokens = itertools.count(1)
+        self._queue_event = asyncio.Event()
+        self._flight: dict[str, Key] = {}
+        self._parked: dict[str, list[ActiveAction]] = defaultdict(list)
+        self._bounded: dict[Key, ActiveAction] = {}
+        """Actions with a ``deadline`` or ``max_queued_time``, checked by the sweeper."""
+        self.waiters = Waiters()
+        self.feeds = Feeds(lambda run: load_feed(store, run))
+        self._sweeper: asyncio.Task[None] | None = None
+        self.closing = False
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the unfinished actions and queue again those that were running."""
+        rows = await asyncio.to_thread(self.store.execute_read, ACTIVE_SELECT)
+        loaded = [active_from_row(r) for r in rows]
+        for run in {a.run for a in loaded}:
+            spec = await asyncio.to_thread(load_spec, self.store, run)
+            if spec is not None:
+                self.specs[run] = spec
+        ch, now = Changes(), time.time()
+        for a in loaded:
+            if a.run in self.specs:
+                self.add(a)
+        for a in list(self.active.values()):
+            if a.phase.is_terminal:
+                continue
+            parent = self.active.get((a.run, a.parent)) if a.parent else None
+            if a.parent and (parent is None or parent.phase.is_terminal):
+                self._abort(ch, a, "its parent action ended while the server was down", now)
+            elif a.phase is not QUEUED:
+                self._lost(ch, a, "the server restarted", now)
+            else:
+                ch.queued.append(a)
+        await asyncio.to_thread(self.store.execute_write, lambda conn: apply(conn, ch.sql))
+        self._settle(ch)
+        if loaded:
+            logger.info("flyte server: %d unfinished actions loaded", len(self.active))
+        self.writer.start()
+        self._sweeper = asyncio.create_task(self._sweep(), name="flyte-lease-sweeper")
+
+    def begin_shutdown(self) -> None:
+        """Answer every long-poll now (claims get nothing), so that the HTTP server can stop."""
+        self.closing = True
+        self._notify_queue()
+        self.waiters.wake_all()
+        self.feeds.waiters.wake_all()
+
+    async def stop(self) -> None:
+        self.begin_shutdown()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await asyncio.to_thread(self.writer.stop)
+
+    async def spec(self, run: str) -> RunSpec | None:
+        """What ``run`` was created with (None for an unknown run)."""
+        found = self.specs.get(run)
+        return found if found is not None else await asyncio.to_thread(load_spec, self.store, run)
+
+    async def offload(self, data: bytes | None) -> tuple[bytes | None, str | None]:
+        """``store.offload`` off the event loop when ``data`` is large enough to go to a file."""
+        if data is None or len(data) <= INLINE_LIMIT:
+            return data, None
+        return await asyncio.to_thread(self.store.offload, data)
+
+    # -- memory -------------------------------------------------------------------------------------
+
+    def add(self, a: ActiveAction) -> None:
+        self.active[a.key] = a
+        if a.task.deadline is not None or a.task.max_queued_time is not None:
+            self._bounded[a.key] = a
+        self._by_run[a.run].add(a.name)
+        if a.parent is not None:
+            self._children[(a.run, a.parent)].add(a.name)
+
+    def drop(self, a: ActiveAction) -> None:
+        if self.active.get(a.key) is not a:
+            return
+        del self.active[a.key]
+        self.running.pop(a.key, None)
+        self._bounded.pop(a.key, None)
+        names = self._by_run.get(a.run)
+        if names is not None:
+            names.discard(a.name)
+            if not names:
+                del self._by_run[a.run]
+                self.specs.pop(a.run, None)
+        if a.parent is not None:
+            siblings = self._children.get((a.run, a.parent))
+            if siblings is not None:
+                siblings.discard(a.name)
+                if not siblings:
+                    del self._children[(a.run, a.parent)]
+
+    def run_actions(self, run: str) -> list[ActiveAction]:
+        return [self.active[(run, n)] for n in self._by_run.get(run, ())]
+
+    def _push(self, a: ActiveAction) -> None:
+        a.token = next(self._tokens)
+        heapq.heappush(self._heap, (a.not_before, a.token, a.key))
+        self._notify_queue()
+
+    def _notify_queue(self) -> None:
+        event, self._queue_event = self._queue_event, asyncio.Event()
+        event.set()
+
+    async def commit(self, ch: Changes) -> None:
+        """Write ``ch`` durably, then announce it (even if the caller is cancelled meanwhile)."""
+        await asyncio.shield(asyncio.ensure_future(self._write_and_settle(ch)))
+
+    async def _write_and_settle(self, ch: Changes) -> None:
+        try:
+            await self.writer.write(ch.sql)
+        except BaseException:
+            for a in ch.created:  # never recorded: forget them
+                self.drop(a)
+            raise
+        finally:
+            self._settle(ch)
+
+    def _settle(self, ch: Changes) -> None:
+        for a in ch.finished:
+            self.drop(a)
+            self.waiters.wake(a.key)
+        for a in ch.queued:
+            if a.phase is QUEUED and self.active.get(a.key) is a:
+                self._push(a)
+        for run, events in ch.events.items():
+            self.feeds.publish(run, events, ended=run in ch.ended_runs)
+
+    # -- transitions --------------------------------------------------------------------------------
+
+    def finish(
+        self,
+        ch: Changes,
+        a: ActiveAction,
+        phase: ActionPhase,
+        now: float,
+        child_reason: str | None = None,
+        outputs: tuple[bytes | None, str | None] | None = None,
+    ) -> None:
+        """End ``a`` in ``phase``; its unfinished descendants end aborted."""
+        a.ended_at = a.ended_at or now
+        a.worker = None
+        self.running.pop(a.key, None)
+        ch.transition(a, phase, now)
+        ch.sql.extend(a.update())
+        ch.finished.append(a)
+        verb = {SUCCEEDED: "returned", ABORTED: "was aborted"}.get(phase, "failed")
+        self._abort_descendants(ch, a, child_reason or f"parent action '{a.name}' {verb} before it", now)
+        if a.name == "a0":
+            ch.sql.append(run_end(a.run, a, a.error_message if phase is ABORTED else None))
+            ch.ended_runs.add(a.run)
+        if a.cache_key and self._flight.get(a.cache_key) == a.key:
+            del self._flight[a.cache_key]
+            for waiting in self._parked.pop(a.cache_key, []):
+                if waiting.phase is not QUEUED or self.active.get(waiting.key) is not waiting:
+                    continue
+                if phase is SUCCEEDED and outputs is not None:  # serialized: reuse the result
+                    waiting.cache_status = "hit"
+                    waiting.started_at = now
+                    ch.sql.append(waiting.set_outputs(outputs))
+                    self.finish(ch, waiting, SUCCEEDED, now, outputs=outputs)
+                else:
+                    ch.queued.append(waiting)
+
+    def _abort(self, ch: Changes, a: ActiveAction, reason: str, now: float) -> None:
+        if a.phase.is_terminal:
+            return
+        a.error_type, a.error_message = ABORTED_ERROR, reason
+        self.finish(ch, a, ABORTED, now, child_reason=reason)
+
+    def _abort_descendants(self, ch: Changes, a: ActiveAction, reason: str, now: float) -> None:
+        for name in list(self._children.get(a.key, ())):
+            child = self.active.get((a.run, name))
+            if child is not None:
+                self._abort(ch, child, reason, now)
+
+    def requeue(self, ch: Changes, a: ActiveAction, not_before: float, now: float) -> None:
+        a.not_before = not_before
+        a.worker = None
+        self.running.pop(a.key, None)
+        ch.transition(a, QUEUED, now)
+        ch.sql.extend(a.update())
+        ch.queued.append(a)
+
+    def _lost(self, ch: Changes, a: ActiveAction, why: str, now: float) -> None:
+        """The worker of ``a`` is gone: queue it again, or fail it after too many losses."""
+        a.system_failures += 1
+        if a.system_failures > self.settings.max_system_retries:
+            a.error_type = LOST_ERROR
+            a.error_message = (
+                f"the worker running this action was lost {a.system_failures} times (last: {why})"
+            )
+            self.finish(ch, a, ActionPhase.FAILED, now)
+        else:
+            logger.info("flyte server: action %s/%s queued again: %s", a.run, a.name, why)
+            self.requeue(ch, a, now, now)
+
+    # -- executor protocol --------------------------------------------------------------------------
+
+    async def claim(
+        self, worker: str, limit: int, timeout: float, gone: Callable[[], Awaitable[bool]] | None = None
+    ) -> list[ActiveAction]:
+        """Up to ``limit`` queued actions (oldest first), now running under ``worker``'s lease.
+
+        ``gone()`` tells whether the caller hung up while waiting; then nothing is handed out.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, min(timeout, 300.0))
+        woken = False
+        while not self.closing:
+            if woken and gone is not None and await gone():
+                return []
+            picked = self._take(worker, limit, time.time())
+            if picked:
+                break
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return []
+            if self._heap:
+                remaining = min(remaining, max(0.01, self._heap[0][0] - time.time()))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._queue_event.wait(), remaining)
+            woken = True
+        else:
+            return []
+        ch, now = Changes(), time.time()
+        for a in picked:
+            a.begin_attempt(worker, now, now + self.settings.lease_seconds)
+            self.running[a.key] = a
+            ch.transition(a, RUNNING, now)
+            ch.sql.extend(a.update())
+            if a.name == "a0":
+                ch.sql.append(run_phase(a.run, RUNNING))
+        await self.commit(ch)
+        return [a for a in picked if a.phase is RUNNING and a.worker == worker]
+
+    def _take(self, worker: str, limit: int, now: float) -> list[ActiveAction]:
+        picked: list[ActiveAction] = []
+        while self._heap and len(picked) < limit and self._heap[0][0] <= now:
+            _, token, key = heapq.heappop(self._heap)
+            a = self.active.get(key)
+            if a is None or a.token != token or a.phase is not QUEUED:
+                continue
+            serialized = a.cache_key if a.task.cache is not None and a.task.cache.serialize else None
+            if serialized:
+                holder = self._flight.setdefault(serialized, a.key)
+                if holder != a.key:  # an identical call is executing: wait for its result
+                    self._parked[serialized].append(a)
+                    continue
+            picked.append(a)
+        return picked
+
+    def heartbeat(self, worker: str, actions: list[tuple[str, str, int]]) -> list[tuple[str, str]]:
+        """Renew ``worker``'s leases; return the actions it must stop (aborted, or no longer its)."""
+        expires = time.time() + self.settings.lease_seconds
+        stop = []
+        for run, name, attempt in actions:
+            a = self.current(run, name, attempt)
+            if a is not None and a.worker == worker:
+                a.lease_expires = expires
+            else:
+                stop.append((run, name))
+        return stop
+
+    def current(self, run: str, name: str, attempt: int) -> ActiveAction | None:
+        """The action if ``attempt`` is its running attempt (a report for it is not stale)."""
+        a = self.active.get((run, name))
+        return a if a is not None and a.phase is RUNNING and a.attempt == attempt else None
+
+    async def succeed(self, a: ActiveAction, outputs: tuple[bytes | None, str | None]) -> None:
+        ch, now = Changes(), time.time()
+        a.error_type = a.error_message = None
+        if a.cache_key:
+            spec = self.specs.get(a.run)
+            a.cache_status = "overwritten" if spec is not None and spec.overwrite_cache else "miss"
+            ch.sql.append(cache_put(a.cache_key, a.task, outputs, a.run, a.name))
+        ch.sql.append(a.set_outputs(outputs))
+        self.finish(ch, a, SUCCEEDED, now, outputs=outputs)
+        await self.commit(ch)
+
+    async def fail(
+        self, a: ActiveAction, phase: ActionPhase, error_type: str, message: str, retryable: bool
+    ) -> None:
+        ch, now = Changes(), time.time()
+        a.failures += 1
+        if retryable and a.failures <= a.task.retries and a.overdue(now) is None:
+            self._abort_descendants(ch, a, f"parent action '{a.name}' failed", now)
+            self.requeue(ch, a, now + a.task.retry_delay(a.failures), now)
+        else:
+            a.error_type, a.error_message = error_type, message
+            self.finish(ch, a, phase, now)
+        await self.commit(ch)
+
+    async def abort_run(self, run: str, reason: str) -> bool:
+        """Abort every unfinished action of ``run``; False if none was unfinished."""
+        actions = [a for a in self.run_actions(run) if not a.phase.is_terminal]
+        if not actions:
+            return False
+        ch, now = Changes(), time.time()
+        root = self.active.get((run, "a0"))
+        for a in ([root] if root is not None else []) + actions:
+            self._abort(ch, a, reason, now)
+        await self.commit(ch)
+        return True
+
+    async def worker_gone(self, worker: str) -> None:
+        """``worker`` exited: queue its actions again now instead of at lease expiry."""
+        lost = [a for a in self.running.values() if a.worker == worker and a.phase is RUNNING]
+        if lost:
+            ch, now = Changes(), time.time()
+            for a in lost:
+                self._lost(ch, a, f"worker {worker} exited", now)
+            await self.commit(ch)
+
+    async def _sweep(self) -> None:
+        interval = max(0.05, min(1.0, self.settings.lease_seconds / 4))
+        while True:
+            await asyncio.sleep(interval)
+            ch, now = Changes(), time.time()
+            for a in [a for a in self.running.values() if a.phase is RUNNING and a.lease_expires < now]:
+                self._lost(ch, a, f"lease of worker {a.worker} expired", now)
+            for a in list(self._bounded.values()):
+                overdue = None if a.phase.is_terminal else a.overdue(now)
+                if overdue is not None:
+                    a.error_type, a.error_message = overdue
+                    self.finish(ch, a, ActionPhase.TIMED_OUT, now)
+            if ch.sql:
+                try:
+                    await self.commit(ch)
+                except Exception as e:  # keep sweeping; the store may come back
+                    logger.error("flyte server: could not record expired leases or deadlines: %s", e)
+            self.feeds.prune()

@@ -1,0 +1,61 @@
+"""The server's own tables, next to the run store's (``runs``, ``actions``, ``logs``...).
+
+Portable SQL only (the run store's dialect adapts types for PostgreSQL): ``server_runs`` keeps what
+a run was created with, ``server_actions`` what the scheduler needs to (re)queue an action, and
+``server_api_keys`` the SHA-256 of every API key. Leases live in memory: a lease belongs to the
+server process that granted it, so a restarted server treats every earlier lease as expired.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flyte._internal.store import RunStore
+
+SERVER_DDL = (
+    """
+    CREATE TABLE IF NOT EXISTS server_runs (
+        name            TEXT PRIMARY KEY,
+        task            TEXT NOT NULL,
+        env_vars        TEXT NOT NULL,
+        custom_context  TEXT NOT NULL,
+        overwrite_cache INTEGER NOT NULL,
+        recover_from    TEXT
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS server_actions (
+        run_name        TEXT NOT NULL,
+        name            TEXT NOT NULL,
+        task            TEXT NOT NULL,
+        custom_context  TEXT NOT NULL,
+        failures        INTEGER NOT NULL,
+        system_failures INTEGER NOT NULL,
+        not_before      REAL NOT NULL,
+        cache_key       TEXT,
+        parent_attempt  INTEGER NOT NULL,
+        PRIMARY KEY (run_name, name)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS server_api_keys (
+        id         TEXT PRIMARY KEY,
+        name       TEXT NOT NULL,
+        sha256     TEXT NOT NULL UNIQUE,
+        created_at REAL NOT NULL
+    )
+    """,
+)
+
+
+def ensure_server_schema(store: RunStore) -> None:
+    """Create the server's tables if they are missing (idempotent)."""
+    dialect = getattr(store, "dialect", None)
+    statements = [dialect.ddl(s) if dialect is not None else s for s in SERVER_DDL]
+
+    def create(conn: Any) -> None:  # a DB-API connection of the store's dialect
+        for statement in statements:
+            conn.execute(statement)
+
+    store.execute_write(create)

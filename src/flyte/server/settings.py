@@ -1,0 +1,159 @@
+"""Settings of one control-plane server, with the defaults ``flyte start devbox`` uses.
+
+Everything lives under ``<FLYTE_HOME>/server`` unless told otherwise: the database
+(``runs.db``), uploaded data (``data/``), values too large for a row (``blobs/``), worker logs
+(``logs/``) and the secret that signs data-proxy URLs (``signing.key``, mode 0600).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from flyte._internal.run_config import flyte_home
+
+if TYPE_CHECKING:
+    from flyte._internal.store import RunStore
+
+SIGNING_KEY_FILE = "signing.key"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.chmod(0o700)
+    except OSError:
+        pass
+    return path
+
+
+@dataclass
+class ServerSettings:
+    """How to run the control plane. Unset fields get their defaults from ``home``."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    db_url: str | None = None
+    """``sqlite:///PATH`` or ``postgresql://USER@HOST:PORT/DB``; default ``<home>/server/runs.db``."""
+    storage_dir: Path | None = None
+    """Where the data proxy keeps uploaded objects; default ``<home>/server/data``."""
+    workers: int | None = None
+    """Worker processes of the default executor; default: one per CPU."""
+    home: Path = field(default_factory=flyte_home)
+    lease_seconds: float = 30.0
+    """How long a claimed action stays with its worker without a heartbeat (workers beat every 5 s)."""
+    max_system_retries: int = 3
+    """Extra attempts an action gets when its worker is lost (lease expired, server restarted);
+    these do not use up the task's own ``retries``."""
+    url_ttl_seconds: float = 3600.0
+    """Lifetime of signed data-proxy URLs."""
+    max_upload_bytes: int = 10 * 1024**3
+    public_url: str | None = None
+    """Base URL that clients and workers use to reach this server (signed URLs, run URLs);
+    default ``http://<host>:<port>`` (``127.0.0.1`` when bound to all interfaces)."""
+    worker_command: list[str] | None = None
+    """The worker program; ``--endpoint/--api-key/--worker-id`` are appended.
+    Default ``[sys.executable, "-m", "flyte._bin.worker"]``."""
+
+    def __post_init__(self) -> None:
+        self.home = Path(self.home).expanduser().absolute()
+        server_dir = self.home / "server"
+        if self.db_url is None:
+            self.db_url = f"sqlite:///{(server_dir / 'runs.db').resolve()}"
+        self.storage_dir = (
+            Path(self.storage_dir).expanduser().absolute() if self.storage_dir else server_dir / "data"
+        )
+        if self.workers is None:
+            self.workers = os.cpu_count() or 1
+        if self.worker_command is None:
+            self.worker_command = [sys.executable, "-m", "flyte._bin.worker"]
+
+    # -- derived locations ------------------------------------------------------------------------
+
+    @property
+    def server_dir(self) -> Path:
+        return self.home / "server"
+
+    @property
+    def blob_dir(self) -> Path:
+        """Values too large for a database row (inputs, outputs)."""
+        return self.server_dir / "blobs"
+
+    @property
+    def log_dir(self) -> Path:
+        """One log file per worker process."""
+        return self.server_dir / "logs"
+
+    @property
+    def raw_data_dir(self) -> Path:
+        """Where tasks write their files (served by the data proxy under the key prefix ``data/``)."""
+        assert self.storage_dir is not None
+        return self.storage_dir / "data"
+
+    @property
+    def endpoint(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        if host == "::":
+            host = "::1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def owner(self) -> str:
+        """The ``owner`` recorded on runs this server executes."""
+        return f"server:{self.host}:{self.port}"
+
+    # -- resources --------------------------------------------------------------------------------
+
+    def open_store(self) -> RunStore:
+        """The run store named by ``db_url`` (SQLite file or PostgreSQL database)."""
+        from flyte._internal.store import RunStore
+
+        assert self.db_url is not None
+        if self.db_url.startswith("sqlite:///"):
+            return RunStore(Path(self.db_url[len("sqlite:///") :]))
+        from flyte._internal.store import store_for_url
+
+        return store_for_url(self.db_url, blob_dir=self.blob_dir)
+
+    def signing_secret(self) -> bytes:
+        """The key that signs data-proxy URLs: created once (mode 0600), then reused."""
+        path = _private_dir(self.server_dir) / SIGNING_KEY_FILE
+        try:
+            return bytes.fromhex(path.read_text().strip())
+        except FileNotFoundError:
+            pass
+        value = secrets.token_bytes(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first
+            return bytes.fromhex(path.read_text().strip())
+        with os.fdopen(fd, "w") as f:
+            f.write(value.hex())
+        return value
+
+    def check_bind(self, have_api_key: bool) -> None:
+        """Refuse to listen beyond this machine unless API keys protect the server."""
+        if not is_loopback(self.host) and not have_api_key:
+            raise ValueError(
+                f"refusing to listen on {self.host!r} (reachable from other machines) without an API key;"
+                " create one with 'flyte create api-key' or bind to 127.0.0.1"
+            )
