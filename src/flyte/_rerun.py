@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from flyte._initialize import get_init_config
 from flyte._internal.loader import load_task
 from flyte._internal.run_config import flyte_home
 from flyte._internal.runtime.convert import decode_inputs
@@ -21,6 +24,10 @@ async def rerun(run_name: str, recover: bool = False, name: str | None = None) -
     was aborted or never ran executes. This works after a failure and after the process running
     the original run was killed.
     """
+    if get_init_config().is_remote:
+        from flyte.remote._remote_run import rerun_remote  # the HTTP client loads only for remote runs
+
+        return await asyncio.to_thread(rerun_remote, run_name, recover, name)
     store = open_store(flyte_home())
     store.reap_dead_runs()
     record = store.get_run(run_name)

@@ -147,6 +147,10 @@ class _Runner:
         """Run ``task(*args, **kwargs)`` and return the Run (local runs return once finished)."""
         task = _check_task(task)
         mode = self._effective_mode()
+        if mode == "remote":
+            from flyte.remote._remote_run import run_remote  # the HTTP client loads only for remote runs
+
+            return await run_remote(task, args, kwargs, self._config())
         if mode != "local":
             raise InitializationError(
                 "RemoteNotAvailable",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import sys
 import threading
 import time
@@ -19,7 +20,7 @@ import msgpack
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--endpoint", required=True)
-    parser.add_argument("--api-key", required=True)
+    parser.add_argument("--api-key", default=os.environ.get("FLYTE_API_KEY"))
     parser.add_argument("--worker-id", required=True)
     args = parser.parse_args()
     client = httpx.Client(

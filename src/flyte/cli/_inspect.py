@@ -53,7 +53,15 @@ _PHASES = [p.value for p in ActionPhase]
 
 
 def open_run_store() -> RunStore:
-    """The run store of ``$FLYTE_HOME``, with runs of dead processes marked failed."""
+    """The run store of ``$FLYTE_HOME``, with runs of dead processes marked failed; or, when a
+    control plane is configured, the same reads answered by the server."""
+    from flyte.cli._remote import remote_configured
+
+    if remote_configured():
+        from flyte.remote._records import RemoteRecords
+        from flyte.remote._remote_run import client_from_config
+
+        return RemoteRecords(client_from_config())  # type: ignore[return-value]
     try:
         store = open_store(flyte_home())
         store.reap_dead_runs()

@@ -71,6 +71,12 @@ def report_success(run: Run, elapsed: float) -> None:
 
 
 def _execute(task: TaskTemplate, run_opts: dict[str, Any], inputs: dict[str, Any]) -> None:
+    if not run_opts.get("local"):
+        from flyte.cli import _remote  # the HTTP client loads only for remote runs
+
+        if _remote.remote_configured():
+            _remote.execute_remote(task, run_opts, inputs)
+            return
     runner = _Runner(
         "local",
         name=run_opts["name"] or new_run_name(),
@@ -156,6 +162,9 @@ class RunGroup(click.Group):
     "--max-action-concurrency", type=click.IntRange(min=1), default=None, help="At most N actions at once."
 )
 @click.option("--isolate", is_flag=True, help="Run every action in a worker process (as on a cluster).")
+@click.option(
+    "-f", "--follow", is_flag=True, help="On a control plane: stream phases and logs until the run ends."
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -164,6 +173,7 @@ def run(
     env: tuple[str, ...],
     max_action_concurrency: int | None,
     isolate: bool,
+    follow: bool,
 ):
     """Run a task: flyte run --local FILE TASK --input value ..."""
     _parse_env(env)  # reject a malformed -e before loading any user code
@@ -173,4 +183,5 @@ def run(
         "env": env,
         "max_action_concurrency": max_action_concurrency,
         "isolate": isolate,
+        "follow": follow,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 import flyte.cli._inspect  # noqa: F401  (registers `get runs|run|action|io|logs`)
+import flyte.cli._remote  # noqa: F401  (registers `create config`)
 import flyte.cli._secrets  # noqa: F401  (registers the `secret` subcommands)
 from flyte import __version__
 from flyte.cli._abort import abort, rerun  # also registers `delete local-cache`

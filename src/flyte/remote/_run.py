@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
+from flyte._initialize import get_init_config
 from flyte._internal.run_config import flyte_home
 from flyte._internal.runtime.convert import decode_inputs
 from flyte._internal.store import ActionRecord, RunRecord, RunStore, open_store
@@ -47,6 +48,10 @@ class Action:
     @classmethod
     def get(cls, run_name: str, name: str) -> Action:
         """A recorded action; raises ``flyte.errors.ActionNotFoundError`` when there is none."""
+        if get_init_config().is_remote:
+            from flyte.remote._remote_run import get_action
+
+            return get_action(run_name, name)
         record = _store().get_action(run_name, name)
         if record is None:
             raise ActionNotFoundError(f"Run '{run_name}' has no action named '{name}'")
@@ -174,6 +179,10 @@ class Run:
     @classmethod
     def get(cls, name: str) -> Run:
         """A recorded run by name; raises ``flyte.errors.ActionNotFoundError`` when there is none."""
+        if get_init_config().is_remote:
+            from flyte.remote._remote_run import get_run
+
+            return get_run(name)
         store = _store()
         store.reap_dead_runs()
         record = store.get_run(name)
@@ -186,6 +195,11 @@ class Run:
         cls, in_phase: tuple[ActionPhase | str, ...] = (), task_name: str | None = None, limit: int = 100
     ) -> Iterator[Run]:
         """Recorded runs, newest first, optionally only those in the given phases or of a task."""
+        if get_init_config().is_remote:
+            from flyte.remote._remote_run import list_runs
+
+            yield from list_runs(in_phase, task_name, limit)
+            return
         store = _store()
         store.reap_dead_runs()
         phases = tuple(ActionPhase(p) for p in in_phase)

@@ -1,10 +1,11 @@
 """The default executor: N worker processes on this host, restarted when they die.
 
-Each worker runs ``<command> --endpoint URL --api-key KEY --worker-id ID`` (by default
-``python -m flyte._bin.worker``), claims actions over HTTP and runs them. A worker that exits is
-replaced (with a growing delay if it keeps dying at once) and the scheduler is told, so that its
-actions are queued again at once rather than when their leases expire. On Linux a worker also gets
-SIGTERM if the server process dies, so a killed server leaves no orphans behind.
+Each worker runs ``<command> --endpoint URL --worker-id ID`` (by default ``python -m
+flyte._bin.worker``) with ``FLYTE_API_KEY`` in its environment, claims actions over HTTP and runs
+them. A worker that exits is replaced (with a growing delay if it keeps dying at once) and the
+scheduler is told, so that its actions are queued again at once rather than when their leases
+expire. On Linux a worker also gets SIGTERM if the server process dies, so a killed server leaves
+no orphans behind.
 """
 
 from __future__ import annotations
@@ -76,15 +77,9 @@ class ProcessExecutor:
         logger.info("flyte server: starting %d worker processes", self.workers)
 
     async def _spawn(self, worker_id: str) -> asyncio.subprocess.Process:
-        args = [
-            *self.command,
-            "--endpoint",
-            self.endpoint,
-            "--api-key",
-            self._api_key,
-            "--worker-id",
-            worker_id,
-        ]
+        args = [*self.command, "--endpoint", self.endpoint, "--worker-id", worker_id]
+        # The key goes in the environment, not on the command line, where `ps` would show it.
+        env = {**(self.env if self.env is not None else os.environ), "FLYTE_API_KEY": self._api_key}
         log = subprocess.DEVNULL
         if self.log_dir is not None:
             log = open(self.log_dir / f"{worker_id}.log", "ab")  # noqa: SIM115 (the child keeps it)
@@ -94,7 +89,7 @@ class ProcessExecutor:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=self.env,
+                env=env,
                 start_new_session=True,
                 preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )

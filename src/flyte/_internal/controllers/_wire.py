@@ -1,0 +1,192 @@
+"""The wire format shared by the control-plane client, its controller and its workers.
+
+Encoded values travel base64; a task travels as a ``TaskRef`` (where a worker finds it in the code
+bundle, and how to run it); an action's exception travels as its type name and message and is
+rebuilt on the other side:
+
+- a builtin exception type (``ValueError``, ``KeyError``, ...) or a ``flyte.errors`` type is
+  rebuilt as itself; any other type arrives as ``flyte.errors.CustomError(code=<type name>)``;
+- a timed-out action raises the matching ``flyte.errors`` timeout class, an aborted one
+  ``ActionAbortedError``.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import builtins
+import inspect
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import flyte.errors as errors
+from flyte._cache import VersionParameters
+from flyte._internal.bundle import relative_file
+from flyte._retry import Backoff
+
+if TYPE_CHECKING:
+    from flyte._task import TaskTemplate
+
+
+def b64e(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode("ascii")
+
+
+def b64d(text: str | None) -> bytes | None:
+    return None if text is None else base64.b64decode(text)
+
+
+def q(name: str) -> str:
+    """A run or action name as one URL path segment."""
+    return quote(name, safe="")
+
+
+def task_file(task: TaskTemplate[Any, Any]) -> str | None:
+    module = sys.modules.get(getattr(task.func, "__module__", "") or "")
+    file = getattr(module, "__file__", None)
+    if file is None:
+        try:
+            file = inspect.getsourcefile(task.func)
+        except TypeError:
+            file = None
+    return file
+
+
+def _resources(task: TaskTemplate[Any, Any]) -> dict[str, Any] | None:
+    r = task.resources
+    if r is None:
+        return None
+    return {
+        "cpu": r.cpu_request_cores(),
+        "cpu_limit": r.cpu_limit_cores(),
+        "memory": r.memory_request_bytes(),
+        "memory_limit": r.memory_limit_bytes(),
+        "gpu": r.gpu_count(),
+        "disk": r.disk_bytes(),
+        "shm": "auto" if r.shm == "auto" else r.shm_bytes(),
+    }
+
+
+def _backoff(task: TaskTemplate[Any, Any]) -> float | dict[str, float] | None:
+    backoff = task.retries.backoff
+    if backoff is None:
+        return None
+    if isinstance(backoff, Backoff):
+        return {"base": _seconds(backoff.base), "factor": float(backoff.factor), "cap": _seconds(backoff.cap)}
+    return _seconds(backoff)
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def task_ref(task: TaskTemplate[Any, Any], bundle_key: str, root: Path) -> dict[str, Any]:
+    """The ``TaskRef`` of ``task``: where a worker finds it in the bundle, and how to run it."""
+    cache = task.cache
+    version = None
+    if cache.is_enabled():
+        version = cache.get_version(VersionParameters(func=task.func, image=task.image))
+    timeout = task.timeout
+    return {
+        "name": task.name,
+        "module": getattr(task.func, "__module__", None),
+        "file": relative_file(task_file(task), root),
+        "bundle_key": bundle_key,
+        "retries": task.retries.count,
+        "timeout": timeout.max_runtime_seconds if timeout else None,
+        "cache": {
+            "behavior": cache.behavior,
+            "version": version,
+            "serialize": cache.serialize,
+            "ignored_inputs": list(cache.get_ignored_inputs()),
+        },
+        "env_vars": dict(task.env_vars),
+        "secrets": [
+            {
+                "key": s.key,
+                "group": s.group,
+                "as_env_var": s.as_env_var,
+                "mount": str(s.mount) if s.mount else None,
+            }
+            for s in task.secrets
+        ],
+        "resources": _resources(task),
+        # extensions (docs/control-plane.md): retry backoff and the other time bounds
+        "backoff": _backoff(task),
+        "max_queued_time": timeout.max_queued_seconds if timeout else None,
+        "deadline": timeout.deadline_seconds if timeout else None,
+    }
+
+
+def error_fields(e: BaseException) -> dict[str, Any]:
+    """How an action's exception is reported: type name, message, whose fault, retryable."""
+    type_name = e.code if isinstance(e, errors.CustomError) else type(e).__name__
+    kind = "system" if isinstance(e, errors.RuntimeSystemError) else "user"
+    return {
+        "error_type": type_name,
+        "error_message": str(e),
+        "error_kind": kind,
+        "retryable": not isinstance(e, (errors.NonRecoverableError, errors.SecretNotFoundError)),
+    }
+
+
+def _builtin(type_name: str, message: str) -> Exception | None:
+    cls = getattr(builtins, type_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Exception)):
+        return None
+    arg: Any = message
+    if cls is KeyError and len(message) >= 2 and message[0] == message[-1] and message[0] in "'\"":
+        try:
+            arg = ast.literal_eval(message)  # str(KeyError('x')) is "'x'": give back 'x'
+        except (ValueError, SyntaxError):
+            arg = message
+    try:
+        return cls(arg)
+    except Exception:  # a builtin with a special constructor (UnicodeDecodeError, ...)
+        return None
+
+
+def _flyte_error(type_name: str, message: str) -> Exception | None:
+    cls = getattr(errors, type_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Exception)):
+        return None
+    if issubclass(cls, errors.BaseRuntimeError):
+        kind = "system" if issubclass(cls, errors.RuntimeSystemError) else "user"
+        return errors._rebuild_error(cls, type_name, kind, message, None, {})
+    try:
+        return cls(message)
+    except Exception:
+        return None
+
+
+def rebuild_error(type_name: str | None, message: str | None) -> Exception:
+    """An exception from a reported type name and message (see the module docstring)."""
+    type_name = type_name or "RuntimeError"
+    message = message or ""
+    return (
+        _builtin(type_name, message)
+        or _flyte_error(type_name, message)
+        or errors.CustomError(type_name, message)
+    )
+
+
+def error_of(action: dict[str, Any]) -> Exception:
+    """The exception a terminal, unsuccessful action stands for."""
+    phase = action.get("phase")
+    name = action.get("name", "?")
+    task = action.get("task_name", "?")
+    message = action.get("error_message")
+    type_name = action.get("error_type")
+    if phase == "aborted":
+        return errors.ActionAbortedError(message or f"Action '{name}' of task '{task}' was aborted")
+    if phase == "timed_out":
+        error = _flyte_error(type_name, message or "") if type_name else None
+        if isinstance(error, errors.TaskTimeoutError):
+            return error
+        return errors.TaskTimeoutError(message or f"Action '{name}' of task '{task}' timed out")
+    if type_name is None and not message:
+        return errors.RuntimeUnknownError("Unknown", f"Action '{name}' of task '{task}' ended as {phase}")
+    return rebuild_error(type_name, message)

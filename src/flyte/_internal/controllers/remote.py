@@ -1,0 +1,350 @@
+"""RemoteController: the controller of actions running in a control-plane worker.
+
+A child call becomes a new action on the server: the controller derives the child's name exactly
+as ``LocalController.submit`` does (so a resubmission is recognised), ``POST``s it with a
+``TaskRef`` built from the child's template, waits until it is terminal, and then returns its
+decoded outputs or raises its error at the call site (rebuilt as described in ``_wire``).
+
+Waiting costs one long-poll per *run*, not per child: a ``_RunWatch`` follows the run's event feed
+(``GET /runs/{run}/watch``) and wakes the children's callers as their terminal phases go by. It
+starts from the feed's current end and checks the children it waits for directly (at start,
+after the feed restarted, and every ``RECONCILE_SECONDS``), so no ending is missed, also across
+a server restart.
+
+The server answers a name that already exists with that action (our own retried request, or a
+later attempt of the parent calling the same child); it queues it again when the earlier
+attempt's call failed, so a retried parent reruns what failed and keeps what was done.
+
+Cancelling the awaiting call (the parent was aborted or ended) stops waiting; the server ends
+the child with the run or its parent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import flyte.errors as errors
+from flyte._internal.controllers._action import ActionNode, TraceEntry
+from flyte._internal.controllers._wire import b64d, b64e, error_of, q, task_ref
+from flyte._internal.runtime.convert import decode_outputs, encode_inputs
+from flyte.models import ActionPhase
+
+if TYPE_CHECKING:
+    from flyte._context import Frame
+    from flyte._task import TaskTemplate
+    from flyte.remote._client import ApiClient
+
+T = TypeVar("T")
+Key = tuple[str, str, int]
+"""(run, action, attempt)"""
+logger = logging.getLogger("flyte.worker")
+
+WATCH_SECONDS = 30.0
+"""Server-side timeout of one ``watch`` long-poll."""
+RECONCILE_SECONDS = 30.0
+"""How often the children still awaited are checked directly, whatever the feed says."""
+DIRECT_CHECKS = 20
+"""Up to this many awaited children are checked one by one; more, by listing the run's actions."""
+LOG_FLUSH_SECONDS = 0.5
+"""How often captured output is posted (and always before an attempt is reported)."""
+_FEED_END = 2**62
+_TERMINAL = frozenset(p.value for p in ActionPhase if p.is_terminal)
+
+
+class _RunWatch:
+    """Tells when actions of one run end, from the run's event feed: one long-poll for all."""
+
+    def __init__(self, client: ApiClient, run: str, on_idle: Callable[[_RunWatch], None]):
+        self.client = client
+        self.run = run
+        self._on_idle = on_idle
+        self._pending: dict[str, asyncio.Future[str]] = {}
+        self._ended: dict[str, str] = {}
+        """Terminal phases seen since this watch started (an ending can arrive before its waiter)."""
+        self._task: asyncio.Task[None] | None = None
+
+    async def phase(self, name: str) -> str:
+        """The terminal phase of action ``name``, once it has one."""
+        if name in self._ended:
+            return self._ended[name]
+        future = self._pending.get(name)
+        if future is None:
+            future = self._pending[name] = asyncio.get_running_loop().create_future()
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._follow())
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            if self._pending.get(name) is future and not future.done():
+                del self._pending[name]
+            raise
+
+    def _end(self, name: str, phase: str) -> None:
+        self._ended[name] = phase
+        future = self._pending.pop(name, None)
+        if future is not None and not future.done():
+            future.set_result(phase)
+
+    async def _follow(self) -> None:
+        path = f"/api/v1/runs/{q(self.run)}/watch"
+        since: int | None = None
+        checked = 0.0
+        try:
+            while self._pending:
+                if since is None:  # (re)start at the feed's end, then look at what we wait for
+                    answer = await self.client.acall(
+                        "GET", path, params={"since": _FEED_END, "timeout": 0}, poll=0
+                    )
+                    since, checked = int(answer["seq"]), 0.0
+                if time.monotonic() - checked > RECONCILE_SECONDS:
+                    await self._reconcile()
+                    checked = time.monotonic()
+                    continue
+                started = time.monotonic()
+                params = {"since": since, "timeout": WATCH_SECONDS, "kinds": "phase"}
+                answer = await self.client.acall("GET", path, params=params, poll=WATCH_SECONDS)
+                seq = int(answer.get("seq", since))
+                for e in answer.get("events") or []:
+                    if e.get("kind") == "phase" and e.get("phase") in _TERMINAL:
+                        self._end(e["action"], e["phase"])
+                late = time.monotonic() - started > WATCH_SECONDS + 10  # retried through an outage
+                since = None if seq < since or late or answer.get("done") else seq
+        except Exception as e:  # the server is gone for good, or the run is: callers get the error
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(e)
+            self._pending.clear()
+        finally:
+            self._ended.clear()
+            if not self._pending:
+                self._on_idle(self)
+
+    async def _reconcile(self) -> None:
+        names = list(self._pending)
+        base = f"/api/v1/runs/{q(self.run)}/actions"
+        if len(names) <= DIRECT_CHECKS:
+            found = await asyncio.gather(*(self.client.acall("GET", f"{base}/{q(n)}") for n in names))
+        else:
+            found = await self.client.acall("GET", base) or []
+        for action in found:
+            if action.get("phase") in _TERMINAL:
+                self._end(action["name"], action["phase"])
+
+
+# -- the controller ---------------------------------------------------------------------------------------
+
+
+class LogShipper:
+    """Collects captured lines from any thread and posts them per action attempt, in batches.
+
+    It is the ``recorder`` the output capture of ``flyte._internal.logs`` writes to.
+    """
+
+    def __init__(self, client: ApiClient):
+        self._client = client
+        self._lock = threading.Lock()
+        self._lines: dict[Key, list[list[Any]]] = {}
+
+    def log_lines(self, node: Any, attempt: int, stream: str, lines: list[tuple[float, str]]) -> None:
+        self.add((node.id.run_name, node.name, attempt), [[stream, at, line] for at, line in lines])
+
+    def add(self, key: Key, lines: list[list[Any]]) -> None:
+        if lines:
+            with self._lock:
+                self._lines.setdefault(key, []).extend(lines)
+
+    async def flush(self, only: Key | None = None) -> None:
+        with self._lock:
+            if only is None:
+                batches, self._lines = self._lines, {}
+            else:
+                batches = {only: self._lines.pop(only)} if only in self._lines else {}
+        for (run, action, attempt), lines in batches.items():
+            body = {"run": run, "action": action, "attempt": attempt, "lines": lines}
+            try:
+                await self._client.acall("POST", "/api/v1/executor/logs", json=body)
+            except Exception as e:  # logs are best effort; the outcome report is what counts
+                logger.warning("could not post %d log lines of %s/%s: %s", len(lines), run, action, e)
+
+    async def run_forever(self) -> None:
+        while True:
+            await asyncio.sleep(LOG_FLUSH_SECONDS)
+            await self.flush()
+
+
+class RunningAction(ActionNode):
+    """An action a worker runs: an ``ActionNode`` that also knows the code bundle it came from,
+    so that its children are submitted with the same bundle and files relative to it."""
+
+    __slots__ = ("bundle_key", "bundle_dir")
+
+    def __init__(self, action_id: Any, task_name: str, inputs: bytes, bundle_key: str, bundle_dir: Path):
+        super().__init__(action_id, task_name, None, None, inputs)
+        self.bundle_key = bundle_key
+        self.bundle_dir = bundle_dir
+
+
+class RemoteController:
+    """Child calls of the actions a worker runs become actions on the control plane.
+
+    One controller serves all the actions of a worker process; construct it inside the worker's
+    event loop. ``recorder`` receives captured log lines (see ``flyte._internal.logs``).
+    """
+
+    def __init__(self, client: ApiClient, recorder: Any = None, on_park: Callable[[], None] | None = None):
+        self.client = client
+        self.recorder = recorder
+        self._loop = asyncio.get_running_loop()
+        self._watches: dict[str, _RunWatch] = {}
+        self._background: set[asyncio.Future[Any]] = set()
+        self._waiting: dict[ActionNode, int] = {}
+        self._on_park = on_park
+
+    @property
+    def parked(self) -> int:
+        """Running actions that are only waiting for their children (a worker does not count them)."""
+        return len(self._waiting)
+
+    def _park(self, node: ActionNode) -> None:
+        count = self._waiting.get(node, 0)
+        self._waiting[node] = count + 1
+        if count == 0 and self._on_park is not None:
+            self._on_park()
+
+    def _unpark(self, node: ActionNode) -> None:
+        count = self._waiting.pop(node, 1) - 1
+        if count > 0:
+            self._waiting[node] = count
+        elif self._on_park is not None:
+            self._on_park()
+
+    # -- the Controller interface -------------------------------------------------------------
+
+    async def submit(
+        self, task: TaskTemplate[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any], parent: Frame
+    ) -> Any:
+        bound = task.interface.bind(task.name, args, kwargs)
+        data = encode_inputs(task, bound)
+        parent_node: ActionNode = parent.action
+        tctx = parent.tctx
+        group = tctx.group_data.name if tctx.group_data else None
+        input_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
+        if not isinstance(parent_node, RunningAction):
+            raise errors.RuntimeSystemError(
+                "NoBundle",
+                f"Action '{parent_node.name}' runs without a code bundle; it cannot submit children",
+            )
+        seq = parent_node.next_seq(task.name, input_hash, group)
+        action_id = parent_node.id.new_sub_action_from(seq, task.name, input_hash, group)
+        body = {
+            "name": action_id.name,
+            "parent": parent_node.name,
+            "task": task_ref(task, parent_node.bundle_key, parent_node.bundle_dir),
+            "inputs_b64": b64e(data),
+            "group": group,
+            "custom_context": dict(tctx.custom_context),
+        }
+        run = parent_node.id.run_name or ""
+        path = f"/api/v1/runs/{q(run)}/actions"
+        action = await self.client.acall("POST", path, json=body)
+        node = ActionNode(action_id, task.name, parent_node, group, b"")  # kept to be cancelled, not data
+        node.handle = asyncio.current_task()
+        parent_node.children.append(node)
+        if not ActionPhase(action["phase"]).is_terminal:
+            self._park(parent_node)
+            try:
+                action = await self._wait(run, action_id.name)
+            except asyncio.CancelledError:
+                node.phase = ActionPhase.ABORTED
+                raise
+            finally:
+                node.handle = None
+                self._unpark(parent_node)
+        node.handle = None
+        node.phase = ActionPhase(action["phase"])
+        node.cache_status = action.get("cache_status")
+        if node.phase is not ActionPhase.SUCCEEDED:
+            node.error = error_of(action)
+            raise node.error
+        io = await self.client.acall("GET", f"{path}/{q(action_id.name)}/io")
+        return decode_outputs(task, b64d(io.get("outputs_b64")) or b"")
+
+    def submit_sync(
+        self, task: TaskTemplate[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any], parent: Frame
+    ) -> Any:
+        return self.run_blocking(self.submit(task, args, kwargs, parent))
+
+    def run_blocking(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def record_trace(self, parent: Frame, entry: TraceEntry) -> None:
+        node: ActionNode = parent.action
+        node.traces.append(entry)
+        body = {
+            "run": node.id.run_name,
+            "action": node.name,
+            "seq": len(node.traces) - 1,
+            "name": entry.name,
+            "inputs_b64": b64e(entry.inputs),
+            "outputs_b64": b64e(entry.outputs),
+            "error": entry.error,
+            "started_at": entry.started_at,
+            "ended_at": entry.ended_at,
+        }
+        self.spawn(self.client.acall("POST", "/api/v1/executor/traces", json=body))
+
+    async def stop(self) -> None:
+        await self.flush()
+
+    # -- helpers for the worker --------------------------------------------------------------------
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run ``coro`` in the background on the controller's loop (callable from any thread)."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            self._keep(asyncio.ensure_future(coro))
+        else:
+            self._keep(asyncio.run_coroutine_threadsafe(coro, self._loop))  # type: ignore[arg-type]
+
+    def _keep(self, future: Any) -> None:
+        self._background.add(future)
+        future.add_done_callback(self._background.discard)
+
+    async def flush(self) -> None:
+        """Wait for the background requests (traces) started so far."""
+        pending = [
+            asyncio.wrap_future(f) if not isinstance(f, asyncio.Future) else f for f in self._background
+        ]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    def cancel_children(self, node: ActionNode, reason: str) -> None:
+        """Stop waiting for children of ``node`` that are still running (it ended or was aborted)."""
+        current = asyncio.current_task()
+        for child in node.children:
+            if child.handle is not None and child.handle is not current and not child.handle.done():
+                child.abort_reason = reason
+                child.handle.cancel(reason)
+
+    async def _wait(self, run: str, name: str) -> dict[str, Any]:
+        watch = self._watches.get(run)
+        if watch is None:
+            watch = self._watches[run] = _RunWatch(self.client, run, self._idle)
+        phase = await watch.phase(name)
+        if phase == ActionPhase.SUCCEEDED.value:
+            return {"phase": phase}
+        return await self.client.acall("GET", f"/api/v1/runs/{q(run)}/actions/{q(name)}")
+
+    def _idle(self, watch: _RunWatch) -> None:
+        if self._watches.get(watch.run) is watch:
+            del self._watches[watch.run]

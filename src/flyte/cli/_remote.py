@@ -1,0 +1,249 @@
+"""The CLI against a control plane: ``flyte create config`` and the remote side of ``run``,
+``abort run`` and ``rerun``.
+
+Importing this module registers ``config`` on the ``create`` group. ``flyte run`` without
+``--local`` calls :func:`execute_remote` when :func:`remote_configured` finds an endpoint (from
+``flyte.init``, ``-c/--config``, ``$FLYTE_CONFIG`` or ``./.flyte/config.yaml``); it submits the run,
+prints its URL, and with ``--follow`` streams phase changes and log lines until the run ends,
+then reports it the way a local run is reported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from flyte._initialize import get_init_config, init_from_config, is_initialized, read_config
+from flyte._internal.run_config import flyte_home, new_run_name
+from flyte._run import _Runner
+from flyte.cli._errors import fail
+from flyte.cli._groups import create
+from flyte.cli._run import _parse_env, failure_message, report_success
+from flyte.errors import ActionNotFoundError, BaseRuntimeError
+from flyte.models import ActionPhase
+
+if TYPE_CHECKING:  # the client (httpx) is imported when a command needs it, not with the CLI
+    from flyte.remote._remote_run import RemoteRun, RunEvent
+
+__all__ = ["abort_remote", "create", "execute_remote", "remote_configured", "rerun_remote_cli"]
+
+DEVBOX_FILE = "devbox.json"
+"""Written by ``flyte start devbox`` under FLYTE_HOME: ``{"endpoint": ..., "api_key": ...}``."""
+
+_PHASE_COLORS = {
+    "succeeded": "green",
+    "failed": "red",
+    "timed_out": "red",
+    "aborted": "yellow",
+    "running": "cyan",
+}
+
+
+# -- flyte create config ----------------------------------------------------------------------------
+
+
+def _devbox() -> dict[str, Any]:
+    path = flyte_home() / DEVBOX_FILE
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        fail(f"No devbox found: {path} does not exist. Start one with `flyte start devbox`.")
+    except (OSError, ValueError) as e:
+        fail(f"Cannot read {path}: {e}")
+    if not isinstance(data, dict) or not data.get("endpoint"):
+        fail(f"{path} does not name an endpoint; restart the devbox with `flyte start devbox`.")
+    return data
+
+
+def write_config(path: Path, admin: dict[str, Any], task: dict[str, Any]) -> None:
+    """Write (or update) a config file, readable by its owner only: it may hold an API key."""
+    import yaml
+
+    data = read_config(path) if path.is_file() else {}
+    data.setdefault("admin", {})
+    if not isinstance(data["admin"], dict):
+        data["admin"] = {}
+    data["admin"].update(admin)
+    if "api_key" in admin and admin["api_key"] is None:
+        data["admin"].pop("api_key")
+    if task:
+        data.setdefault("task", {}).update(task)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), 0o600)  # also when the file existed with wider permissions
+        yaml.safe_dump(data, f, sort_keys=False)
+
+
+@create.command("config")
+@click.option("--devbox", is_flag=True, help="Use the local devbox started by `flyte start devbox`.")
+@click.option("--endpoint", default=None, help="URL of the control plane, e.g. http://127.0.0.1:8080.")
+@click.option("--api-key", default=None, help="API key for the endpoint (stored in the file, mode 0600).")
+@click.option("--insecure", is_flag=True, help="Use plain http for an endpoint given without a scheme.")
+@click.option("--org", default=None, help="Default organization.")
+@click.option("--project", default=None, help="Default project.")
+@click.option("--domain", default=None, help="Default domain.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(".flyte") / "config.yaml",
+    show_default=True,
+    help="Where to write the config.",
+)
+def create_config(
+    devbox: bool,
+    endpoint: str | None,
+    api_key: str | None,
+    insecure: bool,
+    org: str | None,
+    project: str | None,
+    domain: str | None,
+    output: Path,
+) -> None:
+    """Write a config file that points `flyte` at a control plane.
+
+    \b
+    Examples:
+      flyte create config --devbox
+      flyte create config --endpoint https://flyte.example.com --api-key "$KEY"
+    """
+    if devbox == (endpoint is not None):
+        fail("Give either --devbox or --endpoint URL")
+    if devbox:
+        found = _devbox()
+        endpoint, api_key = found["endpoint"], api_key or found.get("api_key")
+    admin: dict[str, Any] = {"endpoint": endpoint, "api_key": api_key}
+    if insecure:
+        admin["insecure"] = True
+    task = {k: v for k, v in (("org", org), ("project", project), ("domain", domain)) if v}
+    write_config(output, admin, task)
+    click.echo(f"Wrote {output}: endpoint {endpoint}" + (" with an API key" if api_key else ""))
+
+
+# -- flyte run (remote) --------------------------------------------------------------------------
+
+
+def remote_configured() -> bool:
+    """Whether runs should go to a control plane: ``flyte.init`` named one, or a config does."""
+    if is_initialized() and get_init_config().is_remote:
+        return True
+    ctx = click.get_current_context(silent=True)
+    explicit = ctx.find_root().meta.get("flyte.config") if ctx else None
+    try:
+        init_from_config(explicit)
+    except BaseRuntimeError as e:
+        fail(str(e), e)
+    return get_init_config().is_remote
+
+
+def _print_event(event: RunEvent, tasks: dict[str, str]) -> None:
+    when = time.strftime("%H:%M:%S", time.localtime(event.at))
+    if event.kind == "phase":
+        label = tasks.get(event.action, "")
+        phase = click.style(event.phase or "?", fg=_PHASE_COLORS.get(event.phase or ""))
+        click.echo(f"{when} {event.action} {label} {phase}".replace("  ", " "))
+    else:
+        click.echo(f"{when} [{event.action}] {event.line}", err=event.stream == "stderr")
+
+
+def follow(run: RemoteRun) -> None:
+    """Stream a run's phase changes and log lines until it ends."""
+    tasks: dict[str, str] = {}
+    for event in run.watch():
+        if event.kind == "phase" and event.action not in tasks:
+            try:
+                tasks.update({a.name: a.task_name for a in run.actions()})
+            except ActionNotFoundError:
+                pass
+        _print_event(event, tasks)
+
+
+def report_remote(run: RemoteRun, elapsed: float) -> None:
+    """Exit 1 with the failure line of a failed run, else print its outputs."""
+    phase = run.phase
+    if phase is ActionPhase.SUCCEEDED:
+        report_success(run, elapsed)
+        return
+    actions = run.actions()
+    origin = next((a for a in actions if a.name == "a0"), None)
+    message = origin.error_message if origin is not None else None
+    for action in actions:  # the deepest action with the root's error: where the failure started
+        if action.phase in (ActionPhase.FAILED, ActionPhase.TIMED_OUT) and action.error_message == message:
+            origin = action
+    where = f"task '{origin.task_name}' (action {origin.name})" if origin else f"task '{run.task_name}'"
+    error = origin.error if origin is not None else None
+    detail = origin.error_message if origin is not None else None  # the original type, also for CustomError
+    message = failure_message(run.name, phase, where, error)
+    fail(f"Run {run.name} {phase.value}: {where} raised {detail}" if detail else message, error)
+
+
+def execute_remote(task: Any, run_opts: dict[str, Any], inputs: dict[str, Any]) -> None:
+    """``flyte run FILE TASK`` against the configured control plane."""
+    from flyte.remote._remote_run import submit_run
+
+    runner = _Runner(
+        "remote", name=run_opts.get("name") or new_run_name(), env_vars=_parse_env(run_opts["env"])
+    )
+    started = time.monotonic()
+    try:
+        run = submit_run(task, (), inputs, runner._config())
+    except BaseRuntimeError as e:
+        fail(str(e), e)
+    click.echo(f"Run {run.name} submitted: {run.url}")
+    if not run_opts.get("follow"):
+        click.echo(f"Follow it with `flyte get run {run.name}`, or pass --follow next time.")
+        return
+    try:
+        follow(run)
+    except KeyboardInterrupt:
+        click.echo(f"Stopped following; run {run.name} goes on (abort it with `flyte abort run {run.name}`).")
+        raise SystemExit(130) from None
+    report_remote(run, time.monotonic() - started)
+
+
+# -- flyte abort run / flyte rerun (remote) -----------------------------------------------------------
+
+
+def abort_remote(name: str, reason: str, wait: bool, timeout: float) -> None:
+    """``flyte abort run NAME`` against the control plane."""
+    from flyte.remote._remote_run import get_run
+
+    try:
+        run = get_run(name)
+        if run.done():
+            fail(f"Run '{name}' is not running: it already ended as {run.phase.value}")
+        run.abort(reason)
+        if not wait:
+            click.echo(f"Abort of run '{name}' requested.")
+            return
+        run.wait(timeout=timeout)
+    except TimeoutError:
+        click.echo(f"Abort of run '{name}' requested; it is still stopping after {timeout:g}s.")
+        return
+    except (ActionNotFoundError, BaseRuntimeError) as e:
+        fail(str(e), e)
+    if run.phase is ActionPhase.ABORTED:
+        click.echo(f"Run '{name}' aborted: {reason}")
+    else:
+        click.echo(f"Run '{name}' ended as {run.phase.value} before the abort took effect.")
+
+
+def rerun_remote_cli(run_name: str, recover: bool, name: str | None, follow_run: bool = True) -> None:
+    """``flyte rerun RUN`` against the control plane."""
+    from flyte.remote._remote_run import rerun_remote
+
+    started = time.monotonic()
+    try:
+        run = rerun_remote(run_name, recover=recover, name=name)
+    except (ActionNotFoundError, BaseRuntimeError) as e:
+        fail(str(e), e)
+    click.echo(f"Run {run.name} submitted: {run.url}")
+    if follow_run:
+        follow(run)
+        report_remote(run, time.monotonic() - started)

@@ -1,0 +1,151 @@
+"""End to end with the real control plane (``flyte.server``) in a subprocess: a devbox on a free
+loopback port with two worker processes, driven through the client API, ``flyte.run`` and the
+``flyte`` CLI. Skipped while ``flyte.server`` is not importable."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+import flyte
+from flyte._internal.loader import load_module
+from flyte._internal.run_config import RunConfig, new_run_name
+from flyte.errors import InitializationError
+from flyte.models import ActionPhase
+from flyte.remote._remote_run import RemoteRun, submit_run
+
+from .conftest import WORKFLOW
+
+pytestmark = pytest.mark.integration
+
+try:
+    import flyte.server.app  # noqa: F401
+    import flyte.server.devbox  # noqa: F401
+except ImportError as e:  # pragma: no cover - depends on the server being there
+    pytest.skip(
+        f"flyte.server is not importable yet ({e}); the end-to-end tests need it", allow_module_level=True
+    )
+
+LAUNCH = (
+    "import sys; from pathlib import Path; from flyte.server.settings import ServerSettings; "
+    "from flyte.server.devbox import run_devbox; "
+    "run_devbox(ServerSettings(home=Path(sys.argv[1]), host='127.0.0.1', port=0, workers=2))"
+)
+
+
+@dataclass
+class Devbox:
+    endpoint: str
+    api_key: str
+    home: Path
+
+
+@pytest.fixture(scope="module")
+def devbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devbox]:
+    home = tmp_path_factory.mktemp("devbox-home")
+    log = open(home / "server.log", "wb")  # noqa: SIM115 (the server writes it until stopped)
+    env = dict(os.environ, FLYTE_HOME=str(home))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, str(home)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 60
+        info: dict[str, str] = {}
+        while not info:
+            assert proc.poll() is None, (home / "server.log").read_text()
+            assert time.monotonic() < deadline, "the devbox did not start in 60s"
+            try:
+                info = json.loads((home / "devbox.json").read_text())
+                httpx.get(f"{info['endpoint']}/healthz", timeout=2).raise_for_status()
+            except (OSError, ValueError, httpx.HTTPError):
+                info = {}
+                time.sleep(0.1)
+        yield Devbox(info["endpoint"], info["api_key"], home)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Path]:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "wf.py").write_text(WORKFLOW)
+    yield root
+    sys.modules.pop("wf", None)
+
+
+def test_a_workflow_through_the_client_api(devbox: Devbox, project: Path) -> None:
+    flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
+    wf = load_module(str(project / "wf.py"), project)
+    run = submit_run(wf.main, (), {"n": 5}, RunConfig(name=new_run_name()))
+    assert run.outputs() == ("30|bad input 5|1005|10|remote",)
+    by_task = {a.task_name: a for a in run.actions()}
+    assert by_task["wf.boom"].phase is ActionPhase.FAILED
+    assert by_task["wf.boom"].error_message == "ValueError: bad input 5"
+    assert by_task["wf.cached"].cache_status == "miss"
+    assert any("squaring" in line for a in run.actions() for line in a.logs())
+    again = submit_run(wf.main, (), {"n": 5}, RunConfig(name=new_run_name()))
+    assert again.outputs() == run.outputs()
+    assert {a.task_name: a for a in again.actions()}["wf.cached"].cache_status == "hit"
+    fanout = submit_run(wf.fanout, (), {"n": 100}, RunConfig(name=new_run_name()))
+    assert fanout.outputs() == (sum(i * i for i in range(100)),)
+    assert len(fanout.actions()) == 101
+
+
+def test_a_workflow_through_flyte_run(devbox: Devbox, project: Path) -> None:
+    flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
+    wf = load_module(str(project / "wf.py"), project)
+    try:
+        run = flyte.run(wf.main, n=4)
+    except InitializationError as e:
+        if e.code == "RemoteNotAvailable":
+            pytest.skip("flyte.run does not dispatch to flyte.remote._remote_run.run_remote yet")
+        raise
+    assert isinstance(run, RemoteRun)
+    assert run.url == f"{devbox.endpoint}/runs/{run.name}"
+    assert run.outputs() == ("14|bad input 4|1004|8|remote",)
+    found = flyte.remote.Run.get(run.name)
+    if not isinstance(found, RemoteRun):
+        pytest.skip("flyte.remote.Run.get does not dispatch to the API yet")
+    assert found.phase is ActionPhase.SUCCEEDED
+    assert run.name in [r.name for r in flyte.remote.Run.listall()]
+
+
+def test_a_workflow_through_the_cli(devbox: Devbox, project: Path) -> None:
+    env = dict(os.environ, FLYTE_HOME=str(devbox.home))
+    flyte_cli = [sys.executable, "-m", "flyte.cli.main"]
+    made = subprocess.run(
+        [*flyte_cli, "create", "config", "--devbox"], cwd=project, env=env, capture_output=True, text=True
+    )
+    if made.returncode != 0 and "No such command 'config'" in made.stderr:
+        pytest.skip("`flyte create config` is not registered in flyte.cli.main yet")
+    assert made.returncode == 0, made.stderr
+    assert (project / ".flyte" / "config.yaml").is_file()
+    client_env = dict(os.environ, FLYTE_HOME=str(project / "client-home"))
+    ran = subprocess.run(
+        [*flyte_cli, "run", "--follow", "wf.py", "main", "--n", "3"],
+        cwd=project,
+        env=client_env,
+        capture_output=True,
+        text=True,
+    )
+    if "No such option: --follow" in ran.stderr or "submitted" not in ran.stdout:
+        pytest.skip("`flyte run` does not go to the control plane yet (see the wiring notes)")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "squaring 2" in ran.stdout
+    assert "o0: 5|bad input 3|1003|6|remote" in ran.stdout
