@@ -341,6 +341,53 @@ def with_env(fn: Callable[[int], Any], **variables: str) -> Callable[[int], Any]
     return go
 
 
+# -- through the control plane: a devbox on this host, two worker processes --------------------------
+
+_devbox: dict[str, Any] = {}
+
+
+def _start_devbox() -> None:
+    """Start ``flyte start devbox`` once per benchmark process (stopped when the process exits)."""
+    import atexit
+    import json
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from flyte._internal.run_config import flyte_home
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flyte.cli.main", "start", "devbox", "--port", str(port), "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    atexit.register(lambda: (proc.terminate(), proc.wait(timeout=30)))
+    info = flyte_home() / "devbox.json"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if info.exists() and probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    box = json.loads(info.read_text())
+    flyte.init(endpoint=box["endpoint"], api_key=box["api_key"], root_dir=Path(__file__).parent)
+    _devbox["proc"] = proc
+
+
+def run_through_devbox(n: int) -> int:
+    """The async fan-out as a remote run: submit, then wait until it succeeded."""
+    if not _devbox:
+        _start_devbox()
+    run = flyte.run(fanout, n=n)
+    run.wait()
+    return run.outputs()[0]
+
+
 PLAIN_ONE_TASK = """\
 import asyncio
 
@@ -475,6 +522,16 @@ WORKLOADS: dict[str, Workload] = {
         baseline=with_env(run_task(burn_fanout), FLYTE_LOCAL_ISOLATE="1", FLYTE_LOCAL_CPUS="1"),
         size=8,
         quick_size=2,
+        actions=lambda n: n + 1,
+        expected=_sum_below,
+        warmup_size=2,
+    ),
+    "devbox_fanout_1000": InProcess(
+        description="async fan-out of N through `flyte start devbox` (2 workers); baseline: the run locally",
+        flyte=run_through_devbox,
+        baseline=run_task(fanout),
+        size=1_000,
+        quick_size=20,
         actions=lambda n: n + 1,
         expected=_sum_below,
         warmup_size=2,
