@@ -14,17 +14,9 @@ import time
 import msgpack
 
 from flyte._internal.store import RunStore
+from flyte._internal.store.sqlite import CACHE_UPSERT
 from flyte.server.models import TaskRef
 from flyte.server.writer import Statement
-
-CACHE_UPSERT = """
-INSERT INTO cache (key, task_name, version, outputs, outputs_ref, created_at, run_name, action)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (key) DO UPDATE SET
-    task_name = excluded.task_name, version = excluded.version, outputs = excluded.outputs,
-    outputs_ref = excluded.outputs_ref, created_at = excluded.created_at, run_name = excluded.run_name,
-    action = excluded.action
-"""
 
 _DISABLED = ("disable", "disabled", "off", "none", "false")
 

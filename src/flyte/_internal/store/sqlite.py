@@ -47,7 +47,7 @@ ON CONFLICT (key) DO UPDATE SET
     action = excluded.action
 """
 
-_TRACE_UPSERT = """
+TRACE_UPSERT = """
 INSERT INTO traces (run_name, action, seq, name, inputs, outputs, error, started_at, ended_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (run_name, action, seq) DO UPDATE SET
@@ -55,7 +55,7 @@ ON CONFLICT (run_name, action, seq) DO UPDATE SET
     started_at = excluded.started_at, ended_at = excluded.ended_at
 """
 
-_LOG_INSERT = "INSERT INTO logs (run_name, action, attempt, stream, at, line) VALUES (?, ?, ?, ?, ?, ?)"
+LOG_INSERT = "INSERT INTO logs (run_name, action, attempt, stream, at, line) VALUES (?, ?, ?, ?, ?, ?)"
 
 _ACTION_UPSERT = """
 INSERT INTO actions (run_name, name, parent, task_name, group_name, phase, attempts, created_at,
@@ -321,9 +321,9 @@ class RunStore:
             if rows:
                 conn.executemany(_ACTION_UPSERT, rows)
             if traces:
-                conn.executemany(_TRACE_UPSERT, traces)
+                conn.executemany(TRACE_UPSERT, traces)
             if logs:
-                conn.executemany(_LOG_INSERT, logs)
+                conn.executemany(LOG_INSERT, logs)
             if cache_rows:
                 conn.executemany(CACHE_UPSERT, cache_rows)
 

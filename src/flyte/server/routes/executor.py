@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from flyte._internal.redaction import redact
+from flyte._internal.store.sqlite import LOG_INSERT, TRACE_UPSERT
 from flyte.models import ActionPhase
 from flyte.server.feed import log_event
 from flyte.server.models import (
@@ -25,15 +26,6 @@ from flyte.server.routes.runs import _b64
 from flyte.server.submit import decode_b64
 
 router = APIRouter(prefix="/executor", tags=["executor"])
-
-_LOG_INSERT = "INSERT INTO logs (run_name, action, attempt, stream, at, line) VALUES (?, ?, ?, ?, ?, ?)"
-_TRACE_UPSERT = """
-INSERT INTO traces (run_name, action, seq, name, inputs, outputs, error, started_at, ended_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (run_name, action, seq) DO UPDATE SET
-    name = excluded.name, inputs = excluded.inputs, outputs = excluded.outputs, error = excluded.error,
-    started_at = excluded.started_at, ended_at = excluded.ended_at
-"""
 
 
 @router.post("/claim", response_model=list[Assignment])
@@ -97,7 +89,7 @@ async def logs(request: Request, body: LogBatch) -> Ok:
     sched = scheduler(request)
 
     def insert(conn: Any) -> None:
-        conn.executemany(_LOG_INSERT, rows)
+        conn.executemany(LOG_INSERT, rows)
 
     await sched.writer.call(insert)
     sched.feeds.publish(body.run, [log_event(r[1], r[3], r[4], r[5]) for r in rows])
@@ -120,5 +112,5 @@ async def traces(request: Request, body: TraceIn) -> Ok:
         body.started_at,
         body.ended_at,
     )
-    await scheduler(request).writer.write([(_TRACE_UPSERT, row)])
+    await scheduler(request).writer.write([(TRACE_UPSERT, row)])
     return Ok()
