@@ -43,7 +43,7 @@ from flyte._internal.redaction import register_secret_values
 from flyte._internal.run_config import flyte_home
 from flyte._internal.runtime.execute import execute
 from flyte._internal.secrets import SecretStore, cleanup, materialize_files, resolve_secrets
-from flyte._internal.workers import ProcessExecutor, call_site, logs_of, memory_limit_of, needs_isolation
+from flyte._internal.workers import ProcessExecutor, logs_of, needs_isolation, run_for_controller
 from flyte._task import TaskTemplate
 from flyte.errors import ActionAbortedError, InitializationError, MaxRuntimeExceededError, TaskTimeoutError
 from flyte.models import ActionID, GroupData, RawDataPath, TaskContext
@@ -276,30 +276,11 @@ class Worker:
         runtime: float | None,
     ) -> bytes:
         assert self.controller is not None and self._processes is not None
-        controller = self.controller
-        frame = Frame(tctx=tctx, controller=controller, action=node)
-
-        async def on_submit(
-            child: TaskTemplate[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-        ) -> Any:
-            site = call_site()
-            caller = frame
-            if site is not None:
-                group = GroupData(site.group) if site.group else None
-                caller = frame.with_tctx(group_data=group, custom_context=site.custom_context)
-            return await controller.submit(child, args, kwargs, caller)
-
+        frame = Frame(tctx=tctx, controller=self.controller, action=node)
         key = (node.id.run_name or "", node.name, tctx.attempt_number)
         try:
-            result = await self._processes.run(
-                task,
-                node.inputs,
-                tctx,
-                on_submit=on_submit,
-                on_trace=lambda entry: controller.record_trace(frame, entry),
-                timeout=runtime,
-                memory_limit=memory_limit_of(task),
-                env=env,
+            result = await run_for_controller(
+                self._processes, frame, task, node.inputs, timeout=runtime, env=env
             )
         except BaseException as e:
             self.logs.add(key, [[s, time.time(), line] for s, line in logs_of(e)])

@@ -461,36 +461,16 @@ class LocalController:
         deadline_at: float | None,
         env: dict[str, str],
     ) -> bytes:
-        from flyte._internal.workers import call_site, logs_of, memory_limit_of
+        from flyte._internal.workers import logs_of, run_for_controller
 
         assert self._workers is not None
         frame = Frame(tctx=tctx, controller=self, action=node)
-
-        async def on_submit(child: TaskTemplate, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            site = call_site()
-            caller = frame
-            if site is not None:
-                caller = frame.with_tctx(
-                    group_data=GroupData(site.group) if site.group else None,
-                    custom_context=site.custom_context,
-                )
-            return await self.submit(child, args, kwargs, caller)
-
         runtime = task.timeout.max_runtime_seconds if task.timeout else None
         remaining = None if deadline_at is None else max(0.0, deadline_at - time.time())
         by_deadline = remaining is not None and (runtime is None or remaining < runtime)
         limit = remaining if by_deadline else runtime
         try:
-            result = await self._workers.run(
-                task,
-                node.inputs,
-                tctx,
-                on_submit=on_submit,
-                on_trace=lambda entry: self.record_trace(frame, entry),
-                timeout=limit,
-                memory_limit=memory_limit_of(task),
-                env=env,
-            )
+            result = await run_for_controller(self._workers, frame, task, node.inputs, timeout=limit, env=env)
         except MaxRuntimeExceededError as e:
             self._record_worker_logs(node, tctx.attempt_number, logs_of(e))
             if by_deadline:

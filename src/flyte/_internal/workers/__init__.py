@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AttemptResult",
+    "run_for_controller",
     "CallSite",
     "OnSubmit",
     "OnTrace",
@@ -243,3 +244,38 @@ class ProcessExecutor:
         if task is None:
             task = self._parent_tasks[key] = p.locate(locator, in_worker=False)
         return task
+
+
+async def run_for_controller(
+    executor: ProcessExecutor,
+    frame: Any,
+    task: TaskTemplate[Any, Any],
+    inputs: bytes,
+    *,
+    timeout: float | None,
+    env: dict[str, str],
+) -> AttemptResult:
+    """Run one attempt of the action of ``frame`` in a worker process on behalf of its controller:
+    the worker's child calls and traces come back to ``frame.controller`` as if made in-process."""
+    from flyte.models import GroupData
+
+    controller = frame.controller
+
+    async def on_submit(child: TaskTemplate[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        site = call_site()
+        caller = frame
+        if site is not None:
+            group = GroupData(site.group) if site.group else None
+            caller = frame.with_tctx(group_data=group, custom_context=site.custom_context)
+        return await controller.submit(child, args, kwargs, caller)
+
+    return await executor.run(
+        task,
+        inputs,
+        frame.tctx,
+        on_submit=on_submit,
+        on_trace=lambda entry: controller.record_trace(frame, entry),
+        timeout=timeout,
+        memory_limit=memory_limit_of(task),
+        env=env,
+    )
