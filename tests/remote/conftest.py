@@ -28,6 +28,7 @@ WORKFLOW = textwrap.dedent(
     import os
 
     import flyte
+    import flyte.errors
 
     env = flyte.TaskEnvironment(name="wf")
 
@@ -65,6 +66,31 @@ WORKFLOW = textwrap.dedent(
         c = await cached(n)
         d = await sync_double.aio(n)
         return f"{sum(squares)}|{caught}|{c}|{d}|{flyte.ctx().mode}"
+
+
+    @env.task(retries=2)
+    async def flaky_link() -> str:
+        attempt = flyte.ctx().attempt_number
+        if attempt < 2:
+            raise ConnectionError(f"attempt {attempt} lost the connection")
+        return f"attempt {attempt}"
+
+
+    @env.task(timeout=0.5)
+    async def slow_step() -> str:
+        await asyncio.sleep(30)
+        return "never"
+
+
+    @env.task
+    async def resilient() -> str:
+        first = await flaky_link()
+        try:
+            await slow_step()
+            second = "finished"
+        except flyte.errors.TaskTimeoutError as e:
+            second = type(e).__name__
+        return f"{first}|{second}"
 
 
     @env.task

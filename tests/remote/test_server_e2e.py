@@ -1,6 +1,6 @@
 """End to end with the real control plane (``flyte.server``) in a subprocess: a devbox on a free
 loopback port with two worker processes, driven through the client API, ``flyte.run`` and the
-``flyte`` CLI. Skipped while ``flyte.server`` is not importable."""
+``flyte`` CLI, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ import pytest
 import flyte
 from flyte._internal.loader import load_module
 from flyte._internal.run_config import RunConfig, new_run_name
-from flyte.errors import InitializationError
 from flyte.models import ActionPhase
 from flyte.remote._remote_run import RemoteRun, submit_run
 
@@ -27,18 +26,11 @@ from .conftest import WORKFLOW
 
 pytestmark = pytest.mark.integration
 
-try:
-    import flyte.server.app  # noqa: F401
-    import flyte.server.devbox  # noqa: F401
-except ImportError as e:  # pragma: no cover - depends on the server being there
-    pytest.skip(
-        f"flyte.server is not importable yet ({e}); the end-to-end tests need it", allow_module_level=True
-    )
-
 LAUNCH = (
     "import sys; from pathlib import Path; from flyte.server.settings import ServerSettings; "
     "from flyte.server.devbox import run_devbox; "
-    "run_devbox(ServerSettings(home=Path(sys.argv[1]), host='127.0.0.1', port=0, workers=2))"
+    "run_devbox(ServerSettings(home=Path(sys.argv[1]), host='127.0.0.1', port=0, workers=2, "
+    "db_url=sys.argv[2] if len(sys.argv) > 2 else None))"
 )
 
 
@@ -49,13 +41,18 @@ class Devbox:
     home: Path
 
 
-@pytest.fixture(scope="module")
-def devbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devbox]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def devbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devbox]:
     home = tmp_path_factory.mktemp("devbox-home")
+    db: list[str] = []
+    if request.param == "postgresql":
+        from _postgres_server import fresh_database
+
+        db = [fresh_database(request.getfixturevalue("postgres_url"), f"e2e_{home.name}")]
     log = open(home / "server.log", "wb")  # noqa: SIM115 (the server writes it until stopped)
     env = dict(os.environ, FLYTE_HOME=str(home))
     proc = subprocess.Popen(
-        [sys.executable, "-c", LAUNCH, str(home)], env=env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-c", LAUNCH, str(home), *db], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
         deadline = time.monotonic() + 60
@@ -110,18 +107,12 @@ def test_a_workflow_through_the_client_api(devbox: Devbox, project: Path) -> Non
 def test_a_workflow_through_flyte_run(devbox: Devbox, project: Path) -> None:
     flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
     wf = load_module(str(project / "wf.py"), project)
-    try:
-        run = flyte.run(wf.main, n=4)
-    except InitializationError as e:
-        if e.code == "RemoteNotAvailable":
-            pytest.skip("flyte.run does not dispatch to flyte.remote._remote_run.run_remote yet")
-        raise
+    run = flyte.run(wf.main, n=4)
     assert isinstance(run, RemoteRun)
     assert run.url == f"{devbox.endpoint}/runs/{run.name}"
     assert run.outputs() == ("14|bad input 4|1004|8|remote",)
     found = flyte.remote.Run.get(run.name)
-    if not isinstance(found, RemoteRun):
-        pytest.skip("flyte.remote.Run.get does not dispatch to the API yet")
+    assert isinstance(found, RemoteRun)
     assert found.phase is ActionPhase.SUCCEEDED
     assert run.name in [r.name for r in flyte.remote.Run.listall()]
 
@@ -132,8 +123,6 @@ def test_a_workflow_through_the_cli(devbox: Devbox, project: Path) -> None:
     made = subprocess.run(
         [*flyte_cli, "create", "config", "--devbox"], cwd=project, env=env, capture_output=True, text=True
     )
-    if made.returncode != 0 and "No such command 'config'" in made.stderr:
-        pytest.skip("`flyte create config` is not registered in flyte.cli.main yet")
     assert made.returncode == 0, made.stderr
     assert (project / ".flyte" / "config.yaml").is_file()
     client_env = dict(os.environ, FLYTE_HOME=str(project / "client-home"))
@@ -144,8 +133,17 @@ def test_a_workflow_through_the_cli(devbox: Devbox, project: Path) -> None:
         capture_output=True,
         text=True,
     )
-    if "No such option: --follow" in ran.stderr or "submitted" not in ran.stdout:
-        pytest.skip("`flyte run` does not go to the control plane yet (see the wiring notes)")
+    assert "No such option" not in ran.stderr
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "squaring 2" in ran.stdout
     assert "o0: 5|bad input 3|1003|6|remote" in ran.stdout
+
+
+def test_retries_and_timeouts_behave_as_locally(devbox: Devbox, project: Path) -> None:
+    flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
+    wf = load_module(str(project / "wf.py"), project)
+    run = flyte.run(wf.resilient)
+    assert run.outputs() == ("attempt 2|MaxRuntimeExceededError",)
+    by_task = {a.task_name: a for a in run.actions()}
+    assert by_task["wf.flaky_link"].attempts == 3
+    assert by_task["wf.slow_step"].phase is ActionPhase.TIMED_OUT
