@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from flyte.io._file import File, safe_leaf
+from flyte.io._reference import WireReference
 from flyte.storage._default import default_store, to_local_path
 from flyte.storage._hashing import hash_dir
 from flyte.storage._keys import validate_key
@@ -19,7 +20,7 @@ from flyte.storage._keys import validate_key
 T = TypeVar("T")
 
 
-class Dir(Generic[T]):
+class Dir(WireReference, Generic[T]):
     """A directory kept in the blob store and passed between tasks by reference.
 
     Create one with :meth:`from_local` (copies a local tree into the store; the original may be
@@ -55,32 +56,6 @@ class Dir(Generic[T]):
         return cls(
             path=wire["path"], name=wire.get("name"), format=wire.get("format") or "", hash=wire.get("hash")
         )
-
-    def model_dump(self, **_: Any) -> dict[str, Any]:
-        """The fields as a dict (``path``, ``name``, ``format``, ``hash``)."""
-        return self._to_wire()
-
-    @classmethod
-    def model_validate(cls, obj: Any, **_: Any) -> Dir[T]:
-        """Build from a dict of fields (or return an instance unchanged)."""
-        if isinstance(obj, cls):
-            return obj
-        if not isinstance(obj, dict) or not isinstance(obj.get("path"), str):
-            raise ValueError(f"cannot build a {cls.__name__} from {obj!r}: a 'path' string is required")
-        return cls._from_wire(obj)
-
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        from flyte.io._pydantic import reference_schema
-
-        return reference_schema(source, ("path",), ("name", "format", "hash"))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Dir):
-            return NotImplemented
-        return self._to_wire() == other._to_wire()
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self._to_wire().items())

@@ -13,6 +13,7 @@ from typing import IO, Any, Generic, TypeVar
 
 from flyte.io._handle import AsyncFile, is_write_mode, open_local
 from flyte.io._hashing import split_hash_arg
+from flyte.io._reference import WireReference
 from flyte.storage._default import default_store, to_local_path
 from flyte.storage._hashing import copy_and_hash, hash_file
 from flyte.storage._keys import validate_key, validate_name
@@ -41,7 +42,7 @@ def apply_hash_method(path: str, method: Any) -> str:
     return method.result()
 
 
-class File(Generic[T]):
+class File(WireReference, Generic[T]):
     """A file kept in the blob store and passed between tasks by reference.
 
     Only ``path`` (plus name, format and hash) travels between tasks; the bytes stay in storage.
@@ -86,32 +87,6 @@ class File(Generic[T]):
         )
         f._hash_pinned = False  # a received file that gets rewritten takes the new content's hash
         return f
-
-    def model_dump(self, **_: Any) -> dict[str, Any]:
-        """The fields as a dict (``path``, ``name``, ``format``, ``hash``)."""
-        return self._to_wire()
-
-    @classmethod
-    def model_validate(cls, obj: Any, **_: Any) -> File[T]:
-        """Build from a dict of fields (or return an instance unchanged)."""
-        if isinstance(obj, cls):
-            return obj
-        if not isinstance(obj, dict) or not isinstance(obj.get("path"), str):
-            raise ValueError(f"cannot build a {cls.__name__} from {obj!r}: a 'path' string is required")
-        return cls._from_wire(obj)
-
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        from flyte.io._pydantic import reference_schema
-
-        return reference_schema(source, ("path",), ("name", "format", "hash"))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, File):
-            return NotImplemented
-        return self._to_wire() == other._to_wire()
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, like the reference's model
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self._to_wire().items())
