@@ -11,12 +11,12 @@ To add a workload: define its tasks (and a baseline) below, then add one entry t
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import flyte
+from flyte._run import process_env
 
 env = flyte.TaskEnvironment(name="bench")
 
@@ -326,16 +326,8 @@ def with_env(fn: Callable[[int], Any], **variables: str) -> Callable[[int], Any]
     """Run ``fn`` with environment variables set (each workload runs in its own process)."""
 
     def go(n: int) -> Any:
-        saved = {k: os.environ.get(k) for k in variables}
-        os.environ.update(variables)
-        try:
+        with process_env(variables):
             return fn(n)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
 
     go.__name__ = f"{fn.__name__}_with_{'_'.join(variables)}"
     return go

@@ -53,7 +53,7 @@ _REFERENCE_OPTIONS = frozenset(
 
 
 @contextmanager
-def _process_env(env: Mapping[str, str]) -> Iterator[None]:
+def process_env(env: Mapping[str, str]) -> Iterator[None]:
     """Set environment variables for the duration of a local run, then restore them."""
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
@@ -215,7 +215,7 @@ async def run_local(
     value: Any = None
     capture.start()
     try:
-        with _process_env({**task.env_vars, **config.env_vars}):
+        with process_env({**task.env_vars, **config.env_vars}):
             value = await controller.run_root(task, args, kwargs)
     except asyncio.CancelledError:
         root = controller.root

@@ -41,7 +41,7 @@ from flyte._internal.controllers.remote import LogShipper, RemoteController, Run
 from flyte._internal.logs import capture
 from flyte._internal.redaction import register_secret_values
 from flyte._internal.run_config import flyte_home
-from flyte._internal.runtime.execute import execute
+from flyte._internal.runtime.execute import AttemptOverran, execute, within
 from flyte._internal.secrets import SecretStore, cleanup, materialize_files, resolve_secrets
 from flyte._internal.workers import ProcessExecutor, logs_of, needs_isolation, run_for_controller
 from flyte._task import TaskTemplate
@@ -250,16 +250,11 @@ class Worker:
             if self._isolated(task, env):
                 return await self._in_process_worker(task, node, tctx, env, runtime)
             executor = None if task.is_async else self._threads
-            attempt = asyncio.ensure_future(execute(task, node.inputs, tctx, self.controller, node, executor))
             try:
-                done, _ = await asyncio.wait({attempt}, timeout=runtime)
-            except asyncio.CancelledError:
-                attempt.cancel()
-                raise
-            if done:
-                return attempt.result()
-            attempt.cancel()
-            await asyncio.gather(attempt, return_exceptions=True)
+                attempt = execute(task, node.inputs, tctx, self.controller, node, executor)
+                return await within(attempt, runtime)
+            except AttemptOverran:
+                pass
             raise MaxRuntimeExceededError(
                 f"Task '{task.name}' (action '{node.name}') exceeded its max_runtime of {runtime:g}s on "
                 f"attempt {tctx.attempt_number + 1} and was cancelled"

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flyte._context import Frame
 from flyte._internal.controllers._action import ActionNode, NullRecorder, RunRecorder, TraceEntry
 from flyte._internal.runtime.convert import decode_outputs, encode_inputs
-from flyte._internal.runtime.execute import execute
+from flyte._internal.runtime.execute import AttemptOverran, execute, within
 from flyte.errors import (
     DeadlineExceededError,
     MaxQueuedTimeExceededError,
@@ -428,18 +428,9 @@ class LocalController:
             return await execute(task, node.inputs, tctx, self, node, executor)
         by_deadline = remaining is not None and (runtime is None or remaining < runtime)
         limit = max(0.0, remaining) if by_deadline else runtime  # type: ignore[type-var]
-        attempt = asyncio.ensure_future(execute(task, node.inputs, tctx, self, node, executor))
         try:
-            done, _ = await asyncio.wait({attempt}, timeout=limit)
-        except asyncio.CancelledError:
-            attempt.cancel()
-            raise
-        if done:
-            return attempt.result()
-        attempt.cancel()
-        try:
-            await attempt
-        except BaseException:  # the attempt's own cancellation or a last-moment failure
+            return await within(execute(task, node.inputs, tctx, self, node, executor), limit)
+        except AttemptOverran:
             pass
         where = f"Task '{task.name}' (action '{node.name}')"
         if by_deadline:

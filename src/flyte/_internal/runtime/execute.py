@@ -6,11 +6,14 @@ import asyncio
 import contextvars
 import functools
 import inspect
+from collections.abc import Coroutine
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flyte._context import Frame, reset_frame, set_frame
 from flyte._internal.runtime.convert import decode_inputs, encode_outputs
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from flyte._internal.controllers import Controller
@@ -67,3 +70,28 @@ async def execute(
             if written is not None:
                 action.report_path = str(written)
     return encode_outputs(task, result)
+
+
+class AttemptOverran(Exception):
+    """Raised by :func:`within` when the attempt outlived its time limit (and was cancelled)."""
+
+
+async def within(attempt: Coroutine[Any, Any, T], seconds: float | None) -> T:
+    """Await ``attempt``; past ``seconds`` cancel it, let it unwind, and raise :class:`AttemptOverran`.
+
+    Unlike ``asyncio.wait_for``, a ``TimeoutError`` raised by the task itself is never mistaken for
+    the limit firing.
+    """
+    if seconds is None:
+        return await attempt
+    task = asyncio.ensure_future(attempt)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if done:
+        return task.result()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)  # its own cancellation, or a last-moment failure
+    raise AttemptOverran()
