@@ -2,7 +2,8 @@
 a third summarises it. Only references travel between tasks; the data sits in the run's
 blob store under $FLYTE_HOME/runs/<run>/data.
 
-Run it with `python examples/files_and_dataframes.py` (needs pandas and pyarrow).
+Run it with `python examples/files_and_dataframes.py` (needs the `pandas` extra,
+`pip install 'flyte-engine[pandas]'`, which the README's first command installs).
 """
 
 import csv

@@ -19,7 +19,7 @@ from flyte._internal.store import Replay, StoreRecorder, TaskCache, open_store
 from flyte._internal.store.liveness import this_process_owner
 from flyte._syncify import syncify
 from flyte._task import TaskTemplate
-from flyte.errors import ActionAbortedError, InitializationError
+from flyte.errors import ActionAbortedError, InitializationError, user_error_of
 from flyte.remote import Run
 
 Mode = Literal["local", "remote", "hybrid"]
@@ -225,9 +225,9 @@ async def run_local(
             root.error = error
         if raise_errors or root is None:
             raise error from None
-    except Exception:
+    except Exception as e:
         if raise_errors or controller.root is None:
-            raise
+            raise user_error_of(e) from e.__cause__
     finally:
         capture.stop()
         await controller.stop()

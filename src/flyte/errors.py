@@ -328,3 +328,88 @@ class ParameterMaterializationError(RuntimeUserError):
 
     def __init__(self, message: str):
         super().__init__("ParameterMaterializationError", message)
+
+
+# -- a user exception as the reference's RuntimeUserError and as itself -----------------------------
+#
+# The reference SDK hands a parent (and the caller of ``flyte.run``) a ``RuntimeUserError`` whose
+# ``code`` is the original class name. Code written for it catches ``RuntimeUserError`` and checks
+# ``e.code``; code written for plain Python catches ``ValueError``. Both must work, so a user
+# exception crossing an action boundary is re-typed as a class deriving from both its own class
+# and ``RuntimeUserError`` (made once per original class), carrying the original's args,
+# attributes and traceback.
+
+_USER_ERROR_CLASSES: dict[type, type | None] = {}
+
+
+class _UserErrorOf:
+    """Marker base of the re-typed user exceptions (see ``user_error_of``)."""
+
+    __slots__ = ()
+    original_class: type[BaseException]
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+    def __reduce__(self):  # rebuilt from the original class on the other side of a process boundary
+        return (_rebuild_user_error, (self.original_class, self.args, dict(self.__dict__)))
+
+
+def _user_error_class(cls: type[BaseException]) -> type | None:
+    try:
+        return _USER_ERROR_CLASSES[cls]
+    except KeyError:
+        pass
+    made: type | None
+    try:
+        made = type(
+            cls.__name__,
+            (_UserErrorOf, cls, RuntimeUserError),
+            {"__module__": cls.__module__, "__qualname__": cls.__qualname__, "original_class": cls},
+        )
+    except Exception:  # a class that refuses subclasses or mixes layouts: CustomError stands in
+        made = None
+    _USER_ERROR_CLASSES[cls] = made
+    return made
+
+
+def _rebuild_user_error(cls: type[BaseException], args: tuple, state: dict) -> BaseException:
+    made = _user_error_class(cls)
+    err = made.__new__(made) if made is not None else CustomError(cls.__name__, str(args[0] if args else ""))
+    err.args = args
+    err.__dict__.update(state)
+    return err
+
+
+def user_error_of(e: BaseException) -> BaseException:
+    """``e`` as seen by a parent action or by the caller of ``flyte.run``.
+
+    flyte's own errors (timeouts, OOM, aborts, system errors, ...) and non-``Exception``
+    exceptions are returned unchanged. Any other exception becomes an instance of both its own
+    class and :class:`RuntimeUserError`, with ``code`` set to the original class name and the
+    original message, args, attributes and traceback. A class that cannot be subclassed gives a
+    :class:`CustomError` with the same code and message, chained to the original.
+    """
+    if isinstance(e, (BaseRuntimeError, _UserErrorOf)) or not isinstance(e, Exception):
+        return e
+    if isinstance(e, ActionNotFoundError):
+        return e
+    made = _user_error_class(type(e))
+    if made is None:
+        err: BaseException = CustomError.from_exception(e)
+    else:
+        err = made.__new__(made)
+        err.args = e.args
+        try:
+            err.__dict__.update(e.__dict__)
+        except (AttributeError, TypeError):
+            pass
+        err.code = type(e).__name__  # type: ignore[attr-defined]
+        err.kind = "user"  # type: ignore[attr-defined]
+        err.worker = getattr(e, "worker", None)  # type: ignore[attr-defined]
+        err.__cause__ = e.__cause__
+        err.__context__ = e.__context__
+        err.__suppress_context__ = e.__suppress_context__
+    err.__traceback__ = e.__traceback__
+    return err

@@ -154,6 +154,24 @@ WORKFLOW = textwrap.dedent(
     @env.task
     async def custom_error() -> int:
         raise Oops("not a builtin")
+
+
+    @env.task
+    async def catches_both_ways() -> str:
+        seen = []
+        try:
+            await boom(1)
+        except flyte.errors.RuntimeUserError as e:
+            seen.append(f"{e.code}:{e}")
+        try:
+            await custom_error()
+        except Oops as e:
+            seen.append(f"{type(e).__name__}:{isinstance(e, flyte.errors.RuntimeUserError)}:{e}")
+        try:
+            await too_slow()
+        except flyte.errors.RuntimeUserError as e:
+            seen.append(type(e).__name__)
+        return "|".join(seen)
     """
 )
 

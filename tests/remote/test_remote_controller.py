@@ -27,6 +27,7 @@ from flyte.errors import (
     MaxRuntimeExceededError,
     NonRecoverableError,
     RuntimeDataValidationError,
+    RuntimeUserError,
     TaskTimeoutError,
     UnionRpcError,
 )
@@ -221,7 +222,7 @@ def test_a_child_that_failed_in_an_earlier_attempt_runs_again() -> None:
     [
         (ValueError("bad value"), "failed", ValueError, "bad value"),
         (KeyError("missing"), "failed", KeyError, "'missing'"),
-        (Oops("not a builtin"), "failed", CustomError, "not a builtin"),
+        (Oops("not a builtin"), "failed", Oops, "not a builtin"),
         (NonRecoverableError("stop now"), "failed", NonRecoverableError, "stop now"),
         (MaxRuntimeExceededError("too slow"), "timed_out", MaxRuntimeExceededError, "too slow"),
     ],
@@ -236,8 +237,9 @@ def test_a_childs_error_is_raised_at_the_call_site(
             with pytest.raises(expected_type) as info:
                 await h.controller.submit(double, (1,), {}, frame)
             assert str(info.value) == text
-            if isinstance(info.value, CustomError):
-                assert info.value.code == "Oops"
+            # every error is also the reference's RuntimeUserError, its code the original class name
+            assert isinstance(info.value, RuntimeUserError)
+            assert info.value.code == type(error).__name__
 
     run(main())
 
@@ -344,6 +346,10 @@ def test_rebuilding_errors() -> None:
     validation = rebuild_error("RuntimeDataValidationError", "task 't', parameter 'x': bad")
     assert isinstance(validation, RuntimeDataValidationError) and validation.kind == "user"
     assert isinstance(rebuild_error("SystemExit", "1"), CustomError)  # never a BaseException escape
+    unknown = rebuild_error("NowhereToBeFound", "gone", near=(__name__,))
+    assert isinstance(unknown, CustomError) and unknown.code == "NowhereToBeFound"
+    mine = rebuild_error("Oops", "mine", near=(__name__,))
+    assert type(mine) is Oops and str(mine) == "mine"
     timed_out = {
         "name": "n",
         "task_name": "t",

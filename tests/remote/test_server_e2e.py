@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 import flyte
+import flyte.errors
 from flyte._internal.loader import load_module
 from flyte._internal.run_config import RunConfig, new_run_name
 from flyte.models import ActionPhase
@@ -137,6 +138,21 @@ def test_a_workflow_through_the_cli(devbox: Devbox, project: Path) -> None:
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "squaring 2" in ran.stdout
     assert "o0: 5|bad input 3|1003|6|remote" in ran.stdout
+
+
+def test_errors_are_caught_the_reference_way_and_the_python_way(devbox: Devbox, project: Path) -> None:
+    flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
+    wf = load_module(str(project / "wf.py"), project)
+    assert flyte.run(wf.catches_both_ways).outputs() == (
+        "ValueError:bad input 1|Oops:True:not a builtin|MaxRuntimeExceededError",
+    )
+    failed = flyte.run(wf.custom_error)
+    with pytest.raises(wf.Oops, match="not a builtin") as info:
+        failed.outputs()
+    assert isinstance(info.value, flyte.errors.RuntimeUserError) and info.value.code == "Oops"
+    with pytest.raises(ValueError, match="bad input 2") as boom:
+        flyte.run(wf.boom, x=2).outputs()
+    assert isinstance(boom.value, flyte.errors.RuntimeUserError) and boom.value.code == "ValueError"
 
 
 def test_retries_and_timeouts_behave_as_locally(devbox: Devbox, project: Path) -> None:

@@ -16,7 +16,12 @@ import flyte
 from flyte._internal.loader import load_module
 from flyte._internal.run_config import RunConfig, new_run_name
 from flyte._internal.secrets import SecretStore
-from flyte.errors import ActionAbortedError, CustomError, MaxRuntimeExceededError, SecretNotFoundError
+from flyte.errors import (
+    ActionAbortedError,
+    MaxRuntimeExceededError,
+    RuntimeUserError,
+    SecretNotFoundError,
+)
 from flyte.models import ActionPhase
 from flyte.remote._remote_run import RemoteRun, get_action, get_run, list_runs, submit_run
 
@@ -91,8 +96,9 @@ def test_failures_retries_and_env_vars(fake_server: FakeServer, workflow: Path, 
     assert flaky.outputs() == (1,)  # the second attempt (attempt_number 1) succeeded
     assert flaky.action.attempts == 2
     failing = start(wf.custom_error)
-    with pytest.raises(CustomError, match="not a builtin") as info:
+    with pytest.raises(wf.Oops, match="not a builtin") as info:  # the task module's own class
         failing.outputs()
+    assert isinstance(info.value, RuntimeUserError)
     assert info.value.code == "Oops" and failing.phase is ActionPhase.FAILED
     assert failing.error_message == "Oops: not a builtin"
     env = submit(wf.reads_env, RunConfig(name=new_run_name(), env_vars={"GREETING": "hello"}))

@@ -26,7 +26,7 @@ from flyte._internal.bundle import build_bundle, relative_file, upload_bundle
 from flyte._internal.controllers._wire import b64d, b64e, error_of, q, task_file, task_ref
 from flyte._internal.runtime.convert import encode_inputs
 from flyte._syncify import syncify
-from flyte.errors import CodeBundleError, InitializationError, RuntimeUserError
+from flyte.errors import CodeBundleError, InitializationError, RuntimeUserError, user_error_of
 from flyte.models import ActionPhase
 from flyte.remote._client import ApiClient
 from flyte.remote._data import ActionInputs, ActionOutputs
@@ -337,7 +337,8 @@ class RemoteRun(Run):
         self._wait_sync("terminal", None)
         root = self._client.call("GET", f"/api/v1/runs/{q(self.name)}/actions/a0")
         if _phase(root) is not ActionPhase.SUCCEEDED:
-            raise error_of(root)
+            module = getattr(getattr(self._task, "func", None), "__module__", None)
+            raise user_error_of(error_of(root, near=(module,) if module else ()))
         return RemoteAction(self._client, root, self._task).outputs()
 
     @syncify

@@ -17,7 +17,7 @@ from flyte._internal.run_config import flyte_home
 from flyte._internal.runtime.convert import decode_inputs
 from flyte._internal.store import ActionRecord, RunRecord, RunStore, open_store
 from flyte._syncify import syncify
-from flyte.errors import ActionNotFoundError, RuntimeUserError
+from flyte.errors import ActionNotFoundError, RuntimeUserError, user_error_of
 from flyte.models import ActionPhase
 from flyte.remote._data import ActionInputs, ActionOutputs
 from flyte.types import TypeEngine
@@ -283,7 +283,7 @@ class Run:
             return self.action.outputs()
         if self._root.phase is not ActionPhase.SUCCEEDED:
             if self._root.error is not None:
-                raise self._root.error
+                raise user_error_of(self._root.error)
             raise RuntimeUserError(
                 "NoOutputs", f"Run '{self._name}' has no outputs: it is {self._root.phase.value}"
             )

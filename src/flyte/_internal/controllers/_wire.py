@@ -5,7 +5,10 @@ bundle, and how to run it); an action's exception travels as its type name and m
 rebuilt on the other side:
 
 - a builtin exception type (``ValueError``, ``KeyError``, ...) or a ``flyte.errors`` type is
-  rebuilt as itself; any other type arrives as ``flyte.errors.CustomError(code=<type name>)``;
+  rebuilt as itself; a class of that name in the task's module (or ``__main__``) as an instance
+  of that class; any other type arrives as ``flyte.errors.CustomError(code=<type name>)``;
+- at the call site a user exception is then re-typed by ``flyte.errors.user_error_of``, so that
+  it is both the reference's ``RuntimeUserError`` (``code`` = class name) and its own class;
 - a timed-out action raises the matching ``flyte.errors`` timeout class, an aborted one
   ``ActionAbortedError``.
 """
@@ -17,6 +20,7 @@ import base64
 import builtins
 import inspect
 import sys
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -162,19 +166,33 @@ def _flyte_error(type_name: str, message: str) -> Exception | None:
         return None
 
 
-def rebuild_error(type_name: str | None, message: str | None) -> Exception:
-    """An exception from a reported type name and message (see the module docstring)."""
+def _user_class_error(type_name: str, message: str, near: Sequence[str]) -> Exception | None:
+    """An instance of the user's own exception class ``type_name``, looked up in the modules the
+    task came from (and ``__main__``): the wire carries the class name only."""
+    for module_name in (*near, "__main__"):
+        cls = getattr(sys.modules.get(module_name), type_name, None)
+        if isinstance(cls, type) and issubclass(cls, Exception):
+            err = cls.__new__(cls)
+            err.args = (message,)
+            return err
+    return None
+
+
+def rebuild_error(type_name: str | None, message: str | None, near: Sequence[str] = ()) -> Exception:
+    """An exception from a reported type name and message (see the module docstring); ``near``
+    names the modules where a user-defined class of that name is looked for."""
     type_name = type_name or "RuntimeError"
     message = message or ""
     return (
         _builtin(type_name, message)
         or _flyte_error(type_name, message)
+        or _user_class_error(type_name, message, near)
         or errors.CustomError(type_name, message)
     )
 
 
-def error_of(action: dict[str, Any]) -> Exception:
-    """The exception a terminal, unsuccessful action stands for."""
+def error_of(action: dict[str, Any], near: Sequence[str] = ()) -> Exception:
+    """The exception a terminal, unsuccessful action stands for (``near``: see ``rebuild_error``)."""
     phase = action.get("phase")
     name = action.get("name", "?")
     task = action.get("task_name", "?")
@@ -189,4 +207,4 @@ def error_of(action: dict[str, Any]) -> Exception:
         return errors.TaskTimeoutError(message or f"Action '{name}' of task '{task}' timed out")
     if type_name is None and not message:
         return errors.RuntimeUnknownError("Unknown", f"Action '{name}' of task '{task}' ended as {phase}")
-    return rebuild_error(type_name, message)
+    return rebuild_error(type_name, message, near)

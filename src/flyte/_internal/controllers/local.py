@@ -26,6 +26,7 @@ from flyte.errors import (
     MaxRuntimeExceededError,
     NonRecoverableError,
     TaskTimeoutError,
+    user_error_of,
 )
 from flyte.models import ActionID, ActionPhase, GroupData, RawDataPath, TaskContext
 
@@ -91,13 +92,16 @@ class LocalController:
         node = ActionNode(action_id, task.name, parent_node, group, data)
         parent_node.children.append(node)
         self.recorder.action_changed(node)
-        if self._concurrency is None and parent_node not in self._grants:
-            return await self._run_action(node, task, bound, parent.tctx)
-        self._park(parent_node)
         try:
-            return await self._run_action(node, task, bound, parent.tctx)
-        finally:
-            await self._unpark(parent_node)
+            if self._concurrency is None and parent_node not in self._grants:
+                return await self._run_action(node, task, bound, parent.tctx)
+            self._park(parent_node)
+            try:
+                return await self._run_action(node, task, bound, parent.tctx)
+            finally:
+                await self._unpark(parent_node)
+        except Exception as e:  # the parent sees the reference's RuntimeUserError, also as e's class
+            raise user_error_of(e) from e.__cause__
 
     def submit_sync(
         self, task: TaskTemplate, args: tuple[Any, ...], kwargs: dict[str, Any], parent: Frame

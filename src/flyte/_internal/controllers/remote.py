@@ -271,8 +271,8 @@ class RemoteController:
         node.phase = ActionPhase(action["phase"])
         node.cache_status = action.get("cache_status")
         if node.phase is not ActionPhase.SUCCEEDED:
-            node.error = error_of(action)
-            raise node.error
+            node.error = error_of(action, near=_modules_of(task))
+            raise errors.user_error_of(node.error)
         io = await self.client.acall("GET", f"{path}/{q(action_id.name)}/io")
         return decode_outputs(task, b64d(io.get("outputs_b64")) or b"")
 
@@ -348,3 +348,9 @@ class RemoteController:
     def _idle(self, watch: _RunWatch) -> None:
         if self._watches.get(watch.run) is watch:
             del self._watches[watch.run]
+
+
+def _modules_of(task: TaskTemplate[Any, Any]) -> tuple[str, ...]:
+    """Where a user exception class raised by ``task`` is most likely defined."""
+    module = getattr(getattr(task, "func", None), "__module__", None)
+    return (module,) if module else ()
