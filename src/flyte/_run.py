@@ -92,6 +92,7 @@ class _Runner:
         annotations: dict[str, str] | None = None,
         isolate: bool = False,
         recover_from: str | None = None,
+        strict_resources: bool = False,
         **reference_only: Any,
     ):
         if mode not in (None, "local", "remote", "hybrid"):
@@ -120,6 +121,7 @@ class _Runner:
         self._reference_only = reference_only
         self._recover_from = recover_from
         self._isolate = isolate
+        self._strict_resources = strict_resources
 
     def _effective_mode(self) -> Mode:
         if self._mode is not None:
@@ -139,7 +141,8 @@ class _Runner:
             annotations=self._annotations,
             recover_from=self._recover_from,
             persist=os.environ.get("FLYTE_LOCAL_PERSISTENCE", "1") not in ("0", "false", "no"),
-            isolate=self._isolate or os.environ.get("FLYTE_LOCAL_ISOLATE", "0") in ("1", "true", "yes"),
+            isolate=self._isolate or _env_flag("FLYTE_LOCAL_ISOLATE"),
+            strict_resources=self._strict_resources or _env_flag("FLYTE_STRICT_RESOURCES"),
         )
 
     @syncify
@@ -251,9 +254,13 @@ def with_runcontext(
     max_action_concurrency: int | None = None,
     labels: dict[str, str] | None = None,
     annotations: dict[str, str] | None = None,
+    strict_resources: bool = False,
     **reference_only: Any,
 ) -> _Runner:
     """Settings for the next run: ``flyte.with_runcontext(name="nightly").run(main, x=1)``.
+
+    ``strict_resources=True`` (ours; also ``FLYTE_STRICT_RESOURCES=1``) makes a local run refuse
+    a task whose Resources exceed this machine instead of clamping them with a warning.
 
     ``reference_only`` takes the reference SDK's remote-only options (service_account, project,
     domain, copy_style, queue, ...) so that code written for it runs unchanged; locally they
@@ -270,8 +277,13 @@ def with_runcontext(
         max_action_concurrency=max_action_concurrency,
         labels=labels,
         annotations=annotations,
+        strict_resources=strict_resources,
         **reference_only,
     )
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "0").strip().lower() in ("1", "true", "yes")
 
 
 @syncify

@@ -46,6 +46,12 @@ WORKFLOW = textwrap.dedent(
     @env.task
     async def explode(x: int) -> int:
         raise ValueError(f"cannot handle {x}")
+
+    big = flyte.TaskEnvironment(name="big", resources=flyte.Resources(cpu=16, memory="1Gi"))
+
+    @big.task
+    async def crunch() -> str:
+        return "crunched"
     """
 )
 
@@ -162,3 +168,18 @@ def test_isolate_flag_runs_actions_in_worker_processes(tmp_path: Path):
     assert plain.returncode == 0 and isolated.returncode == 0, plain.stderr + isolated.stderr
     assert f"o0: {os.getpid()}" in plain.stdout  # in-process: the CLI's parent is this test
     assert f"o0: {os.getpid()}" not in isolated.stdout  # in a worker: its parent is the CLI
+
+
+def test_a_too_big_task_runs_with_a_warning_unless_strict(workflow: Path):
+    small = {"FLYTE_LOCAL_CPUS": "2", "FLYTE_LOCAL_MEMORY": "4Gi"}
+    result = flyte_cli("run", "--local", "wf.py", "crunch", cwd=workflow.parent, env=small)
+    assert result.returncode == 0, result.stderr
+    assert "crunched" in result.stdout
+    warnings = [line for line in result.stderr.splitlines() if "warning:" in line]
+    assert len(warnings) == 1 and "big.crunch" in warnings[0] and "16 CPUs -> 2" in warnings[0]
+    strict = flyte_cli(
+        "run", "--local", "--strict-resources", "wf.py", "crunch", cwd=workflow.parent, env=small
+    )
+    assert strict.returncode == 1
+    assert "ResourceExhaustedError" in strict.stderr and "requests 16 CPUs" in strict.stderr
+    assert "Traceback" not in strict.stderr

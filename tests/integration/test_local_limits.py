@@ -163,12 +163,60 @@ async def greedy() -> int:
     return 1
 
 
-def test_a_request_larger_than_the_node_fails_at_once(monkeypatch):
+@env.task
+async def greedy_twice() -> int:
+    return await greedy() + await greedy()
+
+
+def test_a_request_larger_than_the_node_runs_clamped_with_one_warning(monkeypatch, capfd):
     monkeypatch.setenv("FLYTE_LOCAL_CPUS", "2")
+    assert flyte.run(greedy_twice).outputs() == (2,)
+    warnings = [line for line in capfd.readouterr().err.splitlines() if "warning:" in line]
+    assert len(warnings) == 1, warnings
+    assert "task 'huge.greedy'" in warnings[0] and "64 CPUs -> 2" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["with_runcontext", "env var"],
+    ids=["with_runcontext(strict_resources=True)", "FLYTE_STRICT_RESOURCES"],
+)
+def test_strict_resources_refuse_a_request_larger_than_the_node(monkeypatch, how):
+    monkeypatch.setenv("FLYTE_LOCAL_CPUS", "2")
+    if how == "env var":
+        monkeypatch.setenv("FLYTE_STRICT_RESOURCES", "1")
+        runner = flyte.with_runcontext()
+    else:
+        runner = flyte.with_runcontext(strict_resources=True)
     with pytest.raises(
         flyte.errors.ResourceExhaustedError, match="requests 64 CPUs, more than this local node"
     ):
-        flyte.run(greedy)
+        runner.run(greedy)
+
+
+tpu = flyte.TaskEnvironment(name="tpu", resources=flyte.Resources(cpu=1, gpu=flyte.TPU("V5P", "2x2x1")))
+two_gpus = flyte.TaskEnvironment(name="two_gpus", resources=flyte.Resources(gpu="A100:2"))
+
+
+@tpu.task
+async def on_a_tpu() -> str:
+    return "ran without a TPU"
+
+
+@two_gpus.task
+def on_two_gpus() -> str:
+    return os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>")
+
+
+def test_accelerators_the_laptop_lacks_are_named_as_what_they_are(monkeypatch, capfd):
+    monkeypatch.setenv("FLYTE_LOCAL_GPUS", "1")
+    assert flyte.run(on_a_tpu).outputs() == ("ran without a TPU",)
+    assert flyte.run(on_two_gpus).outputs() == ("0",)  # clamped to the one GPU there is
+    tpu_line, gpu_line = [line for line in capfd.readouterr().err.splitlines() if "warning:" in line]
+    assert "task 'tpu.on_a_tpu'" in tpu_line and "1 TPU V5P -> none" in tpu_line and "GPU" not in tpu_line
+    assert "task 'two_gpus.on_two_gpus'" in gpu_line and "2 GPU A100s -> 1" in gpu_line
+    with pytest.raises(flyte.errors.ResourceExhaustedError, match="requests 1 TPU V5P, more than"):
+        flyte.with_runcontext(strict_resources=True).run(on_a_tpu)
 
 
 @one_cpu.task
@@ -289,3 +337,36 @@ def test_isolate_runs_every_action_in_a_worker(monkeypatch):
     assert flyte.run(my_pid).outputs() == (PARENT_PID,)
     monkeypatch.setenv("FLYTE_LOCAL_ISOLATE", "1")
     assert flyte.run(my_pid).outputs()[0] != PARENT_PID
+
+
+four_cpus = flyte.TaskEnvironment(name="four_cpus", resources=flyte.Resources(cpu=4))
+
+
+@one_cpu.task
+async def holds_the_cpu() -> int:
+    await asyncio.sleep(1)
+    return 0
+
+
+@four_cpus.task(timeout=flyte.Timeout(max_queued_time=0.2))
+async def impatient_for_cpus() -> int:
+    return 1
+
+
+@env.task
+async def queue_behind_the_holder() -> str:
+    holder = asyncio.ensure_future(holds_the_cpu())
+    await asyncio.sleep(0.1)  # the holder now has the node's only CPU
+    try:
+        await impatient_for_cpus()  # asks for 4, clamped to 1: still has to wait for it
+        return "ran"
+    except flyte.errors.MaxQueuedTimeExceededError as e:
+        return f"gave up: {e}"
+    finally:
+        await holder
+
+
+def test_max_queued_time_fires_for_a_clamped_request_waiting_for_slots(monkeypatch):
+    monkeypatch.setenv("FLYTE_LOCAL_CPUS", "1")
+    message = flyte.run(queue_behind_the_holder).outputs()[0]
+    assert message.startswith("gave up:") and "max_queued_time of 0.2s" in message and "resources" in message

@@ -37,6 +37,10 @@ class RunConfig:
     """Replay what this earlier run finished (``rerun --recover``)."""
     isolate: bool = False
     """Run every action in a worker process (``flyte run --isolate``, FLYTE_LOCAL_ISOLATE=1)."""
+    strict_resources: bool = False
+    """Refuse a task whose Resources exceed the local node instead of clamping them
+    (``flyte run --strict-resources``, ``with_runcontext(strict_resources=True)``,
+    FLYTE_STRICT_RESOURCES=1)."""
     persist: bool = True
     """Record the run in the store under FLYTE_HOME (turn off with FLYTE_LOCAL_PERSISTENCE=0)."""
 

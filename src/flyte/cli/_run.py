@@ -83,6 +83,7 @@ def _execute(task: TaskTemplate, run_opts: dict[str, Any], inputs: dict[str, Any
         env_vars=_parse_env(run_opts["env"]),
         max_action_concurrency=run_opts.get("max_action_concurrency"),
         isolate=bool(run_opts.get("isolate")),
+        strict_resources=bool(run_opts.get("strict_resources")),
     )
     config = runner._config()
     controllers: list[LocalController] = []
@@ -163,6 +164,11 @@ class RunGroup(click.Group):
 )
 @click.option("--isolate", is_flag=True, help="Run every action in a worker process (as on a cluster).")
 @click.option(
+    "--strict-resources",
+    is_flag=True,
+    help="Fail a task whose Resources exceed this machine instead of running it clamped to the machine.",
+)
+@click.option(
     "-f", "--follow", is_flag=True, help="On a control plane: stream phases and logs until the run ends."
 )
 @click.pass_context
@@ -173,6 +179,7 @@ def run(
     env: tuple[str, ...],
     max_action_concurrency: int | None,
     isolate: bool,
+    strict_resources: bool,
     follow: bool,
 ):
     """Run a task: flyte run --local FILE TASK --input value ..."""
@@ -183,5 +190,6 @@ def run(
         "env": env,
         "max_action_concurrency": max_action_concurrency,
         "isolate": isolate,
+        "strict_resources": strict_resources,
         "follow": follow,
     }

@@ -1,8 +1,12 @@
 """The local node: its capacity (CPUs, memory, GPUs) and the slots actions hold while they run.
 
-An action that requests resources waits (``waiting_for_resources``) until they are free; one
-that asks for more than the whole node fails at once instead of waiting forever. GPUs are given
-as device ids, which the action sees in ``CUDA_VISIBLE_DEVICES``.
+An action that requests resources waits (``waiting_for_resources``) until they are free. A
+request larger than the whole node (4 CPUs on 2, a TPU on a laptop) is clamped to the node, with
+one warning line per task, so that code written for a cluster runs on a laptop as the reference
+SDK runs it (which ignores resources locally); in strict mode (``flyte run --strict-resources``,
+``with_runcontext(strict_resources=True)``, ``FLYTE_STRICT_RESOURCES=1``) it fails at once
+instead. NVIDIA GPUs are given as device ids, which the action sees in ``CUDA_VISIBLE_DEVICES``;
+other accelerators (TPU, Trainium, AMD, Gaudi) are never present on a local node.
 
 Capacity defaults to this machine (all cores, physical memory, visible NVIDIA GPUs) and can be
 set with ``FLYTE_LOCAL_CPUS``, ``FLYTE_LOCAL_MEMORY`` (a quantity such as ``8Gi``) and
@@ -13,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +28,10 @@ from flyte.errors import ResourceExhaustedError
 
 if TYPE_CHECKING:
     from flyte._resources import Resources
+
+
+def _gib(n: int) -> str:
+    return f"{n / 1024**3:.2f} GiB"
 
 
 def _physical_memory() -> int:
@@ -67,23 +76,51 @@ class Capacity:
         return f"{self.cpus:g} CPUs, {self.memory / 1024**3:.1f} GiB memory, {len(self.gpus)} GPUs"
 
 
+# How each accelerator family is named to users (never "GPUs" for a TPU).
+_ACCELERATOR_NAMES = {
+    "GPU": "GPU",
+    "TPU": "TPU",
+    "NEURON": "Trainium/Inferentia (Neuron)",
+    "AMD_GPU": "AMD GPU",
+    "HABANA_GAUDI": "Habana Gaudi",
+}
+
+
 @dataclass(frozen=True)
 class Request:
+    """What one action takes from the node while it runs. ``gpus`` counts NVIDIA GPUs, the only
+    accelerators a local node hands out; ``accelerators`` any other family (``accelerator`` names
+    it), which a local node never has."""
+
     cpus: float = 0.0
     memory: int = 0
     gpus: int = 0
+    accelerators: int = 0
+    accelerator: str = "GPU"
 
     @classmethod
     def of(cls, resources: Resources | None) -> Request | None:
         """What an action asks for (its requests, as a scheduler counts them), or None for nothing."""
         if resources is None:
             return None
+        device = resources.get_device()
+        count = device.quantity if device is not None else 0
+        family = device.device_class if device is not None else "GPU"
+        name = _ACCELERATOR_NAMES.get(family, family)
+        if device is not None and device.device:
+            name = f"{name} {device.device}"
         request = cls(
             cpus=resources.cpu_request_cores() or 0.0,
             memory=resources.memory_request_bytes() or 0,
-            gpus=resources.gpu_count(),
+            gpus=count if family == "GPU" else 0,
+            accelerators=0 if family == "GPU" else count,
+            accelerator=name,
         )
-        return request if (request.cpus or request.memory or request.gpus) else None
+        return request if (request.cpus or request.memory or request.gpus or request.accelerators) else None
+
+    def describe_accelerators(self, count: int | None = None) -> str:
+        n = (self.gpus or self.accelerators) if count is None else count
+        return f"{n} {self.accelerator}{'s' if n != 1 else ''}"
 
 
 @dataclass
@@ -103,25 +140,46 @@ class Slots:
         self._memory = capacity.memory
         self._gpus = list(capacity.gpus)
         self._waiters: deque[tuple[Request, asyncio.Future[Grant]]] = deque()
+        self._warned: set[str] = set()  # tasks already warned about a clamped request
 
-    def check(self, request: Request, task_name: str) -> None:
-        """Refuse at once what no amount of waiting could satisfy."""
+    def admit(self, request: Request, task_name: str, strict: bool = False) -> Request:
+        """The request an action is admitted with: itself when the node can ever hold it; else,
+        in strict mode, a ``ResourceExhaustedError`` at once (no amount of waiting would help),
+        otherwise the request clamped to the node, with one warning line per task."""
         cap = self.capacity
-        if request.cpus > cap.cpus or request.memory > cap.memory or request.gpus > len(cap.gpus):
-            asked = ", ".join(
-                part
-                for part, value in (
-                    (f"{request.cpus:g} CPUs", request.cpus),
-                    (f"{request.memory / 1024**3:.2f} GiB memory", request.memory),
-                    (f"{request.gpus} GPUs", request.gpus),
-                )
-                if value
-            )
+        excess: list[tuple[str, str]] = []  # (what was asked, what the node has)
+        if request.cpus > cap.cpus:
+            excess.append((f"{request.cpus:g} CPUs", f"{cap.cpus:g}"))
+        if request.memory > cap.memory:
+            excess.append((f"{_gib(request.memory)} memory", _gib(cap.memory)))
+        if request.gpus > len(cap.gpus):
+            excess.append((request.describe_accelerators(), str(len(cap.gpus))))
+        if request.accelerators:
+            excess.append((request.describe_accelerators(), "none"))
+        if not excess:
+            return request
+        asked = ", ".join(what for what, _ in excess)
+        if strict:
             raise ResourceExhaustedError(
                 f"Task '{task_name}' requests {asked}, more than this local node has ({cap.describe()}). "
-                "Lower the task's Resources, or raise FLYTE_LOCAL_CPUS / FLYTE_LOCAL_MEMORY / "
-                "FLYTE_LOCAL_GPUS if the machine really has more.",
+                "Lower the task's Resources, run without strict resources, or raise FLYTE_LOCAL_CPUS / "
+                "FLYTE_LOCAL_MEMORY / FLYTE_LOCAL_GPUS if the machine really has more.",
             )
+        if task_name not in self._warned:
+            self._warned.add(task_name)
+            reduced = ", ".join(f"{what} -> {has}" for what, has in excess)
+            print(
+                f"warning: task '{task_name}' asks for more than this machine has; running it with "
+                f"{reduced} (strict resources refuse instead: flyte run --strict-resources)",
+                file=sys.stderr,
+            )
+        return replace(
+            request,
+            cpus=min(request.cpus, cap.cpus),
+            memory=min(request.memory, cap.memory),
+            gpus=min(request.gpus, len(cap.gpus)),
+            accelerators=0,
+        )
 
     def _fits(self, request: Request) -> bool:
         return (

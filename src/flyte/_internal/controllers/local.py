@@ -243,7 +243,7 @@ class LocalController:
             self._slots = Slots(Capacity.detect())
         slots = self._slots
         try:
-            slots.check(request, task.name)
+            request = slots.admit(request, task.name, strict=self.config.strict_resources)
         except Exception as e:
             self._finish(node, _FAILED, error=e)
             raise
