@@ -15,6 +15,7 @@ from flyte._initialize import get_init_config
 from flyte._internal.controllers.local import LocalController
 from flyte._internal.logs import capture
 from flyte._internal.run_config import RunConfig, flyte_home, new_run_name
+from flyte._internal.run_guard import refuse_run_during_import
 from flyte._internal.store import Replay, StoreRecorder, TaskCache, open_store
 from flyte._internal.store.liveness import this_process_owner
 from flyte._syncify import syncify
@@ -149,6 +150,7 @@ class _Runner:
     async def run(self, task: TaskTemplate, *args: Any, **kwargs: Any) -> Run:
         """Run ``task(*args, **kwargs)`` and return the Run (local runs return once finished)."""
         task = _check_task(task)
+        refuse_run_during_import(task.name)  # a worker re-importing an unguarded script: no new run
         mode = self._effective_mode()
         if mode == "remote":
             from flyte.remote._remote_run import run_remote  # the HTTP client loads only for remote runs

@@ -155,6 +155,43 @@ def test_errors_are_caught_the_reference_way_and_the_python_way(devbox: Devbox, 
     assert isinstance(boom.value, flyte.errors.RuntimeUserError) and boom.value.code == "ValueError"
 
 
+UNGUARDED = """
+import os
+import flyte
+
+env = flyte.TaskEnvironment(name="unguarded")
+
+
+@env.task
+async def hello(who: str = "devbox") -> str:
+    with open(MARK, "a") as f:  # wherever it runs: in a devbox worker or in a local run
+        f.write(who + "\\n")
+    return f"hello {who}"
+
+
+if os.environ.get("UNGUARDED_TEST_PROCESS") != "1":  # true in the devbox's workers, not in the test
+    flyte.run(hello, who="again")
+"""
+
+
+def test_a_module_level_run_does_not_run_again_in_devbox_workers(
+    devbox: Devbox, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UNGUARDED_TEST_PROCESS", "1")
+    mark = project / "hello-calls.txt"
+    (project / "unguarded.py").write_text(f"MARK = {str(mark)!r}\n" + UNGUARDED)
+    flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
+    module = load_module(str(project / "unguarded.py"), project)
+    before = {r.name for r in flyte.remote.Run.listall()}
+    run = flyte.run(module.hello)
+    assert run.outputs() == ("hello devbox",)
+    time.sleep(1)  # a run submitted by a worker's import would have appeared by now
+    new = {r.name for r in flyte.remote.Run.listall()} - before
+    assert new == {run.name}
+    assert mark.read_text().split() == ["devbox"]  # never "again": no run started at import
+    sys.modules.pop("unguarded", None)
+
+
 def test_retries_and_timeouts_behave_as_locally(devbox: Devbox, project: Path) -> None:
     flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
     wf = load_module(str(project / "wf.py"), project)

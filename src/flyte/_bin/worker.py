@@ -41,6 +41,7 @@ from flyte._internal.controllers.remote import LogShipper, RemoteController, Run
 from flyte._internal.logs import capture
 from flyte._internal.redaction import register_secret_values
 from flyte._internal.run_config import flyte_home
+from flyte._internal.run_guard import mark_action_executor
 from flyte._internal.runtime.execute import AttemptOverran, execute, within
 from flyte._internal.secrets import SecretStore, cleanup, materialize_files, resolve_secrets
 from flyte._internal.workers import ProcessExecutor, logs_of, needs_isolation, run_for_controller
@@ -353,6 +354,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    mark_action_executor()  # a bundle's module-level flyte.run must not submit runs from here
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s flyte-worker[%(process)d] %(levelname)s %(message)s"
     )

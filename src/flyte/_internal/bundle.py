@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from flyte._environment import Environment
 from flyte._internal.loader import load_module
+from flyte._internal.run_guard import RunDuringImport
 from flyte._task import TaskTemplate
 from flyte.errors import CodeBundleError, ModuleLoadError, TaskNotFoundError
 
@@ -282,7 +283,7 @@ def _import_module(bundle_dir: Path, module: str | None, file: str | None) -> Mo
     if module and module != "__main__":
         try:
             mod = importlib.import_module(module)
-        except ImportError:
+        except (ImportError, RunDuringImport):  # RunDuringImport: loaded from its file below instead
             if path is None:
                 raise
         else:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+from flyte._internal.run_guard import exec_user_module
 from flyte._task import TaskTemplate
 from flyte.errors import ModuleLoadError, TaskNotFoundError
 
@@ -40,7 +41,7 @@ def load_module(target: str, root_dir: Path | None = None) -> ModuleType:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         try:
-            spec.loader.exec_module(module)
+            exec_user_module(spec, module)
         except Exception as e:
             sys.modules.pop(name, None)
             raise ModuleLoadError(f"Importing '{target}' failed: {type(e).__name__}: {e}") from e

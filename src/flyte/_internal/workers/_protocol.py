@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgpack
 
+from flyte._internal.run_guard import RunDuringImport, exec_user_module
 from flyte.errors import CustomError, ModuleLoadError, TaskNotFoundError
 from flyte.models import ActionID, Checkpoints, GroupData, RawDataPath, TaskContext
 
@@ -173,7 +174,7 @@ def _load_file(name: str, path: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        exec_user_module(spec, module)
     except BaseException:
         sys.modules.pop(name, None)
         raise
@@ -190,7 +191,7 @@ def _load_main_script(path: str) -> Any:
 def _import(name: str, path: str | None) -> Any:
     try:
         return importlib.import_module(name)
-    except ImportError:
+    except (ImportError, RunDuringImport):  # a module-level flyte.run: load it so that it stops there
         if path is None or not path.endswith(".py"):
             raise
     return _load_file(name, path)  # loaded by the parent from a file that is not on sys.path

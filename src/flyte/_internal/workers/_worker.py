@@ -275,6 +275,9 @@ def main(fd: int) -> None:
     """Entry point of a worker process; ``fd`` is its end of the socket pair."""
     import json
 
+    from flyte._internal.run_guard import mark_action_executor
+
+    mark_action_executor()  # before any user module is imported here
     sock = socket.socket(fileno=fd)
     os.set_inheritable(fd, False)  # subprocesses of a task must not keep the parent's link open
     sys.argv = json.loads(sys.argv[3]) if len(sys.argv) > 3 else [""]
