@@ -48,12 +48,37 @@ _EXPORTS: dict[str, str] = {
     "init": "flyte._initialize",
     "init_from_config": "flyte._initialize",
     "latest_checkpoint": "flyte._checkpoint",
+    "logger": "flyte._logging",
+    "system_logger": "flyte._logging",
     "map": "flyte._map",
     "trace": "flyte._trace",
     "rerun": "flyte._rerun",
     "run": "flyte._run",
     "with_runcontext": "flyte._run",
 }
+
+# Public subpackages, importable on first attribute access after a bare ``import flyte``
+# (``flyte.errors.RuntimeUserError`` works without ``import flyte.errors``, as with the reference).
+_SUBMODULES = frozenset(
+    {
+        "artifacts",
+        "config",
+        "durable",
+        "errors",
+        "extend",
+        "extras",
+        "git",
+        "io",
+        "models",
+        "notify",
+        "remote",
+        "report",
+        "sandbox",
+        "storage",
+        "syncify",
+        "types",
+    }
+)
 
 __all__ = [
     "AMD_GPU",
@@ -94,9 +119,11 @@ __all__ = [
     "init",
     "init_from_config",
     "latest_checkpoint",
+    "logger",
     "map",
     "rerun",
     "run",
+    "system_logger",
     "trace",
     "version",
     "with_runcontext",
@@ -111,6 +138,12 @@ def version() -> str:
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
+        if name in _SUBMODULES:
+            try:
+                return importlib.import_module(f"flyte.{name}")  # the import binds it in globals()
+            except ModuleNotFoundError as e:
+                if e.name != f"flyte.{name}":
+                    raise
         raise AttributeError(f"module 'flyte' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # later lookups skip this function
@@ -118,7 +151,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return __all__
+    return [*__all__, *sorted(_SUBMODULES)]
 
 
 if TYPE_CHECKING:
@@ -132,6 +165,7 @@ if TYPE_CHECKING:
     from flyte._image import Image
     from flyte._initialize import current_domain, init, init_from_config
     from flyte._link import Link
+    from flyte._logging import logger, system_logger
     from flyte._map import map
     from flyte._pod import PodTemplate
     from flyte._rerun import rerun

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Union
@@ -16,23 +17,44 @@ def _as_seconds(value: float | timedelta, what: str) -> float:
 
 @dataclass(frozen=True)
 class Backoff:
-    """Exponential backoff between attempts: ``min(cap, base * factor ** (attempt - 1))`` seconds."""
+    """Exponential backoff between attempts: retry ``n`` (0 for the first retry) waits
+    ``min(cap, base * factor ** n)``.
+
+    As in the reference SDK, ``factor`` defaults to 1.0 (a constant ``base`` delay) and there is
+    no cap unless one is given; a ``factor`` above 1 requires a ``cap``, so that delays never grow
+    without bound. ``base`` and ``cap`` are seconds or ``timedelta``.
+    """
 
     base: float | timedelta = 1.0
-    factor: float = 2.0
-    cap: float | timedelta = 300.0
+    factor: float = 1.0
+    cap: float | timedelta | None = None
 
     def __post_init__(self) -> None:
         _as_seconds(self.base, "Backoff base")
-        _as_seconds(self.cap, "Backoff cap")
+        if self.cap is not None:
+            _as_seconds(self.cap, "Backoff cap")
+        number = isinstance(self.factor, (int, float)) and not isinstance(self.factor, bool)
+        if not number or not math.isfinite(self.factor):
+            raise ValueError(f"Backoff factor must be a finite number, got {self.factor!r}")
         if self.factor < 1:
             raise ValueError(f"Backoff factor must be >= 1, got {self.factor!r}")
+        if self.factor > 1 and self.cap is None:
+            raise ValueError(
+                f"Backoff cap is required when factor > 1 (got factor={self.factor!r}), "
+                "so that delays stay bounded"
+            )
+
+    def compute_delay(self, n: int) -> timedelta:
+        """The delay before retry ``n`` (0-indexed: 0 is the first retry)."""
+        if n < 0:
+            raise ValueError(f"Backoff retry index must be >= 0, got {n!r}")
+        return timedelta(seconds=self.delay(n + 1))
 
     def delay(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (1 for the first retry)."""
         base = _as_seconds(self.base, "Backoff base")
-        cap = _as_seconds(self.cap, "Backoff cap")
-        return min(cap, base * self.factor ** max(0, retry - 1))
+        delay = base * self.factor ** max(0, retry - 1)
+        return delay if self.cap is None else min(_as_seconds(self.cap, "Backoff cap"), delay)
 
 
 @dataclass(frozen=True)

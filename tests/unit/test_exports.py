@@ -13,7 +13,7 @@ EXPECTED = {
     "PodTemplate", "Resources", "RetryStrategy", "ReusePolicy", "Secret", "SecretRequest", "TPU",
     "TaskEnvironment", "Timeout", "TimeoutType", "Trigger", "TriggerTime", "__version__", "ctx",
     "current_domain", "custom_context", "get_custom_context", "group", "init", "init_from_config", "latest_checkpoint",
-    "map", "rerun", "run", "trace", "version", "with_runcontext",
+    "logger", "map", "rerun", "run", "system_logger", "trace", "version", "with_runcontext",
 }  # fmt: skip
 
 

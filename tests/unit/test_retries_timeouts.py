@@ -60,6 +60,14 @@ def test_non_recoverable_error_skips_retries():
 def test_backoff_delays():
     b = flyte.Backoff(base=1, factor=2, cap=5)
     assert [b.delay(i) for i in (1, 2, 3, 4)] == [1, 2, 4, 5]
+    assert [b.compute_delay(n) for n in (0, 1, 3)] == [timedelta(seconds=s) for s in (1, 2, 5)]
+    constant = flyte.Backoff(base=timedelta(seconds=3))  # the reference's defaults: factor 1.0, no cap
+    assert (constant.factor, constant.cap) == (1.0, None)
+    assert [constant.compute_delay(n) for n in (0, 5)] == [timedelta(seconds=3)] * 2
+    with pytest.raises(ValueError, match="cap is required when factor > 1"):
+        flyte.Backoff(base=timedelta(seconds=1), factor=2.0)
+    with pytest.raises(ValueError, match="factor must be >= 1"):
+        flyte.Backoff(base=1, factor=0.5)
     assert flyte.RetryStrategy(count=2, backoff=timedelta(seconds=3)).delay(1) == 3
     with pytest.raises(ValueError):
         flyte.RetryStrategy(count=-1)

@@ -38,6 +38,9 @@ def test_run_returns_a_finished_run_with_outputs():
     assert outputs == (285,)
     assert outputs[0] == 285
     assert outputs.named_outputs == {"o0": 285}
+    assert outputs.o0 == 285  # the reference's attribute access
+    with pytest.raises(AttributeError, match="has no output .o1."):
+        _ = outputs.o1
     run.wait()  # already terminal: returns at once
     assert run.inputs() == {"n": 10}
     assert [c.task_name for c in run.action.children] == ["local.square"] * 10

@@ -47,6 +47,11 @@ class _ActionTee:
     def flush(self) -> None:
         self._real.flush()
 
+    @property
+    def real(self) -> TextIO:
+        """The stream this one writes through to."""
+        return self._real
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
 
@@ -74,6 +79,11 @@ class _Capture:
         self._lock = threading.Lock()
         self._saved: tuple[TextIO, TextIO] | None = None
         self._handler = _ActionLogHandler(level=logging.DEBUG)
+
+    @property
+    def handler(self) -> logging.Handler:
+        """The handler that records log lines with the current action (it prints nothing)."""
+        return self._handler
 
     def start(self) -> None:
         with self._lock:

@@ -27,6 +27,12 @@ class ActionOutputs(tuple):
     def named_outputs(self) -> dict[str, Any]:
         return {f"o{i}": v for i, v in enumerate(self)}
 
+    def __getattr__(self, name: str) -> Any:  # outputs.o0, outputs.o1, ... as in the reference
+        if name.startswith("o") and name[1:].isdigit() and int(name[1:]) < len(self):
+            return self[int(name[1:])]
+        known = list(self.named_outputs)
+        raise AttributeError(f"{type(self).__name__} has no output {name!r}; it has {known}")
+
     def to_dict(self) -> dict[str, Any]:
         return self.named_outputs
 

@@ -26,9 +26,11 @@ class SecretRef(BaseModel):
 
 
 class BackoffSpec(BaseModel):
+    """``flyte.Backoff`` on the wire: retry n (1 for the first) waits ``min(cap, base * factor**(n-1))``."""
+
     base: float = 1.0
-    factor: float = 2.0
-    cap: float = 60.0
+    factor: float = 1.0
+    cap: float | None = None
 
 
 class TaskRef(BaseModel):
@@ -60,7 +62,8 @@ class TaskRef(BaseModel):
             return 0.0
         if isinstance(self.backoff, BackoffSpec):
             b = self.backoff
-            return max(0.0, min(b.cap, b.base * b.factor ** max(0, retry - 1)))
+            delay = b.base * b.factor ** max(0, retry - 1)
+            return max(0.0, delay if b.cap is None else min(b.cap, delay))
         return max(0.0, float(self.backoff))
 
 

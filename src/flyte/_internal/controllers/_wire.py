@@ -74,12 +74,13 @@ def _resources(task: TaskTemplate[Any, Any]) -> dict[str, Any] | None:
     }
 
 
-def _backoff(task: TaskTemplate[Any, Any]) -> float | dict[str, float] | None:
+def _backoff(task: TaskTemplate[Any, Any]) -> float | dict[str, float | None] | None:
     backoff = task.retries.backoff
     if backoff is None:
         return None
     if isinstance(backoff, Backoff):
-        return {"base": _seconds(backoff.base), "factor": float(backoff.factor), "cap": _seconds(backoff.cap)}
+        cap = None if backoff.cap is None else _seconds(backoff.cap)
+        return {"base": _seconds(backoff.base), "factor": float(backoff.factor), "cap": cap}
     return _seconds(backoff)
 
 
