@@ -97,6 +97,13 @@ def recorded(home: Path, run: str) -> tuple[int, int]:
     db = home / "runs.db"
     if not db.exists():
         return 0, 0
+    try:
+        return _count(db, run)
+    except sqlite3.OperationalError:  # the run's process is still creating the store's tables
+        return 0, 0
+
+
+def _count(db: Path, run: str) -> tuple[int, int]:
     with sqlite3.connect(db) as conn:
         steps = conn.execute(
             "SELECT count(*) FROM actions WHERE run_name = ? AND task_name = 'resume.step' AND phase = 'succeeded'",

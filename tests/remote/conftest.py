@@ -157,6 +157,17 @@ WORKFLOW = textwrap.dedent(
 
 
     @env.task
+    async def overridden() -> str:
+        greeting = await reads_env.override(env_vars={"GREETING": "overridden"})()
+        try:
+            await sleepy.override(timeout=0.5)(30.0)
+            slept = "not enforced"
+        except flyte.errors.TaskTimeoutError as e:
+            slept = type(e).__name__
+        return f"{greeting}|{await reads_env()}|{slept}"
+
+
+    @env.task
     async def catches_both_ways() -> str:
         seen = []
         try:

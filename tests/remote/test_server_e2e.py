@@ -155,6 +155,14 @@ def test_errors_are_caught_the_reference_way_and_the_python_way(devbox: Devbox, 
     assert isinstance(boom.value, flyte.errors.RuntimeUserError) and boom.value.code == "ValueError"
 
 
+def test_overrides_reach_devbox_workers(devbox: Devbox, project: Path) -> None:
+    flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
+    wf = load_module(str(project / "wf.py"), project)
+    assert flyte.run(wf.overridden).outputs() == ("overridden|unset|MaxRuntimeExceededError",)
+    run = flyte.with_runcontext(env_vars={"GREETING": "from the run"}).run(wf.overridden)
+    assert run.outputs() == ("from the run|from the run|MaxRuntimeExceededError",)
+
+
 UNGUARDED = """
 import os
 import flyte

@@ -39,6 +39,7 @@ from flyte._internal.controllers._slots import Capacity
 from flyte._internal.controllers._wire import b64d, b64e, error_fields
 from flyte._internal.controllers.remote import LogShipper, RemoteController, RunningAction
 from flyte._internal.logs import capture
+from flyte._internal.overrides import apply as apply_overrides
 from flyte._internal.redaction import register_secret_values
 from flyte._internal.run_config import flyte_home
 from flyte._internal.run_guard import mark_action_executor
@@ -163,10 +164,17 @@ class Worker:
 
     async def _task_of(self, ref: dict[str, Any]) -> tuple[TaskTemplate[Any, Any], Path]:
         bundle_dir = await self.bundles.ensure(ref["bundle_key"])
-        cache_key = (ref["bundle_key"], ref.get("module"), ref.get("file"), ref["name"])
+        cache_key = (
+            ref["bundle_key"],
+            ref.get("module"),
+            ref.get("file"),
+            ref["name"],
+            ref.get("overrides_b64"),
+        )
         task = self._tasks.get(cache_key)
         if task is None:
             task = load_task(bundle_dir, ref["name"], ref.get("module"), ref.get("file"))
+            task = apply_overrides(task, b64d(ref.get("overrides_b64")))
             self._tasks[cache_key] = task
         return task, bundle_dir
 

@@ -29,6 +29,7 @@ from urllib.parse import quote
 import flyte.errors as errors
 from flyte._cache import VersionParameters
 from flyte._internal.bundle import relative_file
+from flyte._internal.overrides import overrides_of
 from flyte._retry import Backoff
 
 if TYPE_CHECKING:
@@ -123,6 +124,8 @@ def task_ref(task: TaskTemplate[Any, Any], bundle_key: str, root: Path) -> dict[
         "backoff": _backoff(task),
         "max_queued_time": timeout.max_queued_seconds if timeout else None,
         "deadline": timeout.deadline_seconds if timeout else None,
+        # the settings changed at the call site, applied by the worker to the template it imports
+        "overrides_b64": b64e(overrides_of(task)),
     }
 
 

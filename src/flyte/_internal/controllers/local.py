@@ -332,8 +332,10 @@ class LocalController:
     def _action_env(
         self, node: ActionNode, task: TaskTemplate, parent: TaskContext
     ) -> tuple[dict[str, str], Any]:
-        """Environment variables for this action only: the task's, its secrets', its GPUs'."""
-        env = dict(task.env_vars)
+        """Environment variables for this action only: the task's (with the run's own ``env_vars``
+        winning over them, as everywhere: see ``flyte._internal.overrides``), its secrets', its GPUs'.
+        The run's variables are in this process's environment already, which workers inherit."""
+        env = {**task.env_vars, **self.config.env_vars} if task.env_vars else {}
         secrets_dir = None
         if task.secrets:
             from flyte._internal.redaction import register_secret_values

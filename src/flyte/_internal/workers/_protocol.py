@@ -14,8 +14,9 @@ worker -> parent
     ``[SUB_CANCEL, sub_id]`` (the action stopped waiting for that child)
     ``[TRACE, call_id, name, inputs, outputs, error, started_at, ended_at]``
 
-A task is found on either side by its locator ``[module, qualname, task name, module file]``;
-the file is the fallback when the module cannot be imported by name (always so for ``__main__``).
+A task is found on either side by its locator ``[module, qualname, task name, module file,
+overrides]``; the file is the fallback when the module cannot be imported by name (always so for
+``__main__``); overrides are the settings changed at the call site (``flyte._internal.overrides``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgpack
 
+from flyte._internal.overrides import apply, overrides_of
 from flyte._internal.run_guard import RunDuringImport, exec_user_module
 from flyte.errors import CustomError, ModuleLoadError, TaskNotFoundError
 from flyte.models import ActionID, Checkpoints, GroupData, RawDataPath, TaskContext
@@ -160,7 +162,7 @@ def locator_for(task: TaskTemplate[Any, Any]) -> Locator:
             )
         module = "__main__"
         sys.modules.setdefault(MAIN_ALIAS, sys.modules["__main__"])  # worker pickles name it so
-    return [module, qualname, task.name, path]
+    return [module, qualname, task.name, path, overrides_of(task)]
 
 
 def _load_file(name: str, path: str) -> Any:
@@ -198,11 +200,19 @@ def _import(name: str, path: str | None) -> Any:
 
 
 def locate(locator: Locator, *, in_worker: bool) -> TaskTemplate[Any, Any]:
-    """Import the locator's module and return the task template named in it."""
+    """Import the locator's module and return the task template named in it, with the
+    locator's overrides applied."""
+    module_name, qualname, name, path = locator[:4]
+    overrides = locator[4] if len(locator) > 4 else None
+    return apply(_defined(module_name, qualname, name, path, in_worker=in_worker), overrides)
+
+
+def _defined(
+    module_name: str, qualname: str, name: str, path: str | None, *, in_worker: bool
+) -> TaskTemplate[Any, Any]:
     from flyte._environment import Environment
     from flyte._task import TaskTemplate
 
-    module_name, qualname, name, path = locator
     try:
         if module_name == "__main__":
             module = _load_main_script(path) if in_worker and path else sys.modules["__main__"]

@@ -41,7 +41,7 @@ async def claim(request: Request, body: ClaimRequest) -> list[Assignment]:
     assignments = []
     for a, data in zip(picked, inputs, strict=True):
         spec = sched.specs.get(a.run)
-        env = {**(spec.env_vars if spec else {}), **a.task.env_vars}
+        env = {**a.task.env_vars, **(spec.env_vars if spec else {})}  # the run's variables win, as locally
         assignments.append(
             Assignment(run=a.run, action=a.name, attempt=a.attempt, task=a.task, inputs_b64=_b64(data) or "",
                        custom_context=a.custom_context, env=env, raw_data_path=raw_data_path,
