@@ -110,11 +110,6 @@ class _Map:
         """
         _check_concurrency(concurrency)
         frame = current_frame()
-        if frame is not None and asyncio._get_running_loop() is not None:
-            raise RuntimeError(
-                "flyte.map(...) was iterated from async code, which would block the event loop; "
-                "use 'async for result in flyte.map.aio(...)' in async tasks"
-            )
 
         async def collect() -> list[Any]:
             return [
@@ -130,6 +125,16 @@ class _Map:
 
         if frame is None:
             return iter(run_sync(collect()))
+        if asyncio._get_running_loop() is not None:  # called by an async task: it may block, the loop not
+            from flyte._internal.runtime.bridge import NotBridged, wait_blocking
+
+            try:
+                return iter(wait_blocking(collect()))
+            except NotBridged:
+                raise RuntimeError(
+                    "flyte.map(...) was called from async code outside a task body, where it would "
+                    "block the event loop; use 'async for result in flyte.map.aio(...)'"
+                ) from None
         return iter(frame.controller.run_blocking(_with_frame(frame, collect)))
 
     @staticmethod

@@ -122,13 +122,64 @@ def test_concurrency_bound_is_honoured_and_items_overlap():
 
 
 @env.task
-async def blocking_map_in_async() -> list[int]:
-    return list(flyte.map(square, range(3)))
+async def blocking_map_in_async(n: int, concurrency: int) -> int:
+    PEAK.update(now=0, max=0)
+    results = list(flyte.map(slow, range(n), concurrency=concurrency))  # blocking, in async code
+    assert results == list(range(n))
+    return PEAK["max"]
 
 
-def test_blocking_map_in_async_task_fails_at_once():
+def test_blocking_map_in_an_async_task_works_in_order_and_honours_concurrency():
+    assert flyte.run(blocking_map_in_async, 12, 3).outputs()[0] == 3
+
+
+TICKS: list[str] = []
+
+
+@env.task
+async def ticker(n: int) -> int:
+    for i in range(n):
+        TICKS.append(f"tick {i}")
+        await asyncio.sleep(0.01)
+    return n
+
+
+@env.task
+async def marks_map(x: int) -> int:
+    await asyncio.sleep(0.02)
+    TICKS.append(f"map {x}")
+    return x
+
+
+@env.task
+async def map_beside_a_sibling() -> list[int]:
+    sibling = asyncio.ensure_future(ticker(10))
+    await asyncio.sleep(0)  # the sibling starts
+    mapped = list(flyte.map(marks_map, range(5), concurrency=1))  # ~0.1 s of blocking in this task
+    return [*mapped, await sibling]
+
+
+def test_a_blocking_map_does_not_stall_other_actions_of_the_run():
+    TICKS.clear()
+    assert flyte.run(map_beside_a_sibling).outputs()[0] == [0, 1, 2, 3, 4, 10]
+    first_map = TICKS.index("map 0")
+    last_map = TICKS.index("map 4")
+    ticks_during_map = [t for t in TICKS[first_map:last_map] if t.startswith("tick")]
+    assert ticks_during_map, TICKS  # the sibling kept running while the parent was blocked in map
+
+
+def test_blocking_map_from_async_code_outside_a_task_body_says_what_to_use():
+    async def not_a_task() -> None:
+        from flyte._context import Frame, reset_frame, set_frame
+
+        token = set_frame(Frame(tctx=None, controller=None, action=None))  # type: ignore[arg-type]
+        try:
+            list(flyte.map(square, range(2)))
+        finally:
+            reset_frame(token)
+
     with pytest.raises(RuntimeError, match=r"flyte\.map\.aio"):
-        flyte.run(blocking_map_in_async)
+        asyncio.run(not_a_task())
 
 
 def test_map_outside_a_run_calls_the_functions():

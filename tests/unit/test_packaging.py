@@ -66,7 +66,7 @@ def test_every_example_runs_after_the_first_readme_command():
 
 
 def test_the_new_dependencies_stay_lazy():
-    heavy = ("pydantic", "aiofiles", "async_lru", "cloudpickle", "pandas")
+    heavy = ("pydantic", "aiofiles", "async_lru", "cloudpickle", "greenlet", "pandas")
     code = f"import sys, flyte; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -201,3 +201,18 @@ def test_max_queued_time_fails_an_action_that_waits_too_long_for_a_slot():
     assert message.startswith("gave up:") and "max_queued_time of 0.1s" in message
     impatient_action = next(a for a in run.actions() if a.task_name == "resilience.impatient")
     assert impatient_action.phase == ActionPhase.TIMED_OUT
+
+
+@env.task(timeout=0.2)
+async def blocks_the_loop() -> str:
+    import time
+
+    time.sleep(0.5)  # a blocking call in async code: the timeout cannot cancel it while it blocks
+    return "returned late"
+
+
+def test_an_async_task_that_blocks_past_its_timeout_fails_with_the_timeout_and_a_warning(capfd):
+    with pytest.raises(flyte.errors.MaxRuntimeExceededError, match="max_runtime of 0.2s"):
+        flyte.run(blocks_the_loop)
+    err = capfd.readouterr().err
+    assert "warning: task 'resilience.blocks_the_loop' blocked the event loop" in err

@@ -261,7 +261,7 @@ class Worker:
             executor = None if task.is_async else self._threads
             try:
                 attempt = execute(task, node.inputs, tctx, self.controller, node, executor)
-                return await within(attempt, runtime)
+                return await within(attempt, runtime, task.name)
             except AttemptOverran:
                 pass
             raise MaxRuntimeExceededError(

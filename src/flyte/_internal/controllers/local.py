@@ -435,7 +435,7 @@ class LocalController:
         by_deadline = remaining is not None and (runtime is None or remaining < runtime)
         limit = max(0.0, remaining) if by_deadline else runtime  # type: ignore[type-var]
         try:
-            return await within(execute(task, node.inputs, tctx, self, node, executor), limit)
+            return await within(execute(task, node.inputs, tctx, self, node, executor), limit, task.name)
         except AttemptOverran:
             pass
         where = f"Task '{task.name}' (action '{node.name}')"

@@ -6,11 +6,13 @@ import asyncio
 import contextvars
 import functools
 import inspect
+import sys
 from collections.abc import Coroutine
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flyte._context import Frame, reset_frame, set_frame
+from flyte._internal.runtime.bridge import drive, may_block
 from flyte._internal.runtime.convert import decode_inputs, encode_outputs
 
 T = TypeVar("T")
@@ -53,7 +55,8 @@ async def execute(
         if task.is_async:
             token = set_frame(frame)
             try:
-                result = await task.func(**kwargs)
+                coro = task.func(**kwargs)
+                result = await (drive(coro) if may_block(task.func) else coro)  # see runtime.bridge
             finally:
                 reset_frame(token)
         else:
@@ -76,14 +79,18 @@ class AttemptOverran(Exception):
     """Raised by :func:`within` when the attempt outlived its time limit (and was cancelled)."""
 
 
-async def within(attempt: Coroutine[Any, Any, T], seconds: float | None) -> T:
+async def within(attempt: Coroutine[Any, Any, T], seconds: float | None, task_name: str | None = None) -> T:
     """Await ``attempt``; past ``seconds`` cancel it, let it unwind, and raise :class:`AttemptOverran`.
 
     Unlike ``asyncio.wait_for``, a ``TimeoutError`` raised by the task itself is never mistaken for
-    the limit firing.
+    the limit firing. An async task that blocks the event loop (``time.sleep`` in async code) cannot
+    be cancelled while it blocks; if it returns after its limit it has still overrun, and a warning
+    naming ``task_name`` says that it blocked the loop (and with it every other action here).
     """
     if seconds is None:
         return await attempt
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     task = asyncio.ensure_future(attempt)
     try:
         done, _ = await asyncio.wait({task}, timeout=seconds)
@@ -91,7 +98,16 @@ async def within(attempt: Coroutine[Any, Any, T], seconds: float | None) -> T:
         task.cancel()
         raise
     if done:
-        return task.result()
+        elapsed = loop.time() - started
+        if elapsed <= seconds or task.cancelled() or task.exception() is not None:
+            return task.result()
+        print(
+            f"warning: task '{task_name or '?'}' blocked the event loop until {elapsed:.1f}s, past its "
+            f"timeout of {seconds:g}s; a blocking call in an async task stalls every action sharing the "
+            "loop: make the task sync, or use 'await asyncio.to_thread(...)'",
+            file=sys.stderr,
+        )
+        raise AttemptOverran()
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)  # its own cancellation, or a last-moment failure
     raise AttemptOverran()

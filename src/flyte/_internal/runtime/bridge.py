@@ -1,0 +1,122 @@
+"""Blocking calls in async task code that do not block the event loop.
+
+``flyte.map(task, items)`` is a blocking call. Written inside an async task (the reference SDK
+deadlocks there), it must not stall the event loop, which every other action of the run shares.
+So an async task's coroutine is stepped inside a greenlet (``drive``): its awaits are handed to the
+event loop as usual, and a blocking call made anywhere inside it (``wait_blocking``) switches back
+to the driver, which awaits on the loop and switches back in with the result. The task's code
+sees an ordinary blocking call; the loop keeps serving every other action meanwhile.
+
+A greenlet costs ~10 µs to start, too much for every action of a 10,000-way fan-out, so only
+tasks whose code can make such a call are stepped this way (``may_block``: the function's code,
+nested functions included, names ``map``); in any other task a blocking ``flyte.map`` fails at
+once with an error that says to use ``flyte.map.aio``.
+
+Invariants: the greenlet shares the driving asyncio task's ``contextvars`` context (so
+``flyte.ctx()``, groups and custom context behave as without it); a cancellation of the driving
+task is thrown into the coroutine at the await it is suspended in, as asyncio would.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any, TypeVar
+
+from greenlet import getcurrent, greenlet
+
+T = TypeVar("T")
+
+
+_BLOCKING_NAMES = frozenset({"map"})
+_may_block: dict[types.CodeType, bool] = {}
+
+
+def _names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names(const)
+    return names
+
+
+def may_block(func: Callable[..., Any]) -> bool:
+    """Whether ``func``'s code can call a blocking ``flyte.map`` (it names ``map`` somewhere)."""
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return True  # not plain Python: assume it may
+    known = _may_block.get(code)
+    if known is None:
+        known = _may_block[code] = bool(_names(code) & _BLOCKING_NAMES)
+    return known
+
+
+class NotBridged(RuntimeError):
+    """``wait_blocking`` was called outside code stepped by ``drive``."""
+
+
+class _Stepper(greenlet):  # type: ignore[misc]
+    driver: greenlet
+
+
+class _Reyield:
+    """Hands an object the coroutine yielded (a future it awaits) up to the driving asyncio task."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any):
+        self.obj = obj
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        return (yield self.obj)
+
+
+def _step(coro: Coroutine[Any, Any, Any]) -> tuple[str, Any]:
+    value: Any = None
+    error: BaseException | None = None
+    driver = getcurrent().driver
+    while True:
+        try:
+            yielded = coro.send(value) if error is None else coro.throw(error)
+        except StopIteration as stop:
+            return "done", stop.value
+        except BaseException as e:  # noqa: BLE001 (re-raised by the driver, in its own frame)
+            return "error", e
+        value, error = driver.switch(("yield", yielded))
+
+
+async def drive(coro: Coroutine[Any, Any, T]) -> T:
+    """Await ``coro`` with its steps run in a greenlet, so that it may call ``wait_blocking``."""
+    driver = getcurrent()
+    stepper = _Stepper(_step, parent=driver)
+    stepper.driver = driver
+    stepper.gr_context = driver.gr_context
+    message = stepper.switch(coro)
+    while True:
+        kind, payload = message
+        if kind == "done":
+            return payload  # type: ignore[no-any-return]
+        if kind == "error":
+            raise payload
+        try:
+            if kind == "yield":
+                value = await _Reyield(payload)
+            else:  # "await": a blocking call inside the coroutine waits for this awaitable
+                value = await payload
+        except BaseException as e:  # noqa: BLE001 (thrown into the coroutine, which decides)
+            message = stepper.switch((None, e))
+        else:
+            message = stepper.switch((value, None))
+
+
+def wait_blocking(awaitable: Awaitable[T]) -> T:
+    """Block the calling code (not the event loop) until ``awaitable`` is done; only inside ``drive``."""
+    current = getcurrent()
+    if not isinstance(current, _Stepper):
+        if hasattr(awaitable, "close"):
+            awaitable.close()  # type: ignore[attr-defined]  (never awaited: no warning about it)
+        raise NotBridged("not called from a coroutine stepped by drive()")
+    value, error = current.driver.switch(("await", awaitable))
+    if error is not None:
+        raise error
+    return value  # type: ignore[no-any-return]
