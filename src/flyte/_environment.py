@@ -140,6 +140,8 @@ class TaskEnvironment(Environment):
         queue: str | None = None,
         triggers: Any = (),
         links: Any = (),
+        notifications: Any = None,
+        produces_artifacts: Any = False,
     ) -> Callable[[Callable[..., Any]], TaskTemplate[Any, Any]]: ...
 
     def task(
@@ -158,6 +160,8 @@ class TaskEnvironment(Environment):
         queue: str | None = None,
         triggers: Any = (),
         links: Any = (),
+        notifications: Any = None,
+        produces_artifacts: Any = False,
     ) -> Any:
         """Turn a function into a task of this environment; use bare or with options."""
 
@@ -183,6 +187,8 @@ class TaskEnvironment(Environment):
                 links=tuple(links) if isinstance(links, (list, tuple)) else (links,),
                 reusable=self.reusable,
                 plugin_config=self.plugin_config,
+                notifications=notifications or (),
+                produces_artifacts=produces_artifacts,
             )
             if template.name in self._tasks:
                 raise ValueError(

@@ -44,7 +44,6 @@ _REFERENCE_OPTIONS = frozenset(
         "user_log_level",
         "reset_root_logger",
         "queue",
-        "notifications",
         "cache_lookup_scope",
         "preserve_original_types",
         "debug",
@@ -94,6 +93,7 @@ class _Runner:
         isolate: bool = False,
         recover_from: str | None = None,
         strict_resources: bool = False,
+        notifications: Any = None,
         **reference_only: Any,
     ):
         if mode not in (None, "local", "remote", "hybrid"):
@@ -123,6 +123,7 @@ class _Runner:
         self._recover_from = recover_from
         self._isolate = isolate
         self._strict_resources = strict_resources
+        self._notifications = _notifications_of(notifications)
 
     def _effective_mode(self) -> Mode:
         if self._mode is not None:
@@ -144,6 +145,7 @@ class _Runner:
             persist=os.environ.get("FLYTE_LOCAL_PERSISTENCE", "1") not in ("0", "false", "no"),
             isolate=self._isolate or _env_flag("FLYTE_LOCAL_ISOLATE"),
             strict_resources=self._strict_resources or _env_flag("FLYTE_STRICT_RESOURCES"),
+            notifications=self._notifications,
         )
 
     @syncify
@@ -241,6 +243,10 @@ async def run_local(
             await asyncio.to_thread(store.stop_committer)
             if controller.root is not None:  # a store failure here must surface, never pass as success
                 await asyncio.to_thread(controller.recorder.run_finished, controller.root)
+        if config.notifications or hasattr(controller, "_flyte_notify_pending"):
+            from flyte.notify._local import notify_run_end
+
+            await notify_run_end(config, task, controller)
     return Run(config.name, controller.root, task, value=value, url=url)
 
 
@@ -257,6 +263,7 @@ def with_runcontext(
     labels: dict[str, str] | None = None,
     annotations: dict[str, str] | None = None,
     strict_resources: bool = False,
+    notifications: Any = None,
     **reference_only: Any,
 ) -> _Runner:
     """Settings for the next run: ``flyte.with_runcontext(name="nightly").run(main, x=1)``.
@@ -280,8 +287,17 @@ def with_runcontext(
         labels=labels,
         annotations=annotations,
         strict_resources=strict_resources,
+        notifications=notifications,
         **reference_only,
     )
+
+
+def _notifications_of(value: Any) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    from flyte.notify._notifiers import normalize  # only runs that notify load flyte.notify
+
+    return normalize(value, "with_runcontext")
 
 
 def _env_flag(name: str) -> bool:

@@ -65,6 +65,10 @@ class TaskTemplate(Generic[P, R]):
     links: tuple[Any, ...] = ()
     reusable: Any = None
     plugin_config: Any = None
+    notifications: tuple[Any, ...] = ()
+    """flyte.notify objects sent when an action of this task ends (flyte-engine extension)."""
+    produces_artifacts: Any = False
+    """Whether (or which artifacts) this task publishes: True, or a tuple of artifact handles."""
 
     @property
     def native_interface(self) -> NativeInterface:
@@ -127,6 +131,8 @@ class TaskTemplate(Generic[P, R]):
         interruptible: bool | None = None,
         reusable: Any = _UNSET,
         links: Any = _UNSET,
+        notifications: Any = _UNSET,
+        produces_artifacts: Any = _UNSET,
         **unknown: Any,
     ) -> TaskTemplate[P, R]:
         """A copy of this task with some settings replaced; the original is left untouched."""
@@ -161,7 +167,19 @@ class TaskTemplate(Generic[P, R]):
             changes["reusable"] = reusable
         if links is not _UNSET:
             changes["links"] = tuple(links or ())
+        if notifications is not _UNSET:
+            changes["notifications"] = _notifications_of(notifications, self.name)
+        if produces_artifacts is not _UNSET:
+            changes["produces_artifacts"] = produces_artifacts
         return dataclasses.replace(self, **changes)
+
+
+def _notifications_of(value: Any, task_name: str) -> tuple[Any, ...]:
+    if not value:
+        return ()
+    from flyte.notify._notifiers import normalize  # only tasks that notify load flyte.notify
+
+    return normalize(value, f"Task '{task_name}'")
 
 
 def _check_inline_limit(value: int, task_name: str) -> int:
@@ -191,6 +209,8 @@ def make_task(
     if inspect.isasyncgenfunction(func) or inspect.isgeneratorfunction(func):
         raise TypeError(f"Task '{env_name}.{func.__name__}': generator functions cannot be tasks")
     name = f"{env_name}.{func.__name__}"
+    if settings.get("notifications"):
+        settings["notifications"] = _notifications_of(settings["notifications"], name)
     return TaskTemplate(
         func=func,
         name=name,

@@ -7,6 +7,7 @@ import secrets
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 _ALPHABET = string.ascii_lowercase + string.digits
 
@@ -41,6 +42,8 @@ class RunConfig:
     """Refuse a task whose Resources exceed the local node instead of clamping them
     (``flyte run --strict-resources``, ``with_runcontext(strict_resources=True)``,
     FLYTE_STRICT_RESOURCES=1)."""
+    notifications: tuple[Any, ...] = ()
+    """flyte.notify objects sent when the run ends (``with_runcontext(notifications=...)``)."""
     persist: bool = True
     """Record the run in the store under FLYTE_HOME (turn off with FLYTE_LOCAL_PERSISTENCE=0)."""
 

@@ -74,7 +74,9 @@ def _phase(data: dict[str, Any]) -> ActionPhase:
 
 
 def _untyped(data: bytes | None) -> dict[str, Any]:
-    return TypeEngine.decode_values(data, {}) if data else {}
+    values = TypeEngine.decode_values(data, {}) if data else {}
+    values.pop("_artifacts", None)  # flyte.artifacts records, not an output
+    return values
 
 
 def _outputs(data: bytes | None, task: TaskTemplate[Any, Any] | None) -> ActionOutputs:

@@ -34,7 +34,9 @@ def _store() -> RunStore:
 
 
 def _untyped(data: bytes | None) -> dict[str, Any]:
-    return TypeEngine.decode_values(data, {}) if data else {}
+    values = TypeEngine.decode_values(data, {}) if data else {}
+    values.pop("_artifacts", None)  # flyte.artifacts records, not an output
+    return values
 
 
 class Action:

@@ -180,6 +180,10 @@ class LocalController:
     async def _run_action(
         self, node: ActionNode, task: TaskTemplate, bound: dict[str, Any], parent: TaskContext
     ) -> Any:
+        if task.notifications:  # flyte.notify: sent once this action ends
+            from flyte.notify._local import notify_action
+
+            return await notify_action(self, node, task, bound, parent)
         node.handle = asyncio.current_task()
         if self.replay is not None:
             recorded = self.replay.outputs_for(node.name, task.name, node.inputs)

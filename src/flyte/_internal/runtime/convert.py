@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from flyte.artifacts._wrapper import ARTIFACTS_KEY, ArtifactWrapper
 from flyte.errors import InlineIOMaxBytesBreached, RuntimeDataValidationError
 from flyte.types import TypeEngine, TypeTransformerFailedError
 
@@ -42,6 +43,10 @@ def decode_inputs(task: TaskTemplate, data: bytes) -> dict[str, Any]:
 
 def encode_outputs(task: TaskTemplate, value: Any) -> bytes:
     outputs = task.interface.outputs_as_dict(value, task.name)
+    if ArtifactWrapper in map(type, outputs.values()):  # flyte.artifacts.new(...) outputs
+        from flyte.artifacts._local import take_artifacts
+
+        outputs = take_artifacts(task, outputs)
     try:
         data = TypeEngine.encode_values(outputs, task.interface.outputs)
     except TypeTransformerFailedError as e:
@@ -55,4 +60,5 @@ def decode_outputs(task: TaskTemplate, data: bytes) -> Any:
         outputs = TypeEngine.decode_values(data, task.interface.outputs)
     except TypeTransformerFailedError as e:
         raise RuntimeDataValidationError(f"return value {getattr(e, 'name', 'o0')}", e, task.name) from None
+    outputs.pop(ARTIFACTS_KEY, None)
     return task.interface.outputs_as_value(outputs)
