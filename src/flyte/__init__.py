@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "TriggerTime": "flyte._trigger",
     "ctx": "flyte._context",
     "current_domain": "flyte._initialize",
+    "current_project": "flyte._initialize",
     "custom_context": "flyte._custom_context",
     "get_custom_context": "flyte._custom_context",
     "group": "flyte._group",
@@ -113,6 +114,7 @@ __all__ = [
     "__version__",
     "ctx",
     "current_domain",
+    "current_project",
     "custom_context",
     "get_custom_context",
     "group",
@@ -163,7 +165,7 @@ if TYPE_CHECKING:
     from flyte._environment import Environment, TaskEnvironment
     from flyte._group import group
     from flyte._image import Image
-    from flyte._initialize import current_domain, init, init_from_config
+    from flyte._initialize import current_domain, current_project, init, init_from_config
     from flyte._link import Link
     from flyte._logging import logger, system_logger
     from flyte._map import map

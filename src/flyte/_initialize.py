@@ -176,7 +176,7 @@ def init_from_config(
         root_dir=root_dir,
         log_level=log_level,
         endpoint=admin.get("endpoint"),
-        api_key=admin.get("api_key"),
+        api_key=os.environ.get("FLYTE_API_KEY") or admin.get("api_key"),  # the environment wins
         insecure=bool(admin.get("insecure", False)),
         storage=storage,
         images={**(image.get("images") or {}), **(images or {})},
@@ -185,4 +185,18 @@ def init_from_config(
 
 
 def current_domain() -> str | None:
-    return get_init_config().domain
+    """The domain of the run this task belongs to; outside a task, the one ``flyte.init`` set."""
+    return _of_current_run("domain") or get_init_config().domain
+
+
+def current_project() -> str | None:
+    """The project of the run this task belongs to; outside a task, the one ``flyte.init`` set."""
+    return _of_current_run("project") or get_init_config().project
+
+
+def _of_current_run(field: str) -> str | None:
+    from flyte._context import current_frame
+
+    frame = current_frame()
+    tctx = frame.tctx if frame is not None else None
+    return getattr(tctx.action, field, None) if tctx is not None else None

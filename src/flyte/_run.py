@@ -14,7 +14,7 @@ from flyte._custom_context import get_custom_context
 from flyte._initialize import get_init_config
 from flyte._internal.controllers.local import LocalController
 from flyte._internal.logs import capture
-from flyte._internal.run_config import RunConfig, flyte_home, new_run_name
+from flyte._internal.run_config import RunConfig, flyte_home, new_run_name, run_labels
 from flyte._internal.run_guard import refuse_run_during_import
 from flyte._internal.store import Replay, StoreRecorder, TaskCache, open_store
 from flyte._internal.store.liveness import this_process_owner
@@ -36,8 +36,6 @@ _REFERENCE_OPTIONS = frozenset(
         "metadata_path",
         "run_base_dir",
         "run_start_time",
-        "project",
-        "domain",
         "interruptible",
         "log_level",
         "log_format",
@@ -94,6 +92,8 @@ class _Runner:
         recover_from: str | None = None,
         strict_resources: bool = False,
         notifications: Any = None,
+        project: str | None = None,
+        domain: str | None = None,
         **reference_only: Any,
     ):
         if mode not in (None, "local", "remote", "hybrid"):
@@ -123,6 +123,8 @@ class _Runner:
         self._recover_from = recover_from
         self._isolate = isolate
         self._strict_resources = strict_resources
+        self._project = project
+        self._domain = domain
         self._notifications = _notifications_of(notifications)
 
     def _effective_mode(self) -> Mode:
@@ -145,6 +147,8 @@ class _Runner:
             persist=os.environ.get("FLYTE_LOCAL_PERSISTENCE", "1") not in ("0", "false", "no"),
             isolate=self._isolate or _env_flag("FLYTE_LOCAL_ISOLATE"),
             strict_resources=self._strict_resources or _env_flag("FLYTE_STRICT_RESOURCES"),
+            project=self._project or get_init_config().project,
+            domain=self._domain or get_init_config().domain,
             notifications=self._notifications,
         )
 
@@ -206,6 +210,7 @@ async def run_local(
             task_module=module,
             task_file=file,
             root_dir=str(get_init_config().root_dir),
+            labels=run_labels(config),
         )
         services["recorder"] = StoreRecorder(store)
         services["cache"] = TaskCache(store)
@@ -264,6 +269,8 @@ def with_runcontext(
     annotations: dict[str, str] | None = None,
     strict_resources: bool = False,
     notifications: Any = None,
+    project: str | None = None,
+    domain: str | None = None,
     **reference_only: Any,
 ) -> _Runner:
     """Settings for the next run: ``flyte.with_runcontext(name="nightly").run(main, x=1)``.
@@ -288,6 +295,8 @@ def with_runcontext(
         annotations=annotations,
         strict_resources=strict_resources,
         notifications=notifications,
+        project=project,
+        domain=domain,
         **reference_only,
     )
 

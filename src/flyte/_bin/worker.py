@@ -183,7 +183,9 @@ class Worker:
         base = self.home / "worker-runs" / run
         group = a.get("group")
         return TaskContext(
-            action=ActionID(name=action, run_name=run),
+            action=ActionID(
+                name=action, run_name=run, project=a["task"].get("project"), domain=a["task"].get("domain")
+            ),
             mode="remote",
             raw_data_path=RawDataPath(path=a.get("raw_data_path") or str(self.home / "data")),
             run_base_dir=str(base),
@@ -202,7 +204,16 @@ class Worker:
             task, bundle_dir = await self._task_of(a["task"])
             inputs = b64d(a.get("inputs_b64")) or b""
             node = RunningAction(
-                ActionID(name=action, run_name=run), task.name, inputs, a["task"]["bundle_key"], bundle_dir
+                ActionID(
+                    name=action,
+                    run_name=run,
+                    project=a["task"].get("project"),
+                    domain=a["task"].get("domain"),
+                ),
+                task.name,
+                inputs,
+                a["task"]["bundle_key"],
+                bundle_dir,
             )
             node.attempts = attempt + 1
             env = {**task.env_vars, **(a.get("env") or {})}
@@ -342,7 +353,8 @@ async def _watch_parent(pid: int, main: asyncio.Task[None]) -> None:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    client = ApiClient(args.endpoint, args.api_key or os.environ.get("FLYTE_API_KEY"))
+    # a worker waits out a server that is still starting as patiently as one that restarts
+    client = ApiClient(args.endpoint, args.api_key or os.environ.get("FLYTE_API_KEY"), first_contact_for=60.0)
     worker = Worker(client, args.worker_id, max(1, args.concurrency))
     main = asyncio.current_task()
     assert main is not None

@@ -38,6 +38,10 @@ class RunConfig:
     """Replay what this earlier run finished (``rerun --recover``)."""
     isolate: bool = False
     """Run every action in a worker process (``flyte run --isolate``, FLYTE_LOCAL_ISOLATE=1)."""
+    project: str | None = None
+    """The project the run belongs to (``-p``, ``with_runcontext(project=)``, ``flyte.init``)."""
+    domain: str | None = None
+    """Its domain (``-d``, ``with_runcontext(domain=)``, ``flyte.init``)."""
     strict_resources: bool = False
     """Refuse a task whose Resources exceed the local node instead of clamping them
     (``flyte run --strict-resources``, ``with_runcontext(strict_resources=True)``,
@@ -56,3 +60,13 @@ class RunConfig:
         """Where tasks write data: the given ``raw_data_path``, else one content-addressed store
         under FLYTE_HOME shared by all local runs (equal content, equal path: dedup and cache keys)."""
         return self.raw_data_path or str(flyte_home() / "data")
+
+
+def run_labels(config: RunConfig) -> dict[str, str]:
+    """What a run is labelled with in the store: its labels, and its project and domain."""
+    labels = dict(config.labels)
+    if config.project:
+        labels["project"] = config.project
+    if config.domain:
+        labels["domain"] = config.domain
+    return labels

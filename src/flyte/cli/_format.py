@@ -40,15 +40,29 @@ PHASE_STYLES: dict[ActionPhase, str] = {
 ERROR_SUMMARY_WIDTH = 70
 
 
+OUTPUT_FORMATS = ("table", "table-simple", "json", "json-raw", "yaml")
+"""The reference's ``-of`` choices (``table-simple``/``json-raw`` read as ``table``/``json``)."""
+
+
+def _resolve_output_format(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    """The command's own ``-of`` if given, else the one before the subcommand (``flyte -of json get
+    runs``), else ``table``. Structured formats come back as ``json``; which document syntax
+    (JSON or YAML) ``echo_json`` writes is kept in the context."""
+    root = ctx.find_root()
+    chosen = (value or root.meta.get("flyte.output_format") or "table").lower()
+    root.meta["flyte.document_format"] = "yaml" if chosen == "yaml" else "json"
+    return "json" if chosen in ("json", "json-raw", "yaml") else "table"
+
+
 def output_format_option(fn: F) -> F:
-    """The ``-of/--output-format table|json`` option shared by the ``get`` commands."""
+    """The ``-of/--output-format`` option shared by the commands that list or show things."""
     return click.option(
         "-of",
         "--output-format",
-        type=click.Choice(["table", "json"]),
-        default="table",
-        show_default=True,
-        help="table: aligned columns (rich in a terminal); json: one JSON document.",
+        type=click.Choice(OUTPUT_FORMATS, case_sensitive=False),
+        default=None,
+        callback=_resolve_output_format,
+        help="table (default): aligned columns (rich in a terminal); json or yaml: one document.",
     )(fn)
 
 
@@ -159,6 +173,7 @@ def run_to_dict(record: RunRecord) -> dict[str, Any]:
         "error_message": record.error_message,
         "source_run": record.source_run,
         "abort_reason": record.abort_reason,
+        "labels": dict(record.labels),
     }
 
 
@@ -186,7 +201,14 @@ def action_to_dict(record: ActionRecord, *, depth: int | None = None) -> dict[st
 
 
 def echo_json(payload: Any) -> None:
-    """Print ``payload`` as one indented JSON document."""
+    """Print ``payload`` as one document: indented JSON, or YAML with ``-of yaml``."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.find_root().meta.get("flyte.document_format") == "yaml":
+        import yaml
+
+        plain = json.loads(json.dumps(payload, ensure_ascii=False, default=repr))
+        click.echo(yaml.safe_dump(plain, sort_keys=False, allow_unicode=True).rstrip())
+        return
     click.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=repr))
 
 

@@ -12,7 +12,33 @@ import click
 from flyte._interface import EMPTY, NativeInterface
 from flyte.types import TypeEngine, TypeTransformerFailedError
 
-_SCALARS: dict[Any, click.ParamType] = {int: click.INT, float: click.FLOAT, str: click.STRING}
+
+def _check_utf8(value: str, param: click.Parameter | None, ctx: click.Context | None) -> None:
+    """Reject an argument that was not valid UTF-8 (Python keeps its bytes as surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        name = param.name if param is not None else "value"
+        raise click.BadParameter(
+            f"is not valid UTF-8 (byte {e.start}); pass text in UTF-8",
+            ctx=ctx,
+            param=param,
+            param_hint=f"--{name}",
+        ) from None
+
+
+class Utf8String(click.ParamType):
+    """A ``str`` input: any text, but valid UTF-8 (it is stored and sent as such)."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            _check_utf8(value, param, ctx)
+        return value
+
+
+_SCALARS: dict[Any, click.ParamType] = {int: click.INT, float: click.FLOAT, str: Utf8String()}
 
 
 def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
@@ -33,10 +59,13 @@ class JsonValue(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if not isinstance(value, str):
             return value
+        _check_utf8(value, param, ctx)
         try:
             obj = json.loads(value)
         except json.JSONDecodeError:
             obj = value  # a date, an enum name, a plain string inside a Union...
+        except RecursionError:
+            self.fail(f"expected {self.name} (as JSON): the value is nested too deeply to read", param, ctx)
         try:
             return TypeEngine.from_jsonable(obj, self.python_type)
         except (TypeTransformerFailedError, TypeError, ValueError) as e:
@@ -51,7 +80,7 @@ def option_for(name: str, python_type: Any, default: Any) -> click.Option:
     kwargs: dict[str, Any] = {
         "required": required,
         "show_default": not required,
-        "help": f"{TypeEngine.describe(python_type)}" + (" (required)" if required else ""),
+        "help": TypeEngine.describe(python_type),  # click itself marks required options, once
     }
     if not required:
         kwargs["default"] = default.value if isinstance(default, enum.Enum) else default

@@ -19,11 +19,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from flyte._initialize import get_init_config, init_from_config, is_initialized, read_config
-from flyte._internal.run_config import flyte_home, new_run_name
-from flyte._run import _Runner
+from flyte._internal.run_config import flyte_home
 from flyte.cli._errors import fail
 from flyte.cli._groups import create
-from flyte.cli._run import _parse_env, failure_message, report_success
+from flyte.cli._run import failure_message, report_success
 from flyte.errors import ActionNotFoundError, BaseRuntimeError
 from flyte.models import ActionPhase
 
@@ -134,9 +133,24 @@ def remote_configured() -> bool:
     if is_initialized() and get_init_config().is_remote:
         return True
     ctx = click.get_current_context(silent=True)
-    explicit = ctx.find_root().meta.get("flyte.config") if ctx else None
+    meta = ctx.find_root().meta if ctx else {}
     try:
-        init_from_config(explicit)
+        init_from_config(meta.get("flyte.config"))
+        endpoint = meta.get("flyte.endpoint")
+        if endpoint:  # `flyte --endpoint URL ...` wins over the config file's endpoint
+            import os
+
+            import flyte
+
+            found = get_init_config()
+            flyte.init(
+                endpoint=endpoint,
+                api_key=os.environ.get("FLYTE_API_KEY") or found.api_key,
+                insecure=bool(meta.get("flyte.insecure")) or found.insecure,
+                project=found.project,
+                domain=found.domain,
+                root_dir=found.root_dir,
+            )
     except BaseRuntimeError as e:
         fail(str(e), e)
     return get_init_config().is_remote
@@ -185,11 +199,10 @@ def report_remote(run: RemoteRun, elapsed: float) -> None:
 
 def execute_remote(task: Any, run_opts: dict[str, Any], inputs: dict[str, Any]) -> None:
     """``flyte run FILE TASK`` against the configured control plane."""
+    from flyte.cli._run import runner_for
     from flyte.remote._remote_run import submit_run
 
-    runner = _Runner(
-        "remote", name=run_opts.get("name") or new_run_name(), env_vars=_parse_env(run_opts["env"])
-    )
+    runner = runner_for("remote", run_opts)
     started = time.monotonic()
     try:
         run = submit_run(task, (), inputs, runner._config())

@@ -15,7 +15,7 @@ from flyte._internal.run_config import new_run_name
 from flyte._run import _Runner, run_local
 from flyte._syncify import run_sync
 from flyte._task import TaskTemplate
-from flyte.cli._errors import fail
+from flyte.cli._errors import fail, note, shorten
 from flyte.cli._live import LiveView
 from flyte.cli._params import options_for, values_from_cli
 from flyte.models import ActionPhase
@@ -52,7 +52,7 @@ def _format_value(value: Any) -> str:
 def failure_message(run_name: str, phase: ActionPhase, where: str, error: BaseException | None) -> str:
     """The one-line message for a failed run: which task raised what."""
     detail = f"{type(error).__name__}: {error}" if error is not None else phase.value
-    return f"Run {run_name} {phase.value}: {where} raised {detail}"
+    return f"Run {run_name} {phase.value}: {where} raised {shorten(detail, f'flyte get run {run_name}')}"
 
 
 def report_success(run: Run, elapsed: float) -> None:
@@ -77,15 +77,7 @@ def _execute(task: TaskTemplate, run_opts: dict[str, Any], inputs: dict[str, Any
         if _remote.remote_configured():
             _remote.execute_remote(task, run_opts, inputs)
             return
-    runner = _Runner(
-        "local",
-        name=run_opts["name"] or new_run_name(),
-        env_vars=_parse_env(run_opts["env"]),
-        max_action_concurrency=run_opts.get("max_action_concurrency"),
-        isolate=bool(run_opts.get("isolate")),
-        strict_resources=bool(run_opts.get("strict_resources")),
-    )
-    config = runner._config()
+    config = runner_for("local", run_opts)._config()
     controllers: list[LocalController] = []
     started = time.monotonic()
     with LiveView(lambda: controllers[0] if controllers else None):
@@ -102,6 +94,43 @@ def _execute(task: TaskTemplate, run_opts: dict[str, Any], inputs: dict[str, Any
         where = f"task '{origin.task_name}' (action {origin.name})"
         fail(failure_message(run.name, run.phase, where, root.error), root.error)
     report_success(run, elapsed)
+
+
+def runner_for(mode: str, run_opts: dict[str, Any]) -> _Runner:
+    """The run settings ``flyte run``'s options stand for, the same for local and remote runs."""
+    return _Runner(
+        mode,  # type: ignore[arg-type]
+        name=run_opts.get("name") or new_run_name(),
+        env_vars=_parse_env(run_opts.get("env") or ()),
+        max_action_concurrency=run_opts.get("max_action_concurrency"),
+        isolate=bool(run_opts.get("isolate")),
+        strict_resources=bool(run_opts.get("strict_resources")),
+        project=run_opts.get("project"),
+        domain=run_opts.get("domain"),
+        raw_data_path=run_opts.get("raw_data_path"),
+        labels=_parse_pairs(run_opts.get("label") or (), "--label"),
+    )
+
+
+def _parse_pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key:
+            fail(f"{option} expects KEY=VALUE, got {value!r}", code=2)
+        pairs[key] = rest
+    return pairs
+
+
+# The reference's `run` options that only mean something on its hosted backend: accepted, noted.
+_HOSTED_ONLY = {
+    "copy_style": "--copy-style",
+    "service_account": "--service-account",
+    "image": "--image",
+    "run_project": "--run-project",
+    "run_domain": "--run-domain",
+    "no_sync_local_sys_paths": "--no-sync-local-sys-paths",
+}
 
 
 def task_command(task: TaskTemplate, name: str) -> click.Command:
@@ -171,6 +200,26 @@ class RunGroup(click.Group):
 @click.option(
     "-f", "--follow", is_flag=True, help="On a control plane: stream phases and logs until the run ends."
 )
+@click.option(
+    "-p", "--project", default=None, help="Project the run belongs to (recorded; flyte.current_project())."
+)
+@click.option(
+    "-d", "--domain", default=None, help="Domain the run belongs to (recorded; flyte.current_domain())."
+)
+@click.option("--raw-data-path", default=None, help="Where the run's tasks write their data.")
+@click.option(
+    "--label", multiple=True, metavar="KEY=VALUE", help="A label recorded with the run (repeatable)."
+)
+@click.option("--tui", is_flag=True, help="Show the live action tree (shown in a terminal anyway).")
+@click.option(
+    "--root-dir", default=None, help="Root of the code (the directory bundled for a control plane)."
+)
+@click.option("--copy-style", default=None, hidden=True)
+@click.option("--service-account", default=None, hidden=True)
+@click.option("--image", multiple=True, hidden=True)
+@click.option("--run-project", default=None, hidden=True)
+@click.option("--run-domain", default=None, hidden=True)
+@click.option("--no-sync-local-sys-paths", is_flag=True, default=None, hidden=True)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -181,9 +230,30 @@ def run(
     isolate: bool,
     strict_resources: bool,
     follow: bool,
+    project: str | None,
+    domain: str | None,
+    raw_data_path: str | None,
+    label: tuple[str, ...],
+    tui: bool,
+    root_dir: str | None,
+    **hosted_only: Any,
 ):
-    """Run a task: flyte run --local FILE TASK --input value ..."""
+    """Run a task: flyte run --local FILE TASK --input value ...
+
+    \b
+    Examples:
+      flyte run --local wf.py main --n 3
+      flyte run -p ml -d development --label team=blue wf.py train --epochs 2
+    """
     _parse_env(env)  # reject a malformed -e before loading any user code
+    _parse_pairs(label, "--label")
+    for key, given in hosted_only.items():
+        if given:
+            note(f"{_HOSTED_ONLY[key]} applies to the reference's hosted backend; it has no effect here")
+    if root_dir is not None:
+        import flyte
+
+        flyte.init(root_dir=root_dir)
     ctx.obj = {
         "local": local,
         "name": name,
@@ -192,4 +262,9 @@ def run(
         "isolate": isolate,
         "strict_resources": strict_resources,
         "follow": follow,
+        "project": project,
+        "domain": domain,
+        "raw_data_path": raw_data_path,
+        "label": label,
+        "tui": tui,
     }

@@ -5,7 +5,8 @@ request goes through the same two steps:
 
 1. **retry**: connection failures and 5xx / 429 answers are retried with exponential backoff for
    up to ``retry_for`` seconds (60 by default), so a server restart in the middle of a run is
-   ridden out;
+   ridden out; until the server has answered once, for only ``first_contact_for`` seconds (2 by
+   default), so that a server that is not there at all is reported at once;
 2. **map**: any other failure becomes a ``flyte.errors`` exception in :func:`error_for` -- the one
    place HTTP errors are translated.
 
@@ -38,6 +39,7 @@ from flyte.errors import (
 logger = logging.getLogger("flyte.remote")
 
 RETRY_FOR_SECONDS = 60.0
+FIRST_CONTACT_SECONDS = 2.0
 """How long a request keeps being retried while the server is unreachable or failing."""
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 FIRST_BACKOFF = 0.1
@@ -137,6 +139,10 @@ class _Backoff:
         self.tries = 0
 
     @property
+    def budget(self) -> float:
+        return self._budget
+
+    @property
     def waited(self) -> float:
         return time.monotonic() - self._started
 
@@ -166,11 +172,14 @@ class ApiClient:
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         retry_for: float = RETRY_FOR_SECONDS,
         timeout: float = DEFAULT_TIMEOUT,
+        first_contact_for: float = FIRST_CONTACT_SECONDS,
     ):
         self.endpoint = normalize_endpoint(endpoint, insecure)
         self._auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._transport = transport
         self.retry_for = retry_for
+        self.first_contact_for = first_contact_for
+        self._reached = False  # set by the first answer of the server, whatever its status
         self.timeout = timeout
         self._sync: dict[bool, httpx.Client] = {}
         self._async: dict[bool, httpx.AsyncClient] = {}
@@ -250,9 +259,12 @@ class ApiClient:
             if isinstance(error, httpx.HTTPError):
                 raise unreachable(self.endpoint, error, backoff.waited) from None
             raise error
-        if backoff.tries == 1:
-            logger.warning("%s %s: %s; retrying for up to %.0fs", method, url, error, self.retry_for)
+        if backoff.tries == 1 and self._reached:  # a first contact fails in one line, not two
+            logger.warning("%s %s: %s; retrying for up to %.0fs", method, url, error, backoff.budget)
         return delay
+
+    def _backoff(self) -> _Backoff:
+        return _Backoff(self.retry_for if self._reached else min(self.retry_for, self.first_contact_for))
 
     def request(
         self,
@@ -268,13 +280,14 @@ class ApiClient:
         """Send one request (retried as described above) and return its successful response."""
         client = self._sync_client(poll is not None)
         kwargs = self._build(method, url, auth, poll, json, params, content)
-        backoff = _Backoff(self.retry_for)
+        backoff = self._backoff()
         while True:
             try:
                 response = client.request(method, url, **kwargs)
             except httpx.TransportError as e:
                 time.sleep(self._retry_or_raise(backoff, method, url, e))
                 continue
+            self._reached = True
             if response.is_success:
                 return response
             error = error_for(response, self.endpoint)
@@ -296,7 +309,7 @@ class ApiClient:
         """The async twin of :meth:`request`."""
         client = self._async_client(poll is not None)
         kwargs = self._build(method, url, auth, poll, json, params, content)
-        backoff = _Backoff(self.retry_for)
+        backoff = self._backoff()
         while True:
             try:
                 if poll is None:
@@ -307,6 +320,7 @@ class ApiClient:
             except httpx.TransportError as e:
                 await asyncio.sleep(self._retry_or_raise(backoff, method, url, e))
                 continue
+            self._reached = True
             if response.is_success:
                 return response
             error = error_for(response, self.endpoint)

@@ -30,6 +30,7 @@ def _run(data: dict[str, Any]) -> RunRecord:
         task_module=None,
         task_file=None,
         root_dir=None,
+        labels=dict(data.get("labels") or {}),
     )
 
 

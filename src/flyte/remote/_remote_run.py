@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from flyte._initialize import get_init_config
 from flyte._internal.bundle import build_bundle, relative_file, upload_bundle
 from flyte._internal.controllers._wire import b64d, b64e, error_of, q, task_file, task_ref
+from flyte._internal.run_config import run_labels
 from flyte._internal.runtime.convert import encode_inputs
 from flyte._syncify import syncify
 from flyte.errors import CodeBundleError, InitializationError, RuntimeUserError, user_error_of
@@ -124,9 +125,12 @@ def submit_run(
     data = encode_inputs(task, task.interface.bind(task.name, args, kwargs))
     root, rel = bundle_root(task, get_init_config().root_dir)
     key = upload_bundle(client, build_bundle(root, extra=[rel]))
+    ref = task_ref(task, key, root)
+    ref.update(project=config.project, domain=config.domain)  # carried to every action of the run
     body = {
         "name": config.name,
-        "task": task_ref(task, key, root),
+        "task": ref,
+        "labels": run_labels(config),
         "inputs_b64": b64e(data),
         "env_vars": dict(config.env_vars),
         "custom_context": dict(config.custom_context),

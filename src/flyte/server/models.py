@@ -75,6 +75,8 @@ class RunCreate(BaseModel):
     custom_context: dict[str, str] = Field(default_factory=dict)
     overwrite_cache: bool = False
     recover_from: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    """The run's labels (its ``project`` and ``domain`` among them, when given)."""
 
 
 class Run(BaseModel):
@@ -86,6 +88,7 @@ class Run(BaseModel):
     error_type: str | None = None
     error_message: str | None = None
     source_run: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
     url: str
 
 

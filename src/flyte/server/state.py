@@ -213,13 +213,16 @@ def active_from_row(row: tuple) -> ActiveAction:
     )  # fmt: skip
 
 
-def run_insert(spec: RunSpec, owner: str, created_at: float) -> Statement:
+def run_insert(
+    spec: RunSpec, owner: str, created_at: float, labels: dict[str, str] | None = None
+) -> Statement:
     task = spec.task
     return (
-        "INSERT INTO runs (name, task_name, phase, created_at, owner, source_run, task_module, task_file)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (spec.name, task.name, QUEUED.value, created_at, owner, spec.recover_from, task.module, task.file),
-    )
+        "INSERT INTO runs (name, task_name, phase, created_at, owner, source_run, task_module, task_file,"
+        " labels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (spec.name, task.name, QUEUED.value, created_at, owner, spec.recover_from, task.module, task.file,
+         json.dumps(labels) if labels else None),
+    )  # fmt: skip
 
 
 def run_phase(name: str, phase: ActionPhase) -> Statement:

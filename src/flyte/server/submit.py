@@ -110,7 +110,8 @@ class Submitter:
             root = ActiveAction(run=name, name="a0", parent=None, task=req.task, group=None,
                                 custom_context=dict(req.custom_context), phase=QUEUED, attempts=0,
                                 created_at=now, history=[[QUEUED.value, now, 0]], not_before=now)  # fmt: skip
-            ch = Changes(sql=[run_insert(spec, self.scheduler.settings.owner, now), spec.insert()])
+            owner = self.scheduler.settings.owner
+            ch = Changes(sql=[run_insert(spec, owner, now, dict(req.labels)), spec.insert()])
             self.scheduler.specs[name] = spec
             self.scheduler.add(root)
             try:

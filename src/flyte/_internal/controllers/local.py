@@ -151,7 +151,9 @@ class LocalController:
         """Execute ``task`` as the root action ``a0`` of this run and return its value."""
         bound = task.interface.bind(task.name, args, kwargs)
         data = encode_inputs(task, bound)
-        node = ActionNode(ActionID(name="a0", run_name=self.config.name), task.name, None, None, data)
+        config = self.config
+        root_id = ActionID(name="a0", run_name=config.name, project=config.project, domain=config.domain)
+        node = ActionNode(root_id, task.name, None, None, data)
         self.root = node
         self.recorder.action_changed(node)
         seed = TaskContext(

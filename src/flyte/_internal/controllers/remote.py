@@ -246,7 +246,11 @@ class RemoteController:
         body = {
             "name": action_id.name,
             "parent": parent_node.name,
-            "task": task_ref(task, parent_node.bundle_key, parent_node.bundle_dir),
+            "task": {
+                **task_ref(task, parent_node.bundle_key, parent_node.bundle_dir),
+                "project": parent_node.id.project,
+                "domain": parent_node.id.domain,
+            },
             "inputs_b64": b64e(data),
             "group": group,
             "custom_context": dict(tctx.custom_context),

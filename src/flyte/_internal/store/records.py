@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flyte.models import ActionPhase
 
@@ -33,6 +33,8 @@ class RunRecord:
     task_module: str | None
     task_file: str | None
     root_dir: str | None
+    labels: dict[str, str] = field(default_factory=dict)
+    """The run's labels, with its ``project`` and ``domain`` when it has them."""
 
     @property
     def duration(self) -> float | None:

@@ -6,13 +6,15 @@ migrates an older store (with the ``MIGRATIONS`` steps for what it cannot create
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE actions ADD COLUMN report_path TEXT",),
+    3: ("ALTER TABLE runs ADD COLUMN labels TEXT",),
 }
 """Statements that bring a store at version ``n - 1`` to version ``n`` (run before the DDL, which
-creates what is missing)."""
+creates what is missing). An ``ALTER TABLE t ADD COLUMN c`` is skipped when ``t`` does not exist
+yet (the DDL then creates it whole) or already has ``c``."""
 
 DDL = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -28,7 +30,8 @@ CREATE TABLE IF NOT EXISTS runs (
     abort_reason  TEXT,
     task_module   TEXT,
     task_file     TEXT,
-    root_dir      TEXT
+    root_dir      TEXT,
+    labels        TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_time ON runs (created_at);
 

@@ -9,7 +9,9 @@ Large inputs and outputs go to content-addressed files next to the database; row
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import re
 import sqlite3
 import threading
 import time
@@ -37,6 +39,28 @@ INLINE_LIMIT = 64 * 1024
 LOCK_RETRY_SECONDS = 60.0
 CONNECT_RETRY_SECONDS = 5.0
 """Opening a store that cannot be reached fails after this long (a busy one is waited out longer)."""
+
+_ADD_COLUMN = re.compile(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", re.IGNORECASE)
+
+
+def _migrate(conn: Connection, statement: str) -> None:
+    """Run one migration statement; an added column only where its table exists without it."""
+    added = _ADD_COLUMN.match(statement.strip())
+    if added is None:
+        conn.execute(statement)
+        return
+    table, column = added.groups()
+    conn.execute("SAVEPOINT flyte_probe")  # a failed probe must not abort the migration's transaction
+    try:
+        columns = [d[0] for d in conn.execute(f"SELECT * FROM {table} LIMIT 0").description]
+    except Exception:  # no such table yet: the DDL creates it with every column
+        conn.execute("ROLLBACK TO SAVEPOINT flyte_probe")
+        conn.execute("RELEASE SAVEPOINT flyte_probe")
+        return
+    conn.execute("RELEASE SAVEPOINT flyte_probe")
+    if column.lower() not in (c.lower() for c in columns):
+        conn.execute(statement)
+
 
 CACHE_UPSERT = """
 INSERT INTO cache (key, task_name, version, outputs, outputs_ref, created_at, run_name, action)
@@ -126,7 +150,7 @@ class RunStore:
                 if has_tables and version < SCHEMA_VERSION:
                     for step in range(version + 1, SCHEMA_VERSION + 1):
                         for statement in MIGRATIONS.get(step, ()):
-                            conn.execute(statement)
+                            _migrate(conn, statement)
                 if version < SCHEMA_VERSION:
                     for statement in DDL.split(";"):
                         if statement.strip():
@@ -219,10 +243,11 @@ class RunStore:
         task_module: str | None = None,
         task_file: str | None = None,
         root_dir: str | None = None,
+        labels: dict[str, str] | None = None,
     ) -> None:
         """Record a new run, durably, before any of its actions execute."""
         row = (name, task_name, ActionPhase.RUNNING.value, time.time(), owner, source_run, task_module,
-               task_file, root_dir)  # fmt: skip
+               task_file, root_dir, json.dumps(labels) if labels else None)  # fmt: skip
 
         def insert(conn: Connection) -> None:
             exists = conn.execute("SELECT 1 FROM runs WHERE name = ?", (name,)).fetchone()
@@ -230,7 +255,7 @@ class RunStore:
                 raise ValueError(f"A run named '{name}' already exists; choose another name")
             conn.execute(
                 "INSERT INTO runs (name, task_name, phase, created_at, owner, source_run, task_module,"
-                " task_file, root_dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " task_file, root_dir, labels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
 
@@ -399,12 +424,13 @@ class RunStore:
 
     _RUN_COLUMNS = (
         "name, task_name, phase, created_at, ended_at, owner, error_type, error_message, source_run,"
-        " abort_reason, task_module, task_file, root_dir"
+        " abort_reason, task_module, task_file, root_dir, labels"
     )
 
     @staticmethod
     def _run(row: tuple) -> RunRecord:
-        return RunRecord(row[0], row[1], ActionPhase(row[2]), *row[3:])
+        labels = json.loads(row[13]) if row[13] else {}
+        return RunRecord(row[0], row[1], ActionPhase(row[2]), *row[3:13], labels=labels)
 
     def get_run(self, name: str) -> RunRecord | None:
         row = (

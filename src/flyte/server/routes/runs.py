@@ -36,7 +36,7 @@ def run_to_api(record: RunRecord, base: str) -> Run:
     return Run(
         name=record.name, task_name=record.task_name, phase=record.phase.value, created_at=record.created_at,
         ended_at=record.ended_at, error_type=record.error_type, error_message=record.error_message,
-        source_run=record.source_run, url=f"{base}/api/v1/runs/{record.name}",
+        source_run=record.source_run, labels=dict(record.labels), url=f"{base}/api/v1/runs/{record.name}",
     )  # fmt: skip
 
 

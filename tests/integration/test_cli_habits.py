@@ -1,0 +1,132 @@
+"""The reference's CLI habits parse on ours: global options before the subcommand, `run` options,
+hosted-only options noted in one line, and bad input as one line, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import click
+import pytest
+import yaml
+from click.testing import CliRunner
+
+pytestmark = pytest.mark.integration
+
+WORKFLOW = textwrap.dedent(
+    """
+    import flyte
+
+    env = flyte.TaskEnvironment(name="habits")
+
+
+    @env.task
+    async def where(tag: str = "x") -> str:
+        \"\"\"Say which project and domain the run is in.\"\"\"
+        return f"{tag}:{flyte.current_project()}/{flyte.current_domain()}"
+
+
+    @env.task
+    async def needs(n: int, data: dict) -> int:
+        return n + len(data)
+
+
+    @env.task
+    async def huge_error() -> int:
+        raise ValueError("x" * 2_000_000)
+    """
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "wf.py").write_text(WORKFLOW)
+    return tmp_path
+
+
+def flyte_cli(project: Path, *args: str | bytes) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "FLYTE_HOME": str(project / "home")}
+    return subprocess.run(
+        [sys.executable, "-m", "flyte.cli.main", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def test_main_is_the_click_group():
+    from flyte.cli.main import main
+
+    assert isinstance(main, click.Group)
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0 and "run" in result.output and "--output-format" in result.output
+
+
+def test_project_domain_and_labels_are_recorded_and_seen_by_tasks(project: Path):
+    ran = flyte_cli(project, "run", "--local", "-p", "ml", "-d", "dev", "--label", "team=blue", "--name", "r-pd",
+                    "wf.py", "where", "--tag", "t")  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert b"t:ml/dev" in ran.stdout
+    listed = flyte_cli(project, "-of", "json", "get", "runs")  # the format given before the subcommand
+    assert listed.returncode == 0, listed.stderr
+    (run,) = json.loads(listed.stdout)
+    assert run["name"] == "r-pd" and run["labels"] == {"team": "blue", "project": "ml", "domain": "dev"}
+    as_yaml = flyte_cli(project, "-of", "yaml", "get", "runs")
+    assert yaml.safe_load(as_yaml.stdout)[0]["labels"]["project"] == "ml"
+
+
+def test_hosted_only_options_are_accepted_with_one_note(project: Path):
+    ran = flyte_cli(project, "--org", "acme", "run", "--local", "--copy-style", "all", "--service-account", "sa",
+                    "--raw-data-path", str(project / "raw"), "--tui", "wf.py", "where")  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    notes = [line for line in ran.stderr.decode().splitlines() if line.startswith("note:")]
+    assert len(notes) == 2 and "--copy-style" in notes[0] and "--service-account" in notes[1]
+    assert b"Traceback" not in ran.stderr
+
+
+def test_a_tasks_help_marks_required_inputs_once(project: Path):
+    shown = flyte_cli(project, "run", "--local", "wf.py", "needs", "--help")
+    assert shown.returncode == 0
+    lines = shown.stdout.decode().splitlines()
+    n_line = next(line for line in lines if "--n " in line)
+    assert n_line.count("required") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--n", "1", "--data", "[" * 30000 + "]" * 30000], b"nested too deeply"),
+        (["--n", "1", "--data", b'{"k": "\xff\xfe"}'], b"not valid UTF-8"),
+    ],
+    ids=["json-30000-deep", "not-utf8"],
+)
+def test_bad_arguments_are_one_line_errors(project: Path, args: list, expected: bytes):
+    ran = flyte_cli(project, "run", "--local", "wf.py", "needs", *args)
+    assert ran.returncode == 2
+    assert expected in ran.stderr and b"Traceback" not in ran.stderr
+
+
+def test_a_huge_error_message_is_shortened_and_kept_in_full(project: Path):
+    ran = flyte_cli(project, "run", "--local", "--name", "r-huge", "wf.py", "huge_error")
+    assert ran.returncode == 1
+    assert len(ran.stderr) < 10_000 and b"shortened: 2,000,012 characters" in ran.stderr
+    assert b"flyte get run r-huge" in ran.stderr
+    shown = flyte_cli(project, "-of", "json", "get", "run", "r-huge")
+    assert len(json.loads(shown.stdout)["run"]["error_message"]) > 1_000_000
+
+
+@pytest.mark.parametrize("command", [["get", "runs"], ["run", "wf.py", "where"], ["abort", "run", "r-x"]])
+def test_a_server_that_is_down_is_one_line_naming_the_endpoint(project: Path, command: list[str]):
+    (project / ".flyte").mkdir()
+    (project / ".flyte" / "config.yaml").write_text("admin:\n  endpoint: http://127.0.0.1:9\n  api_key: k\n")
+    ran = flyte_cli(project, *command)
+    assert ran.returncode == 1
+    lines = ran.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "http://127.0.0.1:9" in lines[0] and "Traceback" not in lines[0], lines
+    verbose = flyte_cli(project, "-v", *command)
+    assert b"Traceback" in verbose.stderr
