@@ -22,6 +22,7 @@ from flyte.types._builtins import (
     ScalarConverter,
     UnionConverter,
 )
+from flyte.types._callable import CallableConverter
 from flyte.types._containers import DictConverter, SequenceConverter, TupleConverter
 from flyte.types._engine import TypeEngine
 from flyte.types._enum import EnumConverter
@@ -56,6 +57,7 @@ _registry.install(
         TypedDictConverter(),
         PydanticConverter(),
         DeferredFramesConverter(),
+        CallableConverter(),
     ],
     PickleConverter(),
 )
