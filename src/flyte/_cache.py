@@ -265,3 +265,54 @@ def cache_from_request(value: Union[CacheRequest, bool, str, None]) -> Cache:
         f"{type(value).__name__}: "
         f"{value!r}"
     )
+
+
+# --- the inputs part of a cache key -------------------------------------------------------------------
+
+# Wire forms of File/Dir ({path, name, format, hash}) and DataFrame ({uri, format, hash}).
+_REFERENCE_KEYS = (frozenset({"path", "name", "format", "hash"}), frozenset({"uri", "format", "hash"}))
+_HASH_KEY = b"\xa4hash"  # msgpack fixstr "hash": no reference can be present without it
+_NESTED_EXT = frozenset({5, 6, 7, 8})  # tuple, set, frozenset, object: their payload is msgpack
+
+
+def cache_key_inputs(encoded: bytes) -> bytes:
+    """The encoded inputs as the cache key sees them.
+
+    A File, Dir or DataFrame with a hash (its content digest, a ``hash_method`` result or a
+    user-given cache key) counts by that hash and its format, not by where it is stored, so
+    two uploads of equal content (or two files given the same key) hit the same cache entry.
+    The local cache and the server both call this, so their keys agree.
+    """
+    if _HASH_KEY not in encoded:
+        return encoded
+    import msgpack
+
+    try:
+        tree = msgpack.unpackb(encoded, raw=False, strict_map_key=False)
+    except Exception:  # not ours to judge here: key on the bytes as they are
+        return encoded
+    replaced, changed = _by_hash(tree)
+    return msgpack.packb(replaced, use_bin_type=True) if changed else encoded
+
+
+def _by_hash(obj: Any) -> tuple[Any, bool]:
+    import msgpack
+
+    if isinstance(obj, dict):
+        if frozenset(obj) in _REFERENCE_KEYS and isinstance(obj.get("hash"), str) and obj["hash"]:
+            return {"hash": obj["hash"], "format": obj.get("format")}, True
+        changed = False
+        out = {}
+        for key, value in obj.items():
+            out[key], hit = _by_hash(value)
+            changed = changed or hit
+        return out, changed
+    if isinstance(obj, list):
+        pairs = [_by_hash(x) for x in obj]
+        return [p[0] for p in pairs], any(p[1] for p in pairs)
+    if isinstance(obj, msgpack.ExtType) and obj.code in _NESTED_EXT and _HASH_KEY in obj.data:
+        inner = msgpack.unpackb(obj.data, raw=False, strict_map_key=False)
+        replaced, changed = _by_hash(inner)
+        if changed:
+            return msgpack.ExtType(obj.code, msgpack.packb(replaced, use_bin_type=True)), True
+    return obj, False

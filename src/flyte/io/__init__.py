@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from flyte.io._converters import register_all as _register_all
 from flyte.io._dataframe import PARQUET, DataFrame, lazy_import_dataframe_handler
-from flyte.io._dir import Dir
+from flyte.io._dir import Dir, EmptyDir
 from flyte.io._file import File
 from flyte.io._hashing import HashFunction, HashlibAccumulator, HashMethod, PrecomputedValue
 
@@ -24,6 +24,7 @@ __all__ = [
     "PARQUET",
     "DataFrame",
     "Dir",
+    "EmptyDir",
     "File",
     "HashFunction",
     "HashMethod",

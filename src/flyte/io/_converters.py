@@ -13,7 +13,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from flyte.io._dataframe import DataFrame, is_frame_type
+from flyte.io._dataframe import DataFrame, handler_for_type, is_frame_type
 from flyte.io._dir import Dir
 from flyte.io._file import File
 from flyte.types._errors import TypeTransformerFailedError, mismatch, type_label
@@ -145,9 +145,14 @@ class DataFrameConverter(BaseConverter):
         return Plan(python_type, name, enc, dec, from_json, by_ref=True, runtime=cls)
 
 
+def _same_library(value_type: type, declared: Any) -> bool:
+    have, want = handler_for_type(value_type), handler_for_type(declared)
+    return have is not None and want is not None and have.module == want.module
+
+
 class FrameConverter(BaseConverter):
-    """In-memory dataframe types (pandas.DataFrame, pyarrow.Table, polars.DataFrame): stored as
-    Parquet in the blob store and read back into the declared type."""
+    """In-memory dataframe types (pandas.DataFrame, pyarrow.Table, polars DataFrame and
+    LazyFrame): stored as Parquet in the blob store and read back into the declared type."""
 
     def handles(self, python_type: Any) -> bool:
         return is_frame_type(python_type)
@@ -159,8 +164,9 @@ class FrameConverter(BaseConverter):
         def enc(value: Any) -> dict[str, Any]:
             if isinstance(value, DataFrame):
                 return _frame_wire(name, value)
-            if not isinstance(value, tp):
+            if not isinstance(value, tp) and not _same_library(type(value), tp):
                 raise mismatch(name, value)
+            # a polars LazyFrame for a polars DataFrame (or the other way round) is stored the same way
             return _frame_wire(name, DataFrame.wrap_df(value))
 
         def read(ref: DataFrame, shown: Any) -> Any:

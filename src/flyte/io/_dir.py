@@ -202,3 +202,25 @@ class Dir(WireReference, Generic[T]):
     async def download(self, local_path: str | os.PathLike[str] | None = None) -> str:
         """Copy the whole tree to a local directory; see :meth:`download_sync`."""
         return await asyncio.to_thread(self.download_sync, local_path)
+
+
+class EmptyDir(Dir[T]):
+    """A new, empty directory in the blob store for a task to fill and return.
+
+    ``EmptyDir()`` creates the directory (like :meth:`Dir.new_remote`); given a ``path`` it
+    refers to that directory instead. It is a :class:`Dir` everywhere a Dir is accepted, and
+    a task annotated ``-> EmptyDir`` or taking ``d: EmptyDir`` works like one with ``Dir``.
+    """
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        name: str | None = None,
+        format: str = "",
+        hash: str | None = None,
+    ) -> None:
+        if path is None:
+            path = Dir.new_remote(name).path
+        super().__init__(path, name=name, format=format, hash=hash)

@@ -291,8 +291,8 @@ class Run:
             )
         assert self._task is not None
         n = len(self._task.interface.outputs)
-        if n == 0:
-            return ActionOutputs(())
+        if n == 0:  # as the reference's local runs: a task returning None gives (None,)
+            return ActionOutputs((None,))
         if n == 1:
             return ActionOutputs((self._value,))
         return ActionOutputs(tuple(self._value))

@@ -13,6 +13,7 @@ import time
 
 import msgpack
 
+from flyte._cache import cache_key_inputs
 from flyte._internal.store import RunStore
 from flyte._internal.store.sqlite import CACHE_UPSERT
 from flyte.server.models import TaskRef
@@ -45,7 +46,7 @@ def cache_key(task: TaskRef, inputs: bytes) -> str | None:
     h.update(b"\0")
     h.update(spec.version.encode())
     h.update(b"\0")
-    h.update(inputs)
+    h.update(cache_key_inputs(inputs))
     return h.hexdigest()
 
 

@@ -9,6 +9,7 @@ exact types anyway.
 
 from __future__ import annotations
 
+import enum
 import operator
 import typing
 from collections.abc import Callable
@@ -206,7 +207,12 @@ class LiteralConverter(BaseConverter):
             for option in allowed:
                 if type(option) is type(value) and option == value:
                     return value
-            raise mismatch(name, value)
+            # a str-valued enum member (or another str subclass) equal to a listed string
+            plain = getattr(value, "value", value) if isinstance(value, enum.Enum) else value
+            for option in allowed:
+                if type(option) is str and isinstance(plain, str) and option == plain:
+                    return option
+            raise mismatch(name, value, f"one of {', '.join(map(repr, allowed))}")
 
         def from_json(obj: Any) -> Any:
             for option in allowed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flyte.types import _registry, _wire
+from flyte.types import _literal_api, _registry, _transformer, _wire
 from flyte.types._errors import TypeTransformerFailedError
 from flyte.types._registry import Plan, plan_for
 
@@ -165,11 +165,32 @@ class TypeEngine:
         return _registry.type_name(python_type)
 
     @staticmethod
-    def register(converter: Any, *, first: bool = True) -> None:
-        """Add a converter (see :class:`Converter`). With ``first=True`` it is asked before the
-        built-in converters, so it can take over a type; otherwise just before the pickle fallback.
+    def register(converter: Any, additional_types: list[Any] | None = None, *, first: bool = True) -> None:
+        """Add a :class:`TypeTransformer` (as in the reference SDK) or a :class:`Converter`.
+
+        A transformer takes over its ``python_type``, the ``additional_types`` and their
+        subclasses; registering a second transformer for one of them raises ValueError.
+        A converter with ``first=True`` is asked before the built-in converters, so it can take
+        over a type; otherwise just before the pickle fallback.
         """
+        if _transformer.is_transformer(converter):
+            _literal_api.register_transformer(converter, additional_types or [])
+            return
         _registry.register(converter, first=first)
+
+    # --- the reference SDK's literal API (flyteidl2 protobufs) ------------------------------------
+
+    register_additional_type = staticmethod(_literal_api.register_additional_type)
+    get_transformer = staticmethod(_literal_api.get_transformer)
+    get_available_transformers = staticmethod(_literal_api.get_available_transformers)
+    to_literal_type = staticmethod(_literal_api.to_literal_type)
+    to_literal = staticmethod(_literal_api.to_literal)
+    to_python_value = staticmethod(_literal_api.to_python_value)
+    guess_python_type = staticmethod(_literal_api.guess_python_type)
+    guess_python_types = staticmethod(_literal_api.guess_python_types)
+    dict_to_literal_map = staticmethod(_literal_api.dict_to_literal_map)
+    literal_map_to_kwargs = staticmethod(_literal_api.literal_map_to_kwargs)
+    to_html = staticmethod(_literal_api.to_html)
 
 
 def _failing_key(wire: dict[str, Any]) -> str | None:

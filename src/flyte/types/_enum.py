@@ -17,8 +17,9 @@ def _choices(cls: type[enum.Enum]) -> str:
 class EnumConverter(BaseConverter):
     """Any ``enum.Enum`` subclass (IntEnum, StrEnum and Flag included).
 
-    Only members are accepted when encoding. From JSON (the CLI) a member's value, its name,
-    or the text of its value (``"2"`` for a member whose value is 2) are accepted.
+    Members and members' values are accepted when encoding (``"red"`` for ``Color.RED``; the
+    task receives the member). From JSON (the CLI) a member's value, its name, or the text of
+    its value (``"2"`` for a member whose value is 2) are accepted.
     """
 
     def handles(self, python_type: Any) -> bool:
@@ -31,6 +32,11 @@ class EnumConverter(BaseConverter):
         def enc(value: Any) -> Any:
             if isinstance(value, cls):
                 return value.value
+            if not isinstance(value, enum.Enum):  # a member's value stands for it, as in the reference
+                try:
+                    return cls(value).value
+                except (ValueError, TypeError):
+                    pass
             raise mismatch(name, value, _choices(cls))
 
         def dec(wire: Any) -> enum.Enum:

@@ -12,7 +12,9 @@ from typing import Any
 
 from flyte.types import _registry
 
-_FRAME_CLASSES = frozenset({("pandas", "DataFrame"), ("pyarrow", "Table"), ("polars", "DataFrame")})
+_FRAME_CLASSES = frozenset(
+    {("pandas", "DataFrame"), ("pyarrow", "Table"), ("polars", "DataFrame"), ("polars", "LazyFrame")}
+)
 
 
 class DeferredFramesConverter(_registry.BaseConverter):

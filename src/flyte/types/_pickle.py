@@ -117,3 +117,88 @@ class PickleConverter(BaseConverter):
             raise mismatch(name, obj, f"{name} cannot be built from JSON (no converter knows it)")
 
         return Plan(python_type, name, enc, dec, from_json, dec_identity=True, runtime=cls)
+
+
+# --- FlytePickle: pickling on purpose -------------------------------------------------------------------
+
+T = typing.TypeVar("T")
+
+
+class FlytePickle(typing.Generic[T]):
+    """Annotate a parameter or return value ``FlytePickle`` (or ``FlytePickle[X]``) to have its
+    values cloudpickled without the fallback warning; the task still sees the plain value.
+
+    Pickles are readable only with the same Python and library versions.
+    """
+
+    @classmethod
+    def python_type(cls) -> type:
+        return type(None)
+
+    def __class_getitem__(cls, python_type: Any) -> Any:
+        if python_type is None:
+            return cls
+
+        class _Specific(FlytePickle):  # type: ignore[type-arg]
+            __origin__ = FlytePickle
+
+            @classmethod
+            def python_type(cls) -> Any:
+                return python_type
+
+        _Specific.__qualname__ = f"FlytePickle[{type_name(python_type)}]"
+        return _Specific
+
+    @classmethod
+    async def to_pickle(cls, python_val: Any) -> str:
+        """Cloudpickle ``python_val`` into a file in storage and return its path."""
+        import hashlib
+
+        import cloudpickle
+
+        import flyte.storage as storage
+
+        data = cloudpickle.dumps(python_val)
+        local = storage.get_random_local_path(hashlib.md5(data).hexdigest())
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_bytes(data)
+        return await storage.put(str(local))
+
+    @classmethod
+    async def from_pickle(cls, uri: str) -> Any:
+        """Load a value written by :meth:`to_pickle`."""
+        import cloudpickle
+
+        from flyte.storage import to_local_path
+
+        return cloudpickle.loads(to_local_path(uri).read_bytes())
+
+
+def _cloudpickle_value(value: Any) -> ExtType:
+    import cloudpickle
+
+    try:
+        data = cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        raise TypeTransformerFailedError(
+            "a picklable value", type_label(value), "", value, detail=f"it cannot be pickled ({exc})"
+        ) from exc
+    return ExtType(_wire.PICKLE, _wire.packb([type(value).__qualname__, data]))
+
+
+class FlytePickleConverter(BaseConverter):
+    """``FlytePickle`` and ``FlytePickle[X]`` annotations: any value, cloudpickled."""
+
+    def handles(self, python_type: Any) -> bool:
+        return isinstance(python_type, type) and issubclass(python_type, FlytePickle)
+
+    def build(self, python_type: Any) -> Plan:
+        name = type_name(python_type)
+
+        def enc(value: Any) -> ExtType:
+            return _cloudpickle_value(value)
+
+        def from_json(obj: Any) -> Any:
+            raise mismatch(name, obj, "a pickled value cannot be given as JSON")
+
+        return Plan(python_type, name, enc, lambda wire: wire, from_json, dec_identity=True)

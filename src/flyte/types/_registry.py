@@ -250,6 +250,20 @@ def register(converter: Any, *, first: bool = True) -> None:
         _rebuild_chain()
 
 
+def unregister(converter: Any) -> None:
+    """Remove a converter added with :func:`register`."""
+    with _lock:
+        _first[:] = [c for c in _first if c is not converter]
+        _last[:] = [c for c in _last if c is not converter]
+        _rebuild_chain()
+
+
+def refresh() -> None:
+    """Forget the plans chosen so far (a registered converter now handles more types)."""
+    with _lock:
+        _rebuild_chain()
+
+
 def on_change(hook: Callable[[], None]) -> None:
     """Run ``hook`` whenever the chain changes (other caches keyed by type must be dropped)."""
     _on_change.append(hook)

@@ -108,7 +108,9 @@ def _record_plan(
 
     def enc(value: Any) -> dict[str, Any]:
         if not isinstance(value, cls):
-            raise mismatch(name, value)
+            if not (isinstance(value, Mapping) and not from_sequence):
+                raise mismatch(name, value)
+            value = from_json(value)  # a dict given for a dataclass is converted, as in the reference
         return _encode_fields(value, fields(), getattr)
 
     def dec(wire: Any) -> Any:
@@ -197,6 +199,25 @@ class NamedTupleConverter(BaseConverter):
 # --- TypedDict -----------------------------------------------------------------------------------------
 
 
+def _typeddict_required(cls: type) -> frozenset[str]:
+    """The required keys, honouring ``Required``/``NotRequired`` also in string annotations
+    (``from __future__ import annotations``), which ``__required_keys__`` does not see."""
+    required = set(cls.__required_keys__)
+    try:
+        hints = typing.get_type_hints(cls, include_extras=True)
+    except Exception:  # unresolvable annotations are reported when the fields are built
+        return frozenset(required)
+    for key, hint in hints.items():
+        while typing.get_origin(hint) is typing.Annotated:
+            hint = typing.get_args(hint)[0]
+        wrapper = getattr(typing.get_origin(hint), "_name", None)
+        if wrapper == "NotRequired":
+            required.discard(key)
+        elif wrapper == "Required":
+            required.add(key)
+    return frozenset(required)
+
+
 class TypedDictConverter(BaseConverter):
     """``TypedDict`` classes; values decode as plain dicts. Keys the class does not declare are
     kept (untyped) when encoding, but rejected from JSON, where they are most likely typos."""
@@ -212,7 +233,7 @@ class TypedDictConverter(BaseConverter):
         cls = python_type
         name = cls.__name__
         fields = Lazy(lambda: _plans(list(_hints(cls).items())))
-        required = frozenset(cls.__required_keys__)
+        required = _typeddict_required(cls)
         any_plan = plan_for(Any)
 
         def enc(value: Any) -> dict[str, Any]:
@@ -289,7 +310,9 @@ class PydanticConverter(BaseConverter):
 
         def enc(value: Any) -> dict[str, Any]:
             if not isinstance(value, cls):
-                raise mismatch(name, value)
+                if not isinstance(value, Mapping):
+                    raise mismatch(name, value)
+                value = validate(value)  # a dict given for a model is validated into one
             return value.model_dump(mode="python", by_alias=True, round_trip=True)
 
         def validate(obj: Any) -> Any:

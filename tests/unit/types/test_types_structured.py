@@ -161,8 +161,14 @@ def test_dataclass_field_error_names_the_field() -> None:
 
 
 def test_dataclass_rejects_other_objects() -> None:
+    with pytest.raises(TypeTransformerFailedError, match="expected Point, got list"):
+        TypeEngine.encode([1, 2], Point)
+
+
+def test_a_dict_for_a_dataclass_is_converted_and_checked() -> None:
+    assert TypeEngine.decode(TypeEngine.encode({"x": 1}, Point), Point) == Point(1, 0)
     with pytest.raises(TypeTransformerFailedError, match="expected Point, got dict"):
-        TypeEngine.encode({"x": 1}, Point)
+        TypeEngine.encode({"x": 1, "z": 2}, Point)
 
 
 def test_frozen_dataclass_as_dict_key() -> None:
@@ -274,10 +280,11 @@ def test_enum_keys() -> None:
     assert list(out) == [Color.RED]
 
 
-def test_enum_rejects_raw_value() -> None:
+def test_enum_takes_a_member_value_as_the_reference_does() -> None:
+    assert TypeEngine.decode(TypeEngine.encode("red", Color), Color) is Color.RED
     with pytest.raises(TypeTransformerFailedError) as info:
-        TypeEngine.encode("red", Color)
-    assert str(info.value) == "expected Color, got str ('red'): one of 'red', 'green'"
+        TypeEngine.encode("RED", Color)  # names are for the CLI only
+    assert str(info.value) == "expected Color, got str ('RED'): one of 'red', 'green'"
 
 
 # --- dates and times -------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from flyte._cache import VersionParameters
+from flyte._cache import VersionParameters, cache_key_inputs
 from flyte._internal.store.dialects import Connection
 from flyte._internal.store.liveness import owner_alive, this_process_owner
 from flyte._internal.store.sqlite import CACHE_UPSERT, RunStore
@@ -73,7 +73,7 @@ class TaskCache:
         h.update(b"\0")
         h.update(self.version(task).encode())
         h.update(b"\0")
-        h.update(encoded)
+        h.update(cache_key_inputs(encoded))
         return h.hexdigest()
 
     def get(self, key: str) -> bytes | None:

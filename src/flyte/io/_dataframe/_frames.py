@@ -58,6 +58,14 @@ def _arrow_to_polars(table: Any) -> Any:
     return pl.from_arrow(table)
 
 
+def _lazy_to_arrow(lf: Any) -> Any:
+    return lf.collect().to_arrow()  # storing a LazyFrame runs its query plan
+
+
+def _arrow_to_lazy(table: Any) -> Any:
+    return _arrow_to_polars(table).lazy()
+
+
 _HANDLERS: dict[tuple[str, str], FrameHandler] = {
     ("pandas", "DataFrame"): FrameHandler(
         "pandas", "pandas", "DataFrame", _pandas_to_arrow, _arrow_to_pandas
@@ -66,6 +74,7 @@ _HANDLERS: dict[tuple[str, str], FrameHandler] = {
     ("polars", "DataFrame"): FrameHandler(
         "polars", "polars", "DataFrame", _polars_to_arrow, _arrow_to_polars
     ),
+    ("polars", "LazyFrame"): FrameHandler("polars", "polars", "LazyFrame", _lazy_to_arrow, _arrow_to_lazy),
 }
 
 
