@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flyte.config import Config
 from flyte.config._reader import CONFIG_ENV_VARS, find_config_file, read_config
 from flyte.errors import InitializationError
 
 if TYPE_CHECKING:
+    from flyte.config import Config
     from flyte.storage import Storage
 
 __all__ = [
@@ -168,6 +168,8 @@ def init_from_config(
     environment variables override the file. ``await flyte.init_from_config.aio(...)`` does the
     same from async code.
     """
+    from flyte.config._config import Config  # the Config classes load only when a config is read
+
     if isinstance(path_or_config, Config):
         config = path_or_config
     else:

@@ -13,9 +13,14 @@ import os
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from flyte.config import set_if_exists
-
 _MASK = "***"
+
+
+def set_if_exists(d: dict, k: str, val: Any) -> dict:
+    """``flyte.config.set_if_exists``, repeated here so that importing storage stays light."""
+    if isinstance(val, bool) or (val is not None and val):
+        d[k] = val
+    return d
 
 
 def _env_flag(value: str | None) -> bool | None:
