@@ -4,13 +4,57 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from flyte.config._reader import CONFIG_ENV_VARS, find_config_file, read_config
 from flyte.errors import InitializationError
 
-CONFIG_ENV_VARS = ("FLYTE_CONFIG", "FLYTECTL_CONFIG")
+if TYPE_CHECKING:
+    from flyte.config import Config
+    from flyte.storage import Storage
+
+__all__ = [
+    "CONFIG_ENV_VARS",
+    "InitConfig",
+    "current_domain",
+    "find_config_file",
+    "get_init_config",
+    "init",
+    "init_from_config",
+    "is_initialized",
+    "read_config",
+]
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def _with_aio(func: F) -> F:
+    """Give the blocking ``func`` an awaitable twin ``func.aio`` (as the reference's syncified init)."""
+
+    async def aio(*args: Any, **kwargs: Any) -> None:
+        func(*args, **kwargs)
+
+    aio.__doc__ = func.__doc__
+    func.aio = aio  # type: ignore[attr-defined]
+    return func
+
+
+def _check_storage(storage: Any) -> Storage | None:
+    if storage is None:
+        return None
+    from flyte.storage._config import Storage  # already imported by whoever built the object
+
+    if not isinstance(storage, Storage):
+        raise InitializationError(
+            "BadStorage",
+            "user",
+            "flyte.init: storage must be a flyte.storage.Storage (S3, GCS, ABFS), "
+            f"got {type(storage).__name__}",
+        )
+    return storage
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,7 +68,8 @@ class InitConfig:
     endpoint: str | None = None
     api_key: str | None = field(default=None, repr=False)
     insecure: bool = False
-    storage: Any = None
+    storage: Storage | None = None
+    """Object-store settings given to ``init``; kept, not used by local runs."""
     images: dict[str, str] = field(default_factory=dict)
     source_config_path: Path | None = None
 
@@ -45,6 +90,7 @@ def is_initialized() -> bool:
     return _config is not None
 
 
+@_with_aio
 def init(
     org: str | None = None,
     project: str | None = None,
@@ -66,7 +112,7 @@ def init(
     auth_client_config: Any = None,
     rpc_retries: int = 3,
     http_proxy_url: str | None = None,
-    storage: Any = None,
+    storage: Storage | None = None,
     batch_size: int = 1000,
     image_builder: str = "local",
     images: dict[str, str] | None = None,
@@ -78,6 +124,8 @@ def init(
     With no ``endpoint`` (and no API key naming one), runs execute on this machine with the
     embedded run store; with one, ``flyte.run`` submits to that control-plane server. The
     authentication options of the reference SDK are accepted; only ``api_key`` is used.
+    ``storage`` (a :class:`flyte.storage.Storage`) is kept in the configuration.
+    ``await flyte.init.aio(...)`` does the same from async code.
     """
     global _config
     if log_level is not None:
@@ -95,92 +143,61 @@ def init(
         endpoint=endpoint,
         api_key=api_key,
         insecure=insecure,
-        storage=storage,
+        storage=_check_storage(storage),
         images=dict(images or {}),
         source_config_path=Path(source_config_path) if source_config_path else None,
     )
 
 
-def find_config_file(explicit: str | Path | None = None) -> Path | None:
-    """The config file to use: the explicit path, ``$FLYTE_CONFIG``, ``./.flyte/config.yaml``,
-    then ``~/.flyte/config.yaml``; None when there is none."""
-    if explicit is not None:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
-            raise InitializationError("ConfigNotFound", "user", f"Config file '{path}' does not exist")
-        return path
-    for var in CONFIG_ENV_VARS:
-        value = os.environ.get(var)
-        if value:
-            path = Path(value).expanduser()
-            if not path.is_file():
-                raise InitializationError(
-                    "ConfigNotFound", "user", f"${var} points at '{path}', which does not exist"
-                )
-            return path
-    for candidate in (Path.cwd() / ".flyte" / "config.yaml", Path.home() / ".flyte" / "config.yaml"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def read_config(path: Path) -> dict[str, Any]:
-    import yaml  # only when a config file exists
-
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise InitializationError(
-            "BadConfig", "user", f"Config file '{path}' is not valid YAML: {e}"
-        ) from None
-    if not isinstance(data, dict):
-        raise InitializationError("BadConfig", "user", f"Config file '{path}' must hold a mapping at the top")
-    return data
-
-
+@_with_aio
 def init_from_config(
-    path_or_config: str | Path | None = None,
+    path_or_config: str | Path | Config | None = None,
     root_dir: str | Path | None = None,
     log_level: int | None = None,
     log_format: str | None = "console",
     project: str | None = None,
     domain: str | None = None,
-    storage: Any = None,
+    storage: Storage | None = None,
     images: dict[str, str] | None = None,
     sync_local_sys_paths: bool = True,
 ) -> None:
-    """Initialize from a config file; with none found, initialize for local runs.
+    """Initialize from a config file (or a :class:`flyte.config.Config`); with none, for local runs.
 
     The file's ``admin.endpoint`` (and ``admin.api_key``) select a server; ``task.org``,
-    ``task.project`` and ``task.domain`` set defaults.
+    ``task.project`` and ``task.domain`` set defaults; ``FLYTE_ADMIN_ENDPOINT``-style
+    environment variables override the file. ``await flyte.init_from_config.aio(...)`` does the
+    same from async code.
     """
-    path = find_config_file(path_or_config)
-    if path is None:
-        init(
-            root_dir=root_dir,
-            log_level=log_level,
-            project=project,
-            domain=domain,
-            storage=storage,
-            images=images,
-        )
-        return
-    data = read_config(path)
-    admin = data.get("admin") or {}
-    task = data.get("task") or {}
-    image = data.get("image") or {}
+    from flyte.config._config import Config  # the Config classes load only when a config is read
+
+    if isinstance(path_or_config, Config):
+        config = path_or_config
+    else:
+        path = find_config_file(path_or_config)
+        if path is None:
+            init(
+                root_dir=root_dir,
+                log_level=log_level,
+                project=project,
+                domain=domain,
+                storage=storage,
+                images=images,
+            )
+            return
+        config = Config.auto(path)
+    platform = config.platform
     init(
-        org=task.get("org"),
-        project=project or task.get("project"),
-        domain=domain or task.get("domain"),
+        org=config.task.org,
+        project=project or config.task.project,
+        domain=domain or config.task.domain,
         root_dir=root_dir,
         log_level=log_level,
-        endpoint=admin.get("endpoint"),
-        api_key=os.environ.get("FLYTE_API_KEY") or admin.get("api_key"),  # the environment wins
-        insecure=bool(admin.get("insecure", False)),
+        endpoint=platform.endpoint,
+        api_key=os.environ.get("FLYTE_API_KEY") or platform.api_key,  # the environment wins
+        insecure=bool(platform.insecure),
         storage=storage,
-        images={**(image.get("images") or {}), **(images or {})},
-        source_config_path=path,
+        images={**config.image.image_refs, **(images or {})},
+        source_config_path=config.source,
     )
 
 

@@ -192,6 +192,15 @@ def is_async_function(func: Callable[..., Any]) -> bool:
     return inspect.iscoroutinefunction(func)
 
 
+_PLUGIN_TEMPLATES: dict[type, type[TaskTemplate[Any, Any]]] = {}
+"""Template class by ``plugin_config`` type; plugins register here when their module is imported."""
+
+
+def register_task_plugin(config_type: type, template_type: type[TaskTemplate[Any, Any]]) -> None:
+    """Build tasks whose ``plugin_config`` is a ``config_type`` as ``template_type`` instances."""
+    _PLUGIN_TEMPLATES[config_type] = template_type
+
+
 def make_task(
     func: Callable[..., Any],
     *,
@@ -211,7 +220,8 @@ def make_task(
     name = f"{env_name}.{func.__name__}"
     if settings.get("notifications"):
         settings["notifications"] = _notifications_of(settings["notifications"], name)
-    return TaskTemplate(
+    template_type = _PLUGIN_TEMPLATES.get(type(settings.get("plugin_config")), TaskTemplate)
+    return template_type(
         func=func,
         name=name,
         short_name=short_name or func.__name__,

@@ -9,6 +9,9 @@ Two layers:
 - path helpers with the reference SDK's names: :func:`put`, :func:`get`, :func:`exists`,
   :func:`put_stream`, :func:`get_stream`, :func:`join`, :func:`get_random_local_path`...
 
+- object-store settings for ``flyte.init(storage=...)``: :class:`Storage`, :class:`S3`,
+  :class:`GCS`, :class:`ABFS` (kept in the init configuration; local runs do not use them).
+
 Only local paths and ``file://`` URIs are supported; remote URIs raise NotImplementedError.
 """
 
@@ -25,13 +28,18 @@ from flyte.storage._api import (
     put,
     put_stream,
 )
+from flyte.storage._config import ABFS, GCS, S3, Storage
 from flyte.storage._default import default_store, is_remote, protocol_of, to_local_path
 from flyte.storage._hashing import CHUNK_SIZE, hash_bytes, hash_dir, hash_file, hash_stream
 from flyte.storage._keys import validate_key
 from flyte.storage._store import BlobInfo, BlobStore, LocalBlobStore
 
 __all__ = [
+    "ABFS",
     "CHUNK_SIZE",
+    "GCS",
+    "S3",
+    "Storage",
     "BlobInfo",
     "BlobStore",
     "LocalBlobStore",
