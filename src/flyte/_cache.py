@@ -210,7 +210,7 @@ class Cache:
         object.__setattr__(self, "policies", policies)
 
     def __hash__(self) -> int:
-        return hash((self.behavior, self.version_override, self.serialize, self._ignored_inputs, self.salt))
+        return hash((self.behavior, self.version_override, self.serialize, self.ignored_inputs, self.salt))
 
     def is_enabled(self) -> bool:
         """True unless the behavior is ``"disable"``."""

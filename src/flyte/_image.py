@@ -979,7 +979,7 @@ class Image:
         image = self
         for one in sources:
             image = image.clone(
-                addl_layer=CopyConfig(path_type=0, src=_abs(one, f"{what} src"), dst=_dst(dst, what))
+                addl_layer=CopyConfig(path_type=0, src=_abs(one, f"{what} src"), dst=_dst(dst, what))  # type: ignore[arg-type]
             )
         return image
 

@@ -53,7 +53,7 @@ async def _map_aio(
     context = contextvars.copy_context()
     if frame is not None:
         name = group_name or getattr(target, "short_name", None) or getattr(target, "__name__", "map")
-        grouped: Frame = frame.with_tctx(group_data=GroupData(name))
+        grouped: Frame = frame.with_tctx(group_data=GroupData(str(name)))
         context.run(set_frame, grouped)
     semaphore = asyncio.Semaphore(concurrency) if concurrency else None
 

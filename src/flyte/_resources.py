@@ -461,7 +461,7 @@ class Resources:
         if gpu is None or isinstance(gpu, Device):
             return
         if _is_int(gpu):
-            if gpu < 0:
+            if int(gpu) < 0:  # type: ignore[arg-type]
                 raise ValueError(f"Resources gpu: {gpu!r} is negative; give a count of 0 or more")
             return
         if isinstance(gpu, str):

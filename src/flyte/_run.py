@@ -221,7 +221,11 @@ async def run_local(
         on_controller(controller)
     if store is not None:
         loop = asyncio.get_running_loop()
-        store.watch_abort(config.name, lambda reason: loop.call_soon_threadsafe(controller.abort, reason))
+
+        def abort_from_store(reason: str) -> None:
+            loop.call_soon_threadsafe(controller.abort, reason)
+
+        store.watch_abort(config.name, abort_from_store)
         store.start_committer()
     url = Path(config.run_base_dir).as_uri()
     value: Any = None

@@ -67,8 +67,10 @@ class BaseRuntimeError(RuntimeError):
     __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = _raise_self
 
 
-def _rebuild_error(cls: type, code: str, kind: ErrorKind, message: str, worker: str | None, state: dict):
-    err = cls.__new__(cls)
+def _rebuild_error(
+    cls: type[BaseRuntimeError], code: str, kind: ErrorKind, message: str, worker: str | None, state: dict
+) -> BaseRuntimeError:
+    err = BaseRuntimeError.__new__(cls)
     BaseRuntimeError.__init__(err, code, kind, message, worker)
     err.__dict__.update(state)
     return err
@@ -356,12 +358,12 @@ class _UserErrorOf:
         return (_rebuild_user_error, (self.original_class, self.args, dict(self.__dict__)))
 
 
-def _user_error_class(cls: type[BaseException]) -> type | None:
+def _user_error_class(cls: type[BaseException]) -> type[BaseException] | None:
     try:
         return _USER_ERROR_CLASSES[cls]
     except KeyError:
         pass
-    made: type | None
+    made: type[BaseException] | None
     try:
         made = type(
             cls.__name__,
@@ -376,7 +378,11 @@ def _user_error_class(cls: type[BaseException]) -> type | None:
 
 def _rebuild_user_error(cls: type[BaseException], args: tuple, state: dict) -> BaseException:
     made = _user_error_class(cls)
-    err = made.__new__(made) if made is not None else CustomError(cls.__name__, str(args[0] if args else ""))
+    err = (
+        BaseException.__new__(made)
+        if made is not None
+        else CustomError(cls.__name__, str(args[0] if args else ""))
+    )
     err.args = args
     err.__dict__.update(state)
     return err
@@ -399,7 +405,7 @@ def user_error_of(e: BaseException) -> BaseException:
     if made is None:
         err: BaseException = CustomError.from_exception(e)
     else:
-        err = made.__new__(made)
+        err = made.__new__(made)  # type: ignore[call-overload]  # its own __new__ (OSError has one)
         err.args = e.args
         try:
             err.__dict__.update(e.__dict__)

@@ -76,7 +76,8 @@ def load_task(
     """Find a task by its fully qualified name, importing where a recorded run says it lives."""
     candidates: list[ModuleType] = []
     for loaded in list(sys.modules.values()):  # already imported in this process (e.g. the same script)
-        if file and getattr(loaded, "__file__", None) and Path(loaded.__file__).resolve() == Path(file):
+        loaded_file = getattr(loaded, "__file__", None)
+        if file and loaded_file and Path(loaded_file).resolve() == Path(file):
             candidates.append(loaded)
     if not candidates:
         root = Path(root_dir) if root_dir else None

@@ -86,6 +86,7 @@ def _execute(task: TaskTemplate, run_opts: dict[str, Any], inputs: dict[str, Any
         )
     elapsed = time.monotonic() - started
     root = run.action._node
+    assert root is not None  # a local run's handle holds its tree
     for node in root.walk():
         if node.report_path:
             click.echo(f"Report of {node.task_name} ({node.name}): {node.report_path}", err=True)
@@ -145,7 +146,7 @@ def task_command(task: TaskTemplate, name: str) -> click.Command:
     return click.Command(
         name,
         callback=callback,
-        params=options_for(task.interface),
+        params=list[click.Parameter](options_for(task.interface)),
         help=f"Run task {task.name}. " + (doc[0] if doc else ""),
     )
 

@@ -31,4 +31,4 @@ class DurableCall(Generic[P, T]):
         return self._async(*args, **kwargs)
 
     def __repr__(self) -> str:
-        return f"<durable {self.__qualname__}>"
+        return f"<durable {getattr(self, '__qualname__', type(self).__name__)}>"

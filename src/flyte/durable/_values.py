@@ -119,6 +119,7 @@ sleep: DurableCall[[float], None] = DurableCall(_sleep_sync, _sleep_async)
 random: DurableCall[[], float] = DurableCall(_random_sync, _random_async)
 randint: DurableCall[[int, int], int] = DurableCall(_randint_sync, _randint_async)
 
-for _name, _call in {"time": time, "now": now, "sleep": sleep, "random": random, "randint": randint}.items():
+_CALLS: dict[str, Any] = {"time": time, "now": now, "sleep": sleep, "random": random, "randint": randint}
+for _name, _call in _CALLS.items():
     _call.__name__ = _call.__qualname__ = _name
     _call.__module__ = "flyte.durable"

@@ -146,7 +146,7 @@ class GitConfig:
         if builder is None or not file_path:
             return ""
         return builder.build_url(
-            self.remote_url, file_path.as_posix(), self.commit_sha, line_number, self.is_tree_clean
+            self.remote_url, Path(file_path).as_posix(), self.commit_sha, line_number, self.is_tree_clean
         )
 
     @staticmethod

@@ -83,4 +83,6 @@ def recovered_outputs(
 
 def _bytes(value: object) -> bytes | None:
     """Row bytes as ``bytes`` (PostgreSQL drivers may hand out memoryviews)."""
-    return bytes(value) if value is not None and not isinstance(value, bytes) else value  # type: ignore[arg-type]
+    if value is None or isinstance(value, bytes):
+        return value
+    return bytes(value)  # type: ignore[call-overload]

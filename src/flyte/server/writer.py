@@ -80,7 +80,12 @@ class DurableWriter:
 
     def _commit(self, batch: list[tuple[Callable[[Any], None], asyncio.Future[None]]]) -> None:
         try:
-            self.store.execute_write(lambda conn: [fn(conn) for fn, _ in batch] and None)
+
+            def apply_all(conn: Any) -> None:
+                for fn, _ in batch:
+                    fn(conn)
+
+            self.store.execute_write(apply_all)
             outcomes: list[BaseException | None] = [None] * len(batch)
         except Exception as e:
             if len(batch) == 1:

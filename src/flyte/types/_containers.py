@@ -107,7 +107,7 @@ class SequenceConverter(BaseConverter):
                 if not isinstance(value, accepted):
                     raise mismatch(name, value)
                 if type(value) is not list:
-                    value = ordered(value) if kind in (set, frozenset) else list(value)
+                    value = ordered(value) if kind in (set, frozenset) else list(value)  # type: ignore[call-overload]
             return encode_items(value)
 
         elem_dec, elem_json = elem.dec, elem.from_json

@@ -74,8 +74,8 @@ class TypeTransformerFailedError(TypeError):
         return self
 
 
-def _rebuild(cls: type, state: dict[str, Any]) -> TypeTransformerFailedError:
-    err = cls.__new__(cls)
+def _rebuild(cls: type[TypeTransformerFailedError], state: dict[str, Any]) -> TypeTransformerFailedError:
+    err = TypeError.__new__(cls)
     TypeError.__init__(err, state.get("expected"), state.get("received"), state.get("path"))
     err.__dict__.update(state)
     return err

@@ -53,12 +53,12 @@ def _add(transformer: TypeTransformer[Any], types: list[Any]) -> None:
             conv = _converters[id(old)]
             conv.types = [x for x in conv.types if x != t]
         _by_type[t] = transformer
-    conv = _converters.get(id(transformer))
-    if conv is None:
+    found = _converters.get(id(transformer))
+    if found is None:
         conv = _converters[id(transformer)] = TransformerConverter(transformer, list(types))
         _registry.register(conv, first=True)
     else:
-        conv.types.extend(t for t in types if t not in conv.types)
+        found.types.extend(t for t in types if t not in found.types)
         _registry.refresh()  # plans chosen before for the new types must be rebuilt
 
 

@@ -198,8 +198,8 @@ async def to_literal(value: Any, tp: Any) -> Any:
         items = [await TypeEngine.to_literal(v, args[0], None) for v in value]
         return lit.Literal(collection=lit.LiteralCollection(literals=items))
     if origin is dict and args and args[0] is str and isinstance(value, dict):
-        items = {k: await TypeEngine.to_literal(v, args[1], None) for k, v in value.items()}
-        return lit.Literal(map=lit.LiteralMap(literals=items))
+        entries = {k: await TypeEngine.to_literal(v, args[1], None) for k, v in value.items()}
+        return lit.Literal(map=lit.LiteralMap(literals=entries))
     if origin is typing.Union:
         return await _union_literal(value, tp, args)
     if (isinstance(tp, type) and issubclass(tp, enum.Enum)) or origin is typing.Literal:

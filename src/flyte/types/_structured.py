@@ -202,7 +202,7 @@ class NamedTupleConverter(BaseConverter):
 def _typeddict_required(cls: type) -> frozenset[str]:
     """The required keys, honouring ``Required``/``NotRequired`` also in string annotations
     (``from __future__ import annotations``), which ``__required_keys__`` does not see."""
-    required = set(cls.__required_keys__)
+    required = set(getattr(cls, "__required_keys__", ()))
     try:
         hints = typing.get_type_hints(cls, include_extras=True)
     except Exception:  # unresolvable annotations are reported when the fields are built
@@ -282,7 +282,8 @@ def _is_pydantic_model(tp: Any) -> bool:
 
 
 def _pydantic_error(name: str, obj: Any, exc: Exception) -> TypeTransformerFailedError:
-    errors = exc.errors() if callable(getattr(exc, "errors", None)) else []
+    errors_of = getattr(exc, "errors", None)
+    errors = errors_of() if callable(errors_of) else []
     if not errors:
         return TypeTransformerFailedError(name, type_label(obj), "", obj, detail=str(exc))
     first = errors[0]

@@ -162,7 +162,7 @@ def _flyte_error(type_name: str, message: str) -> Exception | None:
     if not (isinstance(cls, type) and issubclass(cls, Exception)):
         return None
     if issubclass(cls, errors.BaseRuntimeError):
-        kind = "system" if issubclass(cls, errors.RuntimeSystemError) else "user"
+        kind: errors.ErrorKind = "system" if issubclass(cls, errors.RuntimeSystemError) else "user"
         return errors._rebuild_error(cls, type_name, kind, message, None, {})
     try:
         return cls(message)

@@ -114,7 +114,7 @@ def wait_blocking(awaitable: Awaitable[T]) -> T:
     current = getcurrent()
     if not isinstance(current, _Stepper):
         if hasattr(awaitable, "close"):
-            awaitable.close()  # type: ignore[attr-defined]  (never awaited: no warning about it)
+            awaitable.close()  # type: ignore[attr-defined]  # never awaited: no warning about it
         raise NotBridged("not called from a coroutine stepped by drive()")
     value, error = current.driver.switch(("await", awaitable))
     if error is not None:

@@ -430,7 +430,7 @@ class RunStore:
     @staticmethod
     def _run(row: tuple) -> RunRecord:
         labels = json.loads(row[13]) if row[13] else {}
-        return RunRecord(row[0], row[1], ActionPhase(row[2]), *row[3:13], labels=labels)
+        return RunRecord(row[0], row[1], ActionPhase(row[2]), *row[3:13], labels=labels)  # type: ignore[misc]
 
     def get_run(self, name: str) -> RunRecord | None:
         row = (

@@ -217,8 +217,8 @@ class ProcessExecutor:
             low, high = 0, self.max_workers
             scaledown = idle = self.idle_ttl
         else:
-            low = getattr(policy, "min_replicas", 1)
-            high = getattr(policy, "capacity", None) or getattr(policy, "max_replicas", 1)
+            low = int(getattr(policy, "min_replicas", 1))
+            high = int(getattr(policy, "capacity", None) or getattr(policy, "max_replicas", None) or 1)
             scaledown = _seconds(getattr(policy, "scaledown_ttl", None), self.idle_ttl)
             idle = _seconds(getattr(policy, "idle_ttl", None), self.idle_ttl)
         pool = WorkerPool(

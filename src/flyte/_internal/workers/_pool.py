@@ -66,16 +66,17 @@ class WorkerPool:
             waiter: asyncio.Future[WorkerProcess | None] = self.loop.create_future()
             self._waiters.append(waiter)
             try:
-                worker = await waiter
+                handed = await waiter
             except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled() and waiter.result() is not None:
-                    self.release(waiter.result())  # handed over just as the caller gave up
+                given = waiter.result() if waiter.done() and not waiter.cancelled() else None
+                if given is not None:
+                    self.release(given)  # handed over just as the caller gave up
                 raise
             finally:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
-            if worker is not None:
-                return worker
+            if handed is not None:
+                return handed
 
     async def _start(self) -> WorkerProcess:
         worker = self._make(self)

@@ -21,6 +21,7 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import IO
 
 logger = logging.getLogger("flyte.server")
 
@@ -80,7 +81,7 @@ class ProcessExecutor:
         args = [*self.command, "--endpoint", self.endpoint, "--worker-id", worker_id]
         # The key goes in the environment, not on the command line, where `ps` would show it.
         env = {**(self.env if self.env is not None else os.environ), "FLYTE_API_KEY": self._api_key}
-        log = subprocess.DEVNULL
+        log: int | IO[bytes] = subprocess.DEVNULL
         if self.log_dir is not None:
             log = open(self.log_dir / f"{worker_id}.log", "ab")  # noqa: SIM115 (the child keeps it)
         try:
