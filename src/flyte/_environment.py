@@ -44,6 +44,7 @@ class Environment:
 
     def __post_init__(self) -> None:
         _check_env_name(self.name)
+        self._check_types()
         if self.env_vars is not None:
             for key, value in self.env_vars.items():
                 if not isinstance(key, str) or not isinstance(value, str):
@@ -53,6 +54,44 @@ class Environment:
         for dep in self.depends_on:
             if not isinstance(dep, Environment):
                 raise TypeError(f"TaskEnvironment '{self.name}': depends_on takes environments, got {dep!r}")
+
+    def _check_types(self) -> None:
+        """The argument types the reference SDK checks, refused with a TypeError naming the argument."""
+
+        def wrong(arg: str, expected: str, value: Any) -> TypeError:
+            return TypeError(
+                f"{type(self).__name__} '{self.name}': {arg} must be {expected}, "
+                f"got {type(value).__name__}: {value!r}"
+            )
+
+        if self.image is not None and not isinstance(self.image, str):
+            from flyte._image import Image
+
+            if not isinstance(self.image, Image):
+                raise wrong("image", "an image URI (str), a flyte.Image or 'auto'", self.image)
+        if self.secrets and not isinstance(self.secrets, (str, list, tuple)):
+            from flyte._secret import Secret
+
+            if not isinstance(self.secrets, Secret):
+                raise wrong("secrets", "a secret key (str), a flyte.Secret or a list of those", self.secrets)
+        if self.resources is not None:
+            from flyte._resources import Resources
+
+            if not isinstance(self.resources, Resources):
+                raise wrong("resources", "a flyte.Resources", self.resources)
+        if self.env_vars is not None and not isinstance(self.env_vars, dict):
+            raise wrong("env_vars", "a dict of str to str", self.env_vars)
+        if self.pod_template is not None and not isinstance(self.pod_template, str):
+            from flyte._pod import PodTemplate
+
+            if not isinstance(self.pod_template, PodTemplate):
+                raise wrong(
+                    "pod_template", "a pod template name (str) or a flyte.PodTemplate", self.pod_template
+                )
+        if not isinstance(self.depends_on, (list, tuple)):
+            raise wrong("depends_on", "a list of environments", self.depends_on)
+        if self.description is not None and not isinstance(self.description, str):
+            raise wrong("description", "a str", self.description)
 
     def add_dependency(self, *env: Environment) -> None:
         """Declare that this environment's tasks call tasks of ``env`` (deployed together)."""
@@ -81,9 +120,36 @@ class TaskEnvironment(Environment):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        cache_from_request(self.cache)  # validate now, not at the first task
-        secrets_from_request(self.secrets)
+        try:  # validate now, not at the first task
+            cache_from_request(self.cache)
+            secrets_from_request(self.secrets)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"TaskEnvironment '{self.name}': {e}") from None
+        if self.reusable is not None:
+            from flyte._reusable_environment import ReusePolicy
+
+            if not isinstance(self.reusable, ReusePolicy):
+                raise TypeError(
+                    f"TaskEnvironment '{self.name}': reusable must be a flyte.ReusePolicy or None, "
+                    f"got {type(self.reusable).__name__}: {self.reusable!r}"
+                )
+            if self.plugin_config is not None:
+                raise ValueError(
+                    f"TaskEnvironment '{self.name}': plugin_config cannot be set on a reusable environment; "
+                    "drop reusable= or plugin_config="
+                )
+        if isinstance(self.include, str):
+            raise TypeError(
+                f"TaskEnvironment '{self.name}': include must be a list of paths, got the single str "
+                f"{self.include!r}; write include=[{self.include!r}]"
+            )
         self.include = tuple(self.include or ())
+        for item in self.include:
+            if not isinstance(item, str):
+                raise TypeError(
+                    f"TaskEnvironment '{self.name}': include entries must be str paths, got "
+                    f"{type(item).__name__}: {item!r}"
+                )
 
     @property
     def tasks(self) -> dict[str, TaskTemplate[Any, Any]]:
@@ -142,6 +208,7 @@ class TaskEnvironment(Environment):
         links: Any = (),
         notifications: Any = None,
         produces_artifacts: Any = False,
+        entrypoint: bool = False,
     ) -> Callable[[Callable[..., Any]], TaskTemplate[Any, Any]]: ...
 
     def task(
@@ -162,6 +229,7 @@ class TaskEnvironment(Environment):
         links: Any = (),
         notifications: Any = None,
         produces_artifacts: Any = False,
+        entrypoint: bool = False,
     ) -> Any:
         """Turn a function into a task of this environment; use bare or with options."""
 
@@ -189,6 +257,7 @@ class TaskEnvironment(Environment):
                 plugin_config=self.plugin_config,
                 notifications=notifications or (),
                 produces_artifacts=produces_artifacts,
+                entrypoint=entrypoint,
             )
             if template.name in self._tasks:
                 raise ValueError(

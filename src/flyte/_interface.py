@@ -5,13 +5,17 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from flyte.errors import RuntimeDataValidationError
 
 EMPTY = inspect.Parameter.empty
+
+
+class _has_default:  # noqa: N801 - the reference's name for this marker
+    """Marker default: the input has a default whose value is not known here (e.g. a remote task)."""
 
 
 def _is_multi_output(annotation: Any) -> bool:
@@ -28,6 +32,29 @@ class NativeInterface:
 
     inputs: dict[str, tuple[Any, Any]]
     outputs: dict[str, Any]
+    docstring: Any = None
+    _remote_defaults: dict[str, Any] | None = field(default=None, repr=False)
+
+    has_default: ClassVar[type[_has_default]] = _has_default
+    """Use as an input's default to say "has a default, value unknown" (see :meth:`from_types`)."""
+
+    @classmethod
+    def from_types(
+        cls,
+        inputs: dict[str, tuple[Any, Any]],
+        outputs: dict[str, Any],
+        default_inputs: dict[str, Any] | None = None,
+    ) -> NativeInterface:
+        """An interface from explicit types: ``inputs`` maps names to ``(type, default)``, where the
+        default is ``inspect.Parameter.empty`` (required), a value, or :attr:`has_default` (its value
+        is in ``default_inputs``)."""
+        for name, (_, default) in inputs.items():
+            if default is cls.has_default and (default_inputs is None or name not in default_inputs):
+                raise ValueError(
+                    f"NativeInterface.from_types: input '{name}' is marked has_default but default_inputs "
+                    "holds no value for it"
+                )
+        return cls(inputs=dict(inputs), outputs=dict(outputs), _remote_defaults=default_inputs)
 
     @classmethod
     def from_callable(cls, func: Callable[..., Any]) -> NativeInterface:
@@ -57,8 +84,38 @@ class NativeInterface:
     def input_types(self) -> dict[str, Any]:
         return {k: v[0] for k, v in self.inputs.items()}
 
+    def get_input_types(self) -> dict[str, Any]:
+        """Input names -> types."""
+        return dict(self.input_types)
+
+    def has_outputs(self) -> bool:
+        """Whether the task returns anything."""
+        return bool(self.outputs)
+
     def required_inputs(self) -> list[str]:
         return [k for k, (_, default) in self.inputs.items() if default is EMPTY]
+
+    def num_required_inputs(self) -> int:
+        """How many inputs have no default."""
+        return len(self.required_inputs())
+
+    def convert_to_kwargs(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Name positional arguments after the inputs, in order, and merge them with ``kwargs``
+        (no defaults are applied; see :meth:`bind` for a full, checked binding)."""
+        names = list(self.inputs)
+        if len(args) > len(names):
+            raise ValueError(
+                f"Too many positional arguments: {len(args)} given, "
+                f"the inputs are {', '.join(names) or 'none'}"
+            )
+        merged = dict(kwargs)
+        merged.update(zip(names, args, strict=False))
+        if len(merged) > len(names):
+            unknown = sorted(set(merged) - set(names))
+            raise ValueError(
+                f"Unknown input(s) {', '.join(unknown)}; the inputs are {', '.join(names) or 'none'}"
+            )
+        return merged
 
     def bind(self, task_name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """Map a call's arguments to input names, applying defaults; errors name the task and parameter."""

@@ -254,10 +254,15 @@ def HABANA_GAUDI(device: HABANA_GAUDIType) -> Device:
 
 
 def _device_from_string(text: str, what: str = "Resources gpu") -> Device:
-    """Parse ``"A100:2"`` / ``"T4"`` (count 1) into a Device, case-insensitively on the name."""
-    name, sep, count_text = text.strip().rpartition(":")
+    """Parse an accelerator string ``"<device>:<count>"`` (``"A100:2"``) into a Device.
+
+    As in the reference SDK the string must be exactly one of ``Accelerators``: the count is
+    required (``"A100"`` alone is refused) and the device name is case-sensitive. Errors suggest
+    the string that would have been accepted.
+    """
+    name, sep, count_text = text.rpartition(":")
     if not sep:
-        name, count_text = text.strip(), "1"
+        name, count_text = text, ""
     canonical = _CANONICAL_DEVICE.get(name.strip().lower())
     if canonical is None:
         raise ValueError(
@@ -270,6 +275,11 @@ def _device_from_string(text: str, what: str = "Resources gpu") -> Device:
         raise ValueError(
             f"{what}: {text!r} cannot be given as a string; use flyte.TPU({canonical!r}, partition=...)"
         )
+    if not sep:
+        raise ValueError(
+            f"{what}: {text!r} has no count; write '<device>:<count>', "
+            f"e.g. '{canonical}:1' for one {canonical}"
+        )
     try:
         count = int(count_text.strip())
     except ValueError:
@@ -278,6 +288,11 @@ def _device_from_string(text: str, what: str = "Resources gpu") -> Device:
         raise ValueError(
             f"{what}: {text!r} asks for a count of {canonical} that is not offered; "
             f"allowed counts for {canonical} are {', '.join(str(c) for c in allowed)}"
+        )
+    if text != f"{canonical}:{count}":
+        raise ValueError(
+            f"{what}: {text!r} is not written as the SDK spells it; use '{canonical}:{count}' "
+            "(device names are case-sensitive, no spaces around ':')"
         )
     return Device(quantity=count, device_class=_CLASS_OF_DEVICE[canonical], device=canonical)  # type: ignore[arg-type]
 
@@ -406,8 +421,9 @@ class Resources:
     Args:
         cpu: cores as ``1``, ``0.5``, ``"2"`` or milli-cores ``"500m"``.
         memory: bytes as an int, or a Kubernetes quantity: ``"512Mi"``, ``"1Gi"``, ``"100M"``, ``"1G"``.
-        gpu: a count of any GPU (``1``), an accelerator string (``"T4:1"``, ``"A100:2"``, ``"H100:8"``,
-            or just ``"T4"`` for one), or a :class:`Device` from :func:`GPU`, :func:`TPU` and friends.
+        gpu: a count of any GPU (``1``), an accelerator string (``"T4:1"``, ``"A100:2"``, ``"H100:8"``;
+            the count is required and names are case-sensitive), or a :class:`Device` from
+            :func:`GPU`, :func:`TPU` and friends.
             ``0`` means none.
         disk: ephemeral disk, as a quantity like ``"10Gi"``.
         shm: size of ``/dev/shm`` as a quantity, or ``"auto"`` for as much as the node allows.
@@ -467,7 +483,7 @@ class Resources:
         if isinstance(gpu, str):
             _device_from_string(gpu)
             return
-        raise TypeError(
+        raise ValueError(  # ValueError, as in the reference SDK
             "Resources gpu: expected a count, an accelerator string such as 'A100:2', or a "
             "GPU()/TPU()/Device(), "
             f"got {type(gpu).__name__}: {gpu!r}"

@@ -9,7 +9,7 @@ from typing import Optional, Union
 
 __all__ = ["Secret", "SecretRequest", "secrets_from_request"]
 
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _NOT_ENV_CHAR = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -33,7 +33,8 @@ class Secret:
         key: the secret's name in the store.
         group: optional group the secret belongs to, for stores that organize secrets in groups.
         mount: an absolute directory to place the secret under as a file, instead of an env var.
-        as_env_var: the environment variable to expose the secret as; must match ``[A-Za-z_][A-Za-z0-9_]*``.
+        as_env_var: the environment variable to expose the secret as; must match ``[A-Z_][A-Z0-9_]*``
+            (upper case, as in the reference SDK).
     """
 
     key: str
@@ -58,9 +59,13 @@ class Secret:
             object.__setattr__(self, "mount", mount)
         if self.as_env_var is not None:
             if not isinstance(self.as_env_var, str) or not _ENV_NAME.match(self.as_env_var):
+                hint = ""
+                if isinstance(self.as_env_var, str) and _ENV_NAME.match(self.as_env_var.upper()):
+                    hint = f"; did you mean {self.as_env_var.upper()!r}?"
                 raise ValueError(
-                    f"Secret as_env_var: {self.as_env_var!r} is not a valid environment variable name; "
-                    "it must match [A-Za-z_][A-Za-z0-9_]* (letters, digits, '_', not starting with a digit)"
+                    f"Secret {self.key!r} as_env_var: {self.as_env_var!r} is not a valid environment "
+                    "variable name; it must match [A-Z_][A-Z0-9_]* (upper-case letters, digits and '_', "
+                    f"not starting with a digit){hint}"
                 )
         elif self.mount is None:
             object.__setattr__(self, "as_env_var", _default_env_name(self.key, self.group))

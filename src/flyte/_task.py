@@ -69,6 +69,9 @@ class TaskTemplate(Generic[P, R]):
     """flyte.notify objects sent when an action of this task ends (flyte-engine extension)."""
     produces_artifacts: Any = False
     """Whether (or which artifacts) this task publishes: True, or a tuple of artifact handles."""
+    entrypoint: bool = False
+    """Marks a task meant to be launched directly (a run's root) rather than only called by other
+    tasks; UIs and listings can single such tasks out. Any task can still be run directly."""
 
     @property
     def native_interface(self) -> NativeInterface:
@@ -133,6 +136,7 @@ class TaskTemplate(Generic[P, R]):
         links: Any = _UNSET,
         notifications: Any = _UNSET,
         produces_artifacts: Any = _UNSET,
+        entrypoint: bool | None = None,
         **unknown: Any,
     ) -> TaskTemplate[P, R]:
         """A copy of this task with some settings replaced; the original is left untouched."""
@@ -171,6 +175,8 @@ class TaskTemplate(Generic[P, R]):
             changes["notifications"] = _notifications_of(notifications, self.name)
         if produces_artifacts is not _UNSET:
             changes["produces_artifacts"] = produces_artifacts
+        if entrypoint is not None:
+            changes["entrypoint"] = _check_entrypoint(entrypoint, self.name)
         return dataclasses.replace(self, **changes)
 
 
@@ -201,6 +207,14 @@ def register_task_plugin(config_type: type, template_type: type[TaskTemplate[Any
     _PLUGIN_TEMPLATES[config_type] = template_type
 
 
+def _check_entrypoint(value: Any, task_name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(
+            f"Task '{task_name}': entrypoint must be True or False, got {type(value).__name__}: {value!r}"
+        )
+    return value
+
+
 def make_task(
     func: Callable[..., Any],
     *,
@@ -220,6 +234,8 @@ def make_task(
     name = f"{env_name}.{func.__name__}"
     if settings.get("notifications"):
         settings["notifications"] = _notifications_of(settings["notifications"], name)
+    if "entrypoint" in settings:
+        settings["entrypoint"] = _check_entrypoint(settings["entrypoint"], name)
     template_type = _PLUGIN_TEMPLATES.get(type(settings.get("plugin_config")), TaskTemplate)
     return template_type(
         func=func,

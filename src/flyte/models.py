@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import os
+import pathlib
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from flyte._checkpoint import Checkpoint
 
 MAX_INLINE_IO_BYTES = 10 * 1024 * 1024
 """Default upper bound for the encoded size of a task's inputs or outputs (10 MiB)."""
 
 RunMode = Literal["local", "remote", "hybrid"]
+
+CHECKPOINT_CACHE_KEY = "__flyte_sync_checkpoint__"  # same value as flyte._checkpoint.CHECKPOINT_CACHE_KEY
 
 
 class ActionPhase(str, enum.Enum):
@@ -100,12 +107,64 @@ class RawDataPath:
     path: str
 
 
-@dataclass(frozen=True, kw_only=True)
-class Checkpoints:
-    """Paths of the previous attempt's checkpoint and this attempt's checkpoint."""
+@dataclass(frozen=True)
+class CheckpointPaths:
+    """Where the previous checkpoint is (None when there is none) and where this attempt saves its own."""
 
     prev_checkpoint_path: str | None
     checkpoint_path: str | None
+
+
+Checkpoints = CheckpointPaths
+"""The older name of :class:`CheckpointPaths`."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CodeBundle:
+    """A packaged copy of the user's code: a ``.tgz`` of source files or a ``.pkl`` of the task.
+
+    ``computed_version`` is the content hash of the code; ``destination`` is where the bundle is
+    unpacked; ``downloaded_path`` is set at run time once it has been fetched and unpacked.
+    """
+
+    computed_version: str
+    destination: str = "."
+    tgz: str | None = None
+    pkl: str | None = None
+    downloaded_path: pathlib.Path | None = None
+    files: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.tgz is None and self.pkl is None:
+            raise ValueError("CodeBundle: give either tgz (a source archive) or pkl (a pickled task)")
+
+    def with_downloaded_path(self, path: pathlib.Path) -> CodeBundle:
+        """A copy that records where the bundle was unpacked."""
+        return replace(self, downloaded_path=path)
+
+
+@dataclass
+class SerializationContext:
+    """What is known while a task is turned into its deployable form (at deploy or at run time).
+
+    ``input_path`` and ``output_path`` default to the placeholders the platform fills in for
+    each action; ``interpreter_path`` is the Python inside the task's image.
+    """
+
+    version: str
+    project: str | None = None
+    domain: str | None = None
+    org: str | None = None
+    code_bundle: CodeBundle | None = None
+    input_path: str = "{{.input}}"
+    output_path: str = "{{.outputPrefix}}"
+    interpreter_path: str = "/opt/venv/bin/python"
+    image_cache: Any = None
+    root_dir: pathlib.Path | None = None
+
+    def get_entrypoint_path(self, interpreter_path: str | None = None) -> str:
+        """The task runner script next to the interpreter (``<bin dir>/runtime.py``)."""
+        return os.path.join(os.path.dirname(interpreter_path or self.interpreter_path), "runtime.py")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +173,8 @@ class TaskContext:
 
     ``attempt_number`` counts from 0 (the first attempt) and grows by one with every retry.
     ``custom_context`` is passed on to every child action and never enters cache keys.
+    ``checkpoint_paths`` (``checkpoints`` is its older name; either may be given) locates the
+    attempt's checkpoint; ``checkpoint`` is the ready-to-use :class:`flyte.Checkpoint`.
     """
 
     action: ActionID
@@ -124,7 +185,8 @@ class TaskContext:
     run_base_dir: str = ""
     report: Any = None
     group_data: GroupData | None = None
-    checkpoints: Checkpoints | None = None
+    checkpoint_paths: CheckpointPaths | None = None
+    checkpoints: CheckpointPaths | None = None
     code_bundle: Any = None
     compiled_image_cache: Any = None
     data: dict[str, Any] = field(default_factory=dict)
@@ -133,6 +195,34 @@ class TaskContext:
     custom_context: dict[str, str] = field(default_factory=dict)
     attempt_number: int = 0
     task_name: str = ""
+
+    def __post_init__(self) -> None:
+        paths = self.checkpoint_paths or self.checkpoints
+        object.__setattr__(self, "checkpoint_paths", paths)
+        object.__setattr__(self, "checkpoints", paths)
+
+    @property
+    def checkpoint(self) -> Checkpoint | None:
+        """This attempt's checkpoint: load what an earlier attempt saved, save progress.
+
+        None when the attempt has no checkpoint location (no ``checkpoint_paths`` with a
+        destination, and no run directory to keep one in). The same object is returned on every
+        access within the attempt.
+        """
+        cached = self.data.get(CHECKPOINT_CACHE_KEY)
+        if cached is not None:
+            return cached
+        from flyte._checkpoint import Checkpoint, local_checkpoint
+
+        paths = self.checkpoint_paths or self.checkpoints
+        if paths is not None:
+            dest = (paths.checkpoint_path or "").strip()
+            checkpoint = Checkpoint(dest, paths.prev_checkpoint_path) if dest else None
+        else:
+            checkpoint = local_checkpoint(self)
+        if checkpoint is not None:
+            self.data[CHECKPOINT_CACHE_KEY] = checkpoint
+        return checkpoint
 
     def replace(self, **kwargs: Any) -> TaskContext:
         return replace(self, **kwargs)
@@ -149,3 +239,12 @@ class TaskContext:
 
     def is_in_cluster(self) -> bool:
         return self.mode == "remote"
+
+
+def __getattr__(name: str) -> Any:
+    # NativeInterface lives with the interface code; loaded on first use so this module stays light.
+    if name == "NativeInterface":
+        from flyte._interface import NativeInterface
+
+        return NativeInterface
+    raise AttributeError(f"module 'flyte.models' has no attribute {name!r}")

@@ -18,7 +18,6 @@ from flyte._secret import Secret, secrets_from_request
         ({"key": "k", "group": "grp"}, "GRP_K"),
         ({"key": "openai.key"}, "OPENAI_KEY"),
         ({"key": "k", "as_env_var": "OPENAI_API_KEY"}, "OPENAI_API_KEY"),
-        ({"key": "k", "as_env_var": "lower_ok"}, "lower_ok"),
     ],
 )
 def test_env_var_names(kwargs, env):
@@ -33,7 +32,7 @@ def test_mount_means_no_default_env_var():
 def test_invalid_env_var():
     with pytest.raises(ValueError) as e:
         Secret("k", as_env_var="1-BAD")
-    assert "as_env_var" in str(e.value) and "[A-Za-z_][A-Za-z0-9_]*" in str(e.value)
+    assert "as_env_var" in str(e.value) and "[A-Z_][A-Z0-9_]*" in str(e.value)
 
 
 def test_relative_mount_rejected():
@@ -71,3 +70,11 @@ def test_stable_hash_and_frozen():
     assert s.stable_hash() != Secret("k").stable_hash()
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.key = "other"  # type: ignore[misc]
+
+
+def test_as_env_var_must_be_upper_case_as_in_the_reference():
+    with pytest.raises(ValueError) as e:
+        Secret("openai", as_env_var="openai_key")
+    message = str(e.value)
+    assert "'openai'" in message and "as_env_var" in message and "did you mean 'OPENAI_KEY'?" in message
+    assert Secret("openai", as_env_var="OPENAI_KEY").as_env_var == "OPENAI_KEY"
