@@ -136,7 +136,12 @@ def test_a_template_can_be_built_from_the_reference_keywords() -> None:
 
     from flyte._interface import NativeInterface  # the reference exports it from flyte.models
 
-    t = ShoutTask(func=double, name="adhoc.double", interface=NativeInterface.from_callable(double), plugin_config=Shout())
+    t = ShoutTask(
+        func=double,
+        name="adhoc.double",
+        interface=NativeInterface.from_callable(double),
+        plugin_config=Shout(),
+    )
     assert t.short_name == "double" and t.env_name == "adhoc" and t.is_async
     assert t.cache.behavior == "disable" and t.retries.count == 0 and t.timeout is None
 
