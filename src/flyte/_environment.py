@@ -156,6 +156,14 @@ class TaskEnvironment(Environment):
         """The tasks defined in this environment, by fully qualified name."""
         return dict(self._tasks)
 
+    @property
+    def sandbox(self) -> Any:
+        """``@env.sandbox.orchestrator``: tasks of this environment whose code runs in the Monty
+        sandbox (see :mod:`flyte.sandbox`)."""
+        from flyte.sandbox._environment import SandboxNamespace  # optional feature, loaded on use
+
+        return SandboxNamespace(self)
+
     def clone_with(
         self,
         name: str,

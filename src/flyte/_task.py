@@ -11,7 +11,7 @@ import dataclasses
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from typing_extensions import ParamSpec
 
@@ -34,12 +34,16 @@ _UNSET: Any = object()
 """Distinguishes "not given" from None in override()."""
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)  # not frozen: plugin templates subclass it as plain dataclasses
 class TaskTemplate(Generic[P, R]):
     """A task: a typed function plus how to run it (cache, retries, timeout, resources...).
 
     Created by ``TaskEnvironment.task``; users do not construct it directly.
     """
+
+    runs_execute: ClassVar[bool] = False
+    """Whether the engine runs an attempt through ``execute()`` rather than calling ``func``: true
+    for plugin templates (``flyte.extend.AsyncFunctionTaskTemplate``) that override a hook."""
 
     func: Callable[P, R]
     name: str
@@ -250,3 +254,12 @@ def make_task(
         max_inline_io_bytes=_check_inline_limit(max_inline_io_bytes, name),
         **settings,
     )
+
+
+def __getattr__(name: str) -> Any:
+    # The reference SDK defines the plugin base class here; it lives in flyte.extend.
+    if name == "AsyncFunctionTaskTemplate":
+        from flyte.extend import AsyncFunctionTaskTemplate
+
+        return AsyncFunctionTaskTemplate
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

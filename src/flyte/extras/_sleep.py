@@ -71,7 +71,7 @@ def _sleeper(func: Callable[..., Any], is_async: bool) -> Callable[..., Any]:
     return wrapper
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class SleepTask(TaskTemplate[Any, Any]):
     """The template built for a task of an environment whose ``plugin_config`` is ``Sleep()``."""
 

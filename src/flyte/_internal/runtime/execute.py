@@ -51,11 +51,12 @@ async def execute(
         report = start_report(tctx)
         tctx = tctx.derive(report=report)
     frame = Frame(tctx=tctx, controller=controller, action=action)
+    body = task.execute if task.runs_execute else task.func  # type: ignore[attr-defined]  # plugin hook
     try:
         if task.is_async:
             token = set_frame(frame)
             try:
-                coro = task.func(**kwargs)
+                coro = body(**kwargs)
                 result = await (drive(coro) if may_block(task.func) else coro)  # see runtime.bridge
             finally:
                 reset_frame(token)
@@ -63,7 +64,7 @@ async def execute(
             context = contextvars.copy_context()
             context.run(set_frame, frame)
             loop = asyncio.get_running_loop()
-            call = functools.partial(context.run, _call_sync, task.func, kwargs)
+            call = functools.partial(context.run, _call_sync, body, kwargs)
             result = await loop.run_in_executor(executor, call)
     finally:
         if report is not None:

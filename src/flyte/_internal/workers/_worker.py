@@ -217,7 +217,7 @@ class _Runner:
         kwargs = decode_inputs(task, inputs)
         token = set_frame(Frame(tctx=tctx, controller=self.controller, action=call_id))
         try:
-            result = _call_sync(task.func, kwargs)
+            result = _call_sync(task.execute if task.runs_execute else task.func, kwargs)  # type: ignore[attr-defined]
         finally:
             reset_frame(token)
         return encode_outputs(task, result)
