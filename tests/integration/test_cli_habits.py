@@ -130,3 +130,22 @@ def test_a_server_that_is_down_is_one_line_naming_the_endpoint(project: Path, co
     assert len(lines) == 1 and "http://127.0.0.1:9" in lines[0] and "Traceback" not in lines[0], lines
     verbose = flyte_cli(project, "-v", *command)
     assert b"Traceback" in verbose.stderr
+
+
+def test_the_references_create_secret_and_create_config_options_parse(project: Path):
+    made = flyte_cli(project, "create", "secret", "ghcr", "--type", "image_pull", "--registry", "ghcr.io",
+                     "--username", "me", "--password", "pw", "--project", "p1")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert b"note: --project" in made.stderr
+    from flyte._internal.secrets import SecretStore
+
+    store = SecretStore(project / "home" / "secrets")
+    auths = json.loads(store.get("ghcr"))["auths"]
+    assert list(auths) == ["ghcr.io"] and auths["ghcr.io"]["auth"]
+    config = project / "cfg.yaml"
+    written = flyte_cli(project, "create", "config", "--endpoint", "http://127.0.0.1:8080", "--force",
+                        "--registry", "ghcr.io/me", "--builder", "local", "--auth-type", "Pkce", "-o", str(config))  # fmt: skip
+    assert written.returncode == 0, written.stderr
+    data = yaml.safe_load(config.read_text())
+    assert data["admin"]["endpoint"] == "http://127.0.0.1:8080"
+    assert data["image"] == {"builder": "local", "registry": "ghcr.io/me"}

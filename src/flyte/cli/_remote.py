@@ -20,7 +20,7 @@ import click
 
 from flyte._initialize import get_init_config, init_from_config, is_initialized, read_config
 from flyte._internal.run_config import flyte_home
-from flyte.cli._errors import fail
+from flyte.cli._errors import fail, note
 from flyte.cli._groups import create
 from flyte.cli._run import failure_message, report_success
 from flyte.errors import ActionNotFoundError, BaseRuntimeError
@@ -59,7 +59,9 @@ def _devbox() -> dict[str, Any]:
     return data
 
 
-def write_config(path: Path, admin: dict[str, Any], task: dict[str, Any]) -> None:
+def write_config(
+    path: Path, admin: dict[str, Any], task: dict[str, Any], image: dict[str, Any] | None = None
+) -> None:
     """Write (or update) a config file, readable by its owner only: it may hold an API key."""
     import yaml
 
@@ -72,6 +74,8 @@ def write_config(path: Path, admin: dict[str, Any], task: dict[str, Any]) -> Non
         data["admin"].pop("api_key")
     if task:
         data.setdefault("task", {}).update(task)
+    if image:
+        data.setdefault("image", {}).update(image)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -95,6 +99,13 @@ def write_config(path: Path, admin: dict[str, Any], task: dict[str, Any]) -> Non
     show_default=True,
     help="Where to write the config.",
 )
+@click.option("--force", is_flag=True, help="Replace an existing config file instead of updating it.")
+@click.option(
+    "--image-builder", "--builder", type=click.Choice(["local", "remote"]), default=None, hidden=True
+)
+@click.option("--registry", default=None, help="Base registry for built images (image.registry).")
+@click.option("--auth-type", default=None, hidden=True)
+@click.option("--local-persistence", is_flag=True, default=None, hidden=True)
 def create_config(
     devbox: bool,
     endpoint: str | None,
@@ -104,6 +115,11 @@ def create_config(
     project: str | None,
     domain: str | None,
     output: Path,
+    force: bool,
+    image_builder: str | None,
+    registry: str | None,
+    auth_type: str | None,
+    local_persistence: bool | None,
 ) -> None:
     """Write a config file that points `flyte` at a control plane.
 
@@ -114,6 +130,12 @@ def create_config(
     """
     if devbox == (endpoint is not None):
         fail("Give either --devbox or --endpoint URL")
+    if auth_type:
+        note(f"--auth-type {auth_type} applies to the reference's hosted backend; API keys are used here")
+    if local_persistence:
+        note("--local-persistence: local runs are always recorded here")
+    if force and output.exists():
+        output.unlink()  # start afresh; without --force the settings given are merged into the file
     if devbox:
         found = _devbox()
         endpoint, api_key = found["endpoint"], api_key or found.get("api_key")
@@ -121,7 +143,8 @@ def create_config(
     if insecure:
         admin["insecure"] = True
     task = {k: v for k, v in (("org", org), ("project", project), ("domain", domain)) if v}
-    write_config(output, admin, task)
+    image = {k: v for k, v in (("builder", image_builder), ("registry", registry)) if v}
+    write_config(output, admin, task, image)
     click.echo(f"Wrote {output}: endpoint {endpoint}" + (" with an API key" if api_key else ""))
 
 

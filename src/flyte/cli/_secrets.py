@@ -16,7 +16,7 @@ import click
 
 from flyte._internal.secrets import SecretInfo, SecretStore
 from flyte._secret import Secret
-from flyte.cli._errors import fail
+from flyte.cli._errors import fail, note
 from flyte.cli._groups import create, delete, get
 from flyte.errors import SecretNotFoundError
 
@@ -42,7 +42,7 @@ class _ValueOption(click.Option):
     """``--value`` that prompts (hidden input) only when ``--from-file`` was not given either."""
 
     def prompt_for_value(self, ctx: click.Context) -> Any:
-        if ctx.params.get("from_file") is not None:
+        if ctx.params.get("from_file") is not None or ctx.params.get("secret_type") == "image_pull":
             return None
         return super().prompt_for_value(ctx)
 
@@ -70,7 +70,41 @@ def _how_to_use(key: str, group: Optional[str]) -> str:
     help="Read the value (any bytes) from this file instead.",
 )
 @click.option("--group", default=None, help=_GROUP_HELP)
-def create_secret(name: str, value: Optional[str], from_file: Optional[Path], group: Optional[str]) -> None:
+@click.option(
+    "--type",
+    "secret_type",
+    type=click.Choice(["regular", "image_pull"]),
+    default="regular",
+    show_default=True,
+    help="image_pull: registry credentials (a Docker config JSON) for pulling images.",
+)
+@click.option("--registry", default=None, help="With --type image_pull: the registry host, e.g. ghcr.io.")
+@click.option("--username", default=None, help="With --registry: the user name.")
+@click.option("--password", default=None, help="With --registry: the password (asked for when left out).")
+@click.option("--from-docker-config", is_flag=True, help="With --type image_pull: use ~/.docker/config.json.")
+@click.option("--docker-config-path", type=click.Path(exists=True, path_type=Path), default=None, hidden=True)
+@click.option(
+    "--registries", default=None, help="With --from-docker-config: comma-separated registries to keep."
+)
+@click.option("-p", "--project", default=None, hidden=True)
+@click.option("-d", "--domain", default=None, hidden=True)
+@click.option("--cluster-pool", default=None, hidden=True)
+def create_secret(
+    name: str,
+    value: Optional[str],
+    from_file: Optional[Path],
+    group: Optional[str],
+    secret_type: str,
+    registry: Optional[str],
+    username: Optional[str],
+    password: Optional[str],
+    from_docker_config: bool,
+    docker_config_path: Optional[Path],
+    registries: Optional[str],
+    project: Optional[str],
+    domain: Optional[str],
+    cluster_pool: Optional[str],
+) -> None:
     """Store secret NAME in the local secret store, replacing any previous value.
 
     \b
@@ -78,7 +112,15 @@ def create_secret(name: str, value: Optional[str], from_file: Optional[Path], gr
       flyte create secret my_api_key                 # asks for the value
       flyte create secret my_api_key --value abc123
       flyte create secret tls_cert --from-file cert.pem --group certs
+      flyte create secret ghcr --type image_pull --registry ghcr.io --username me
     """
+    for option, given in (("--project", project), ("--domain", domain), ("--cluster-pool", cluster_pool)):
+        if given:
+            note(f"{option} scopes secrets on the reference's hosted backend; the local store has one scope")
+    if secret_type == "image_pull":
+        value = _docker_config_json(
+            registry, username, password, from_docker_config, docker_config_path, registries
+        )
     if value is not None and from_file is not None:
         raise click.UsageError("give either --value or --from-file, not both")
     if from_file is not None:
@@ -156,3 +198,35 @@ def delete_secret(name: str, group: Optional[str]) -> None:
         _report(e)
     label = f"{name!r} in group {group!r}" if group else repr(name)
     click.echo(f"Secret {label} deleted from the local secret store.")
+
+
+def _docker_config_json(
+    registry: Optional[str],
+    username: Optional[str],
+    password: Optional[str],
+    from_docker_config: bool,
+    config_path: Optional[Path],
+    registries: Optional[str],
+) -> str:
+    """The value of an image-pull secret: a Docker config JSON with the registries' credentials."""
+    import base64
+    import json
+    import os
+
+    if from_docker_config:
+        path = config_path or Path(os.environ.get("DOCKER_CONFIG", Path.home() / ".docker")) / "config.json"
+        try:
+            auths = dict(json.loads(Path(path).read_text()).get("auths") or {})
+        except (OSError, ValueError) as e:
+            fail(f"cannot read the Docker config {path}: {e}", e)
+        if registries:
+            keep = {r.strip() for r in registries.split(",") if r.strip()}
+            auths = {host: entry for host, entry in auths.items() if host in keep}
+        if not auths:
+            fail(f"the Docker config {path} has no credentials for the registries asked for")
+        return json.dumps({"auths": auths})
+    registry = registry or click.prompt("Registry (e.g. ghcr.io)")
+    username = username or click.prompt("Username")
+    password = password or click.prompt("Password", hide_input=True)
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return json.dumps({"auths": {registry: {"auth": token}}})
