@@ -149,3 +149,23 @@ def test_the_references_create_secret_and_create_config_options_parse(project: P
     data = yaml.safe_load(config.read_text())
     assert data["admin"]["endpoint"] == "http://127.0.0.1:8080"
     assert data["image"] == {"builder": "local", "registry": "ghcr.io/me"}
+
+
+def test_a_files_help_lists_its_tasks_with_their_docstrings(project: Path):
+    shown = flyte_cli(project, "run", "--local", "wf.py", "--help")
+    assert shown.returncode == 0
+    line = next(line for line in shown.stdout.decode().splitlines() if line.strip().startswith("where"))
+    assert "Say which project and domain the run is in." in line
+
+
+def test_get_local_reads_this_machine_even_with_a_control_plane_configured(project: Path):
+    ran = flyte_cli(project, "run", "--local", "--name", "r-local", "wf.py", "where")
+    assert ran.returncode == 0, ran.stderr
+    (project / ".flyte").mkdir()
+    (project / ".flyte" / "config.yaml").write_text("admin:\n  endpoint: http://127.0.0.1:9\n  api_key: k\n")
+    listed = flyte_cli(project, "get", "runs", "--local")
+    assert listed.returncode == 0, listed.stderr
+    assert b"r-local" in listed.stdout
+    assert b"Runs from the local store in" in listed.stderr
+    remote = flyte_cli(project, "get", "runs", "--remote")
+    assert remote.returncode == 1 and b"http://127.0.0.1:9" in remote.stderr

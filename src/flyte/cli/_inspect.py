@@ -52,16 +52,54 @@ _PHASES = [p.value for p in ActionPhase]
 # -- store access ------------------------------------------------------------------------------------
 
 
+def store_option(fn: Any) -> Any:
+    """``--local`` / ``--remote``: which store a ``get`` command reads (default: the control plane
+    when one is configured, else this machine's)."""
+
+    def choose(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        if value is not None:
+            ctx.find_root().meta["flyte.store"] = value
+
+    fn = click.option(
+        "--remote",
+        "store",
+        flag_value="remote",
+        default=None,
+        expose_value=False,
+        callback=choose,
+        help="Read the configured control plane.",
+    )(fn)
+    return click.option(
+        "--local", "store", flag_value="local", default=None, expose_value=False, callback=choose,
+        help="Read this machine's runs, also when a control plane is configured.",
+    )(fn)  # fmt: skip
+
+
+def store_label() -> str:
+    """Where the last ``open_run_store`` reads from, for the line that says so."""
+    ctx = click.get_current_context(silent=True)
+    return str(ctx.find_root().meta.get("flyte.store_label", "")) if ctx else ""
+
+
 def open_run_store() -> RunStore:
     """The run store of ``$FLYTE_HOME``, with runs of dead processes marked failed; or, when a
-    control plane is configured, the same reads answered by the server."""
+    control plane is configured (and ``--local`` was not given), the same reads answered by the
+    server."""
     from flyte.cli._remote import remote_configured
 
-    if remote_configured():
+    ctx = click.get_current_context(silent=True)
+    meta = ctx.find_root().meta if ctx else {}
+    chosen = meta.get("flyte.store")
+    if chosen == "remote" and not remote_configured():
+        fail("--remote: no control plane is configured (flyte create config, or --endpoint URL)")
+    if chosen != "local" and remote_configured():
+        from flyte._initialize import get_init_config
         from flyte.remote._records import RemoteRecords
         from flyte.remote._remote_run import client_from_config
 
+        meta["flyte.store_label"] = f"the control plane at {get_init_config().endpoint}"
         return RemoteRecords(client_from_config())  # type: ignore[return-value]
+    meta["flyte.store_label"] = f"the local store in {flyte_home()}"
     try:
         store = open_store(flyte_home())
         store.reap_dead_runs()
@@ -190,8 +228,9 @@ def _list_runs(phases: tuple[str, ...], task: str | None, limit: int, output_for
         echo_json([run_to_dict(r) for r in records])
         return
     if not records:
-        click.echo(f"No runs recorded in {flyte_home()}.")
+        click.echo(f"No runs recorded in {store_label()}.")
         return
+    click.echo(f"Runs from {store_label()}:", err=True)
     now = time.time()
     rows = [
         [
@@ -223,6 +262,7 @@ _LIMIT_OPTION = click.option(
 
 
 @get.command("runs")
+@store_option
 @_PHASE_OPTION
 @_TASK_OPTION
 @_LIMIT_OPTION
@@ -240,6 +280,7 @@ def get_runs(phases: tuple[str, ...], task: str | None, limit: int, output_forma
 
 
 @get.command("run")
+@store_option
 @click.argument("name", required=False)
 @_PHASE_OPTION
 @_TASK_OPTION
@@ -297,6 +338,7 @@ def _print_action(store: RunStore, action: ActionRecord) -> None:
 
 
 @get.command("action")
+@store_option
 @click.argument("run_name")
 @click.argument("action_name", required=False)
 @output_format_option
@@ -342,6 +384,7 @@ def _print_values(title: str, values: Any, missing: str) -> None:
 
 
 @get.command("io")
+@store_option
 @click.argument("run_name")
 @click.argument("action_name", default="a0")
 @click.option("-i", "--inputs-only", is_flag=True, help="Show only the inputs.")
@@ -373,6 +416,7 @@ def get_io(
 
 
 @get.command("logs")
+@store_option
 @click.argument("run_name")
 @click.argument("action_name", required=False)
 @click.option("--show-ts", is_flag=True, help="Prefix each line with its time.")

@@ -148,6 +148,7 @@ def task_command(task: TaskTemplate, name: str) -> click.Command:
         callback=callback,
         params=list[click.Parameter](options_for(task.interface)),
         help=f"Run task {task.name}. " + (doc[0] if doc else ""),
+        short_help=f"{doc[0]} ({task.name})" if doc else f"Run task {task.name}.",  # the file's listing
     )
 
 
