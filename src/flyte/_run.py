@@ -14,7 +14,7 @@ from flyte._custom_context import get_custom_context
 from flyte._initialize import get_init_config
 from flyte._internal.controllers.local import LocalController
 from flyte._internal.logs import capture
-from flyte._internal.run_config import RunConfig, flyte_home, new_run_name, run_labels
+from flyte._internal.run_config import RunConfig, check_run_name, flyte_home, new_run_name, run_labels
 from flyte._internal.run_guard import refuse_run_during_import
 from flyte._internal.store import Replay, StoreRecorder, TaskCache, open_store
 from flyte._internal.store.liveness import this_process_owner
@@ -96,6 +96,8 @@ class _Runner:
         domain: str | None = None,
         **reference_only: Any,
     ):
+        if name is not None:
+            check_run_name(name)
         if mode not in (None, "local", "remote", "hybrid"):
             raise ValueError(f"with_runcontext: mode must be 'local', 'remote' or 'hybrid', got {mode!r}")
         if max_action_concurrency is not None and (

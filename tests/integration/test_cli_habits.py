@@ -169,3 +169,14 @@ def test_get_local_reads_this_machine_even_with_a_control_plane_configured(proje
     assert b"Runs from the local store in" in listed.stderr
     remote = flyte_cli(project, "get", "runs", "--remote")
     assert remote.returncode == 1 and b"http://127.0.0.1:9" in remote.stderr
+
+
+@pytest.mark.parametrize("name", ["../../x", "Upper", "a/b"])
+def test_a_run_name_that_could_escape_flyte_home_is_refused(project: Path, name: str):
+    import flyte
+
+    ran = flyte_cli(project, "run", "--local", "--name", name, "wf.py", "where")
+    assert ran.returncode == 2 and b"invalid run name" in ran.stderr and b"Traceback" not in ran.stderr
+    assert not (project / "x").exists()
+    with pytest.raises(ValueError, match="invalid run name"):
+        flyte.with_runcontext(name=name)

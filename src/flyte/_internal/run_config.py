@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import string
 from dataclasses import dataclass, field
@@ -15,6 +16,21 @@ _ALPHABET = string.ascii_lowercase + string.digits
 def flyte_home() -> Path:
     """Where local state lives: ``$FLYTE_HOME``, or ``~/.flyte``."""
     return Path(os.environ.get("FLYTE_HOME") or Path.home() / ".flyte")
+
+
+RUN_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+"""What a run may be called, locally and on the server: it becomes a directory and a URL segment."""
+
+
+def check_run_name(name: str) -> str:
+    """``name`` if it is a valid run name; else ``ValueError`` saying what is allowed (a name like
+    ``../x`` would write outside FLYTE_HOME)."""
+    if not isinstance(name, str) or not RUN_NAME.match(name):
+        raise ValueError(
+            f"invalid run name {name!r}: use 1-63 lowercase letters, digits, '-' or '_', starting"
+            " with a letter or digit"
+        )
+    return name
 
 
 def new_run_name() -> str:

@@ -99,6 +99,13 @@ def _execute(task: TaskTemplate, run_opts: dict[str, Any], inputs: dict[str, Any
 
 def runner_for(mode: str, run_opts: dict[str, Any]) -> _Runner:
     """The run settings ``flyte run``'s options stand for, the same for local and remote runs."""
+    try:
+        return _make_runner(mode, run_opts)
+    except (ValueError, TypeError) as e:
+        fail(str(e), e, code=2)
+
+
+def _make_runner(mode: str, run_opts: dict[str, Any]) -> _Runner:
     return _Runner(
         mode,  # type: ignore[arg-type]
         name=run_opts.get("name") or new_run_name(),

@@ -11,10 +11,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import re
 import time
 
-from flyte._internal.run_config import new_run_name
+from flyte._internal.run_config import check_run_name, new_run_name
 from flyte._internal.store import ActionRecord
 from flyte.models import ActionPhase
 from flyte.server.cache import cache_key, cached_outputs, recovered_outputs
@@ -24,7 +23,6 @@ from flyte.server.scheduler import Scheduler
 from flyte.server.state import QUEUED, SUCCEEDED, ActiveAction, Changes, RunSpec, action_to_api, run_insert
 from flyte.storage import validate_key
 
-RUN_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _RETRYABLE_ENDS = (ActionPhase.FAILED, ActionPhase.ABORTED, ActionPhase.TIMED_OUT)
 
 
@@ -91,11 +89,10 @@ class Submitter:
     async def create_run(self, req: RunCreate) -> str:
         """Record a run and its root action ``a0``; returns the run's name."""
         name = req.name or new_run_name()
-        if not RUN_NAME.match(name):
-            raise BadRequest(
-                f"invalid run name {name!r}: use 1-63 lowercase letters, digits, '-' or '_', starting"
-                " with a letter or digit"
-            )
+        try:
+            check_run_name(name)
+        except ValueError as e:
+            raise BadRequest(str(e)) from None
         _check_task(req.task)
         inputs = decode_b64(req.inputs_b64, "inputs_b64")
         if name in self._creating or await asyncio.to_thread(self.store.get_run, name) is not None:
