@@ -49,7 +49,7 @@ def _entry(cfg: Any, key: str) -> tuple[Any, str | None]:
     if os.environ.get(var) is not None:
         return os.environ[var], f"${var}"
     value = cfg.get(key) if cfg is not None else None
-    return (value, f"config file ({key})") if value not in (None, "") else (None, None)
+    return (value, f"config file {key}") if value not in (None, "") else (None, None)
 
 
 def _key_id(token: str) -> str:
@@ -102,7 +102,7 @@ def config_report(ctx: click.Context) -> dict[str, Any]:
 def _with_source(value: Any, source: str | None, default: str = "-") -> str:
     if value in (None, ""):
         return default
-    return f"{value}  ({source})" if source else str(value)
+    return f"{value}  (from {source})" if source else str(value)
 
 
 @get.command("config")

@@ -20,7 +20,12 @@ __all__ = ["create", "start"]
 
 @click.group(name="start")
 def start() -> None:
-    """Start services, such as a control plane on this machine (devbox)."""
+    """Start services, such as a control plane on this machine (devbox).
+
+    \b
+    Examples:
+      flyte start devbox
+    """
 
 
 @start.command("devbox")
