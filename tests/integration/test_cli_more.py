@@ -270,3 +270,19 @@ def test_every_command_has_a_summary_and_an_example():
         assert body[1].strip(), f"flyte {' '.join(path)} --help has no summary"
         assert "Examples:" in result.output, f"flyte {' '.join(path)} --help has no example"
         assert f"flyte {path[0]}" in result.output.split("Examples:", 1)[1], path
+
+
+def test_start_devbox_on_a_port_in_use_says_so_in_one_line():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "flyte.cli.main", "start", "devbox", "--port", str(port), "--workers", "1"],
+            capture_output=True, text=True, timeout=60, env=dict(os.environ),
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert f"Error: Port {port} on 127.0.0.1 is in use by another program" in result.stderr
+    assert result.stderr.strip().count("\n") == 0

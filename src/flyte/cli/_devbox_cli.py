@@ -13,8 +13,6 @@ import json
 import os
 import signal
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +76,9 @@ def pid_alive(pid: int) -> bool:
 
 def health(endpoint: str, timeout: float = 2.0) -> str | None:
     """The server version when ``endpoint``/healthz answers ok, else None."""
+    import urllib.error
+    import urllib.request  # not at import: it pulls in http.client and ssl
+
     try:
         with urllib.request.urlopen(f"{endpoint.rstrip('/')}/healthz", timeout=timeout) as response:
             body = json.loads(response.read() or b"{}")
