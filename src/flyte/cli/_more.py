@@ -75,7 +75,8 @@ def config_report(ctx: click.Context) -> dict[str, Any]:
 
         endpoint = normalize_endpoint(str(endpoint), insecure)
 
-    token, key_source = os.environ.get("FLYTE_API_KEY") or None, "$FLYTE_API_KEY"
+    token: Any = os.environ.get("FLYTE_API_KEY") or None
+    key_source: str | None = "$FLYTE_API_KEY"
     if token is None and cfg is not None:
         token, key_source = _entry(cfg, "admin.api_key")
     if not token:
