@@ -11,14 +11,34 @@ import click
 
 @click.group(name="create")
 def create() -> None:
-    """Create resources, such as secrets in the local secret store."""
+    """Create resources: secrets, projects, config files, API keys.
+
+    \b
+    Examples:
+      flyte create secret db_password --value s3cret
+      flyte create project --id ml --name "Machine learning"
+      flyte create config --devbox
+    """
 
 
 @click.group(name="get")
 def get() -> None:
-    """Show resources, such as the secrets in the local secret store (names only, never values)."""
+    """Show resources: runs, actions, logs, secrets (names only), projects, config, devbox.
+
+    \b
+    Examples:
+      flyte get runs
+      flyte get run NAME
+      flyte get config
+    """
 
 
 @click.group(name="delete")
 def delete() -> None:
-    """Delete resources, such as secrets from the local secret store."""
+    """Delete resources, such as secrets from the local secret store.
+
+    \b
+    Examples:
+      flyte delete secret db_password
+      flyte delete local-cache
+    """

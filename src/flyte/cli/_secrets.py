@@ -170,7 +170,13 @@ def _table(rows: list[SecretInfo]) -> str:
     help="How to print the result.",
 )
 def get_secret(name: Optional[str], group: Optional[str], output_format: str) -> None:
-    """List the secrets in the local store, or show one secret's details. Values are never shown."""
+    """List the secrets in the local store, or show one secret's details. Values are never shown.
+
+    \b
+    Examples:
+      flyte get secret
+      flyte get secret db_password -of json
+    """
     store = _open_store()
     try:
         infos = [store.info(name, group)] if name else store.list()
@@ -190,7 +196,13 @@ def get_secret(name: Optional[str], group: Optional[str], output_format: str) ->
 @click.argument("name")
 @click.option("--group", default=None, help=_GROUP_HELP)
 def delete_secret(name: str, group: Optional[str]) -> None:
-    """Delete secret NAME from the local secret store."""
+    """Delete secret NAME from the local secret store.
+
+    \b
+    Examples:
+      flyte delete secret db_password
+      flyte delete secret token --group github
+    """
     store = _open_store()
     try:
         store.delete(name, group)

@@ -6,6 +6,7 @@ Importing this module defines the ``start`` group and registers ``api-key`` on t
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Optional
 
@@ -19,7 +20,12 @@ __all__ = ["create", "start"]
 
 @click.group(name="start")
 def start() -> None:
-    """Start services, such as a control plane on this machine (devbox)."""
+    """Start services, such as a control plane on this machine (devbox).
+
+    \b
+    Examples:
+      flyte start devbox
+    """
 
 
 @start.command("devbox")
@@ -46,13 +52,19 @@ def devbox(
 
     \b
     The endpoint and the API key are printed and saved in $FLYTE_HOME/devbox.json;
-    the key is made at the first start and reused afterwards.
+    the key is made at the first start and reused afterwards. If a devbox is
+    already running there, this says where and exits with code 1.
     \b
     Examples:
       flyte start devbox
       flyte start devbox --port 9000 --workers 4
       flyte start devbox --db postgresql://flyte@127.0.0.1:5432/flyte
     """
+    from flyte.cli._devbox_cli import already_running_message, devbox_status
+
+    status = devbox_status()
+    if status.running:  # before binding: a second devbox would fail on the port or take over devbox.json
+        fail(already_running_message(status))
     try:
         from flyte.server.devbox import run_devbox
         from flyte.server.settings import ServerSettings
@@ -61,7 +73,11 @@ def devbox(
     settings = ServerSettings(host=host, port=port, db_url=db_url, storage_dir=storage, workers=workers)
     try:
         run_devbox(settings)
-    except (ValueError, OSError) as e:
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            fail(f"Port {port} on {host} is in use by another program; choose another with --port", e)
+        fail(str(e), e)
+    except ValueError as e:
         fail(str(e), e)
     except KeyboardInterrupt:
         pass

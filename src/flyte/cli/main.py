@@ -7,13 +7,17 @@ import os
 import click
 
 import flyte.cli._inspect  # noqa: F401  (registers `get runs|run|action|io|logs`)
+import flyte.cli._projects  # noqa: F401  (registers `get project`, `create project`)
 import flyte.cli._remote  # noqa: F401  (registers `create config`)
 import flyte.cli._secrets  # noqa: F401  (registers the `secret` subcommands)
 from flyte import __version__
 from flyte.cli._abort import abort, rerun  # also registers `delete local-cache`
+from flyte.cli._devbox_cli import stop  # also registers `get devbox`
 from flyte.cli._errors import fail, note
 from flyte.cli._format import OUTPUT_FORMATS
 from flyte.cli._groups import create, delete, get
+from flyte.cli._help_examples import add_missing_examples
+from flyte.cli._more import whoami  # also registers `get config`, `start tui`
 from flyte.cli._run import run
 from flyte.cli._server import start  # also registers `create api-key`
 
@@ -90,8 +94,9 @@ def main(
 cli = main
 """The same click group under its former name."""
 
-for _command in (run, create, get, delete, abort, rerun, start):
+for _command in (run, create, get, delete, abort, rerun, start, stop, whoami):
     main.add_command(_command)
+add_missing_examples(main)
 
 
 if __name__ == "__main__":

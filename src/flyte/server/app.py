@@ -21,7 +21,7 @@ from flyte.errors import RuntimeSystemError
 from flyte.server.auth import ApiKeys, UrlSigner, require_api_key
 from flyte.server.errors import ApiError, Unauthorized
 from flyte.server.executors import Executor
-from flyte.server.routes import data, executor, runs
+from flyte.server.routes import data, executor, runs, whoami
 from flyte.server.scheduler import Scheduler
 from flyte.server.schema import ensure_server_schema
 from flyte.server.settings import ServerSettings
@@ -104,5 +104,6 @@ def create_app(
     app.include_router(runs.router, prefix="/api/v1", dependencies=authed)
     app.include_router(data.api_router, prefix="/api/v1", dependencies=authed)
     app.include_router(executor.router, prefix="/api/v1", dependencies=authed)
+    app.include_router(whoami.router, prefix="/api/v1", dependencies=authed)
     app.include_router(data.signed_router)
     return app

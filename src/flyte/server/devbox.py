@@ -1,15 +1,20 @@
 """``flyte start devbox``: the control plane and its worker processes, on this machine.
 
 The devbox listens on 127.0.0.1 by default. Its API key is made at the first start, kept in
-``<FLYTE_HOME>/devbox.json`` (mode 0600, with the endpoint) for clients to pick up, and reused by
-every later start, also against another database. The key is printed at start, never logged.
+``<FLYTE_HOME>/devbox.json`` (mode 0600, with the endpoint and, while it runs, its pid) for clients
+to pick up, and reused by every later start, also against another database. The key is printed at
+start, never logged.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +45,18 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _forget_pid(path: Path, pid: int) -> None:
+    """Drop ``pid`` from ``devbox.json`` at exit (the endpoint and key stay for the next start),
+    unless another devbox has written the file since."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if isinstance(data, dict) and data.get("pid") == pid:
+        data.pop("pid")
+        _write_private(path, json.dumps(data, indent=2))
+
+
 def devbox_key(settings: ServerSettings, keys: ApiKeys) -> str:
     """The devbox's API key: the one in ``devbox.json`` if there is one (registered in this database
     if it is new to it), else a new key."""
@@ -68,6 +85,24 @@ def bind(host: str, port: int) -> socket.socket:
         raise
     sock.set_inheritable(False)
     return sock
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM (``flyte stop devbox``) like Ctrl-C: uvicorn shuts down gracefully on it and then
+    raises it again; with the default action that would end the process before its cleanup runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def graceful_server(config: uvicorn.Config) -> uvicorn.Server:
@@ -102,9 +137,8 @@ def run_devbox(settings: ServerSettings) -> None:
         sock = bind(settings.host, settings.port)
         settings.port = sock.getsockname()[1]
         endpoint = settings.endpoint
-        _write_private(
-            devbox_file(settings.home), json.dumps({"endpoint": endpoint, "api_key": api_key}, indent=2)
-        )
+        record = {"endpoint": endpoint, "api_key": api_key, "pid": os.getpid()}
+        _write_private(devbox_file(settings.home), json.dumps(record, indent=2))
 
         def executor(scheduler: Scheduler) -> ProcessExecutor:
             assert settings.worker_command is not None and settings.workers is not None
@@ -121,10 +155,12 @@ def run_devbox(settings: ServerSettings) -> None:
         app = create_app(settings, store=store, executor_factory=executor)
         config = uvicorn.Config(app, log_level="info", access_log=False, timeout_graceful_shutdown=5)
         try:
-            graceful_server(config).run(sockets=[sock])
-        except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, after shutting down
+            with _sigterm_as_interrupt():
+                graceful_server(config).run(sockets=[sock])
+        except KeyboardInterrupt:  # uvicorn re-raises the signal it handled, after shutting down
             pass
         finally:
             sock.close()
+            _forget_pid(devbox_file(settings.home), os.getpid())
     finally:
         store.close()
