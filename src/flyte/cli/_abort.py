@@ -33,7 +33,12 @@ ABORT_POLL_SECONDS = 0.1
 
 @click.group(name="abort")
 def abort() -> None:
-    """Abort something that is going on, such as a run executing in another process."""
+    """Abort something that is going on, such as a run executing in another process.
+
+    \b
+    Examples:
+      flyte abort run NAME
+    """
 
 
 @abort.command("run")
@@ -54,6 +59,11 @@ def abort_run(name: str, reason: str, wait: bool, timeout: float) -> None:
 
     Works for a run executing in another ``flyte run`` process on this machine; exits 1 when the
     run is not running.
+
+    \b
+    Examples:
+      flyte abort run NAME
+      flyte abort run NAME --reason "wrong inputs" --no-wait
     """
     store = open_run_store()
     record = require_run(store, name)
@@ -144,7 +154,12 @@ def rerun(run_name: str, recover: bool, name: str | None) -> None:
 
 @delete.command("local-cache")
 def delete_local_cache() -> None:
-    """Remove every entry of the local task cache (``cache=...`` tasks execute again)."""
+    """Remove every entry of the local task cache (``cache=...`` tasks execute again).
+
+    \b
+    Examples:
+      flyte delete local-cache
+    """
     store = open_run_store()
     removed = TaskCache(store).clear()
     click.echo(

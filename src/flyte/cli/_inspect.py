@@ -293,6 +293,12 @@ def get_run(
 
     Each action shows its task, phase, duration, attempts, cache status (hit / recovered),
     group and error.
+
+    \b
+    Examples:
+      flyte get run NAME
+      flyte get run NAME -of json
+      flyte get run --phase failed
     """
     if name is None:
         _list_runs(phases, task, limit, output_format)
@@ -343,7 +349,13 @@ def _print_action(store: RunStore, action: ActionRecord) -> None:
 @click.argument("action_name", required=False)
 @output_format_option
 def get_action(run_name: str, action_name: str | None, output_format: str) -> None:
-    """Show one action of RUN_NAME in detail, with its phase history (without ACTION_NAME: list them)."""
+    """Show one action of RUN_NAME in detail, with its phase history (without ACTION_NAME: list them).
+
+    \b
+    Examples:
+      flyte get action NAME
+      flyte get action NAME a1 -of yaml
+    """
     store = open_run_store()
     if action_name is None:
         require_run(store, run_name)
@@ -393,7 +405,13 @@ def _print_values(title: str, values: Any, missing: str) -> None:
 def get_io(
     run_name: str, action_name: str, inputs_only: bool, outputs_only: bool, output_format: str
 ) -> None:
-    """Show the inputs and outputs of an action (default: the root action a0 of RUN_NAME)."""
+    """Show the inputs and outputs of an action (default: the root action a0 of RUN_NAME).
+
+    \b
+    Examples:
+      flyte get io NAME
+      flyte get io NAME a1 --outputs-only -of json
+    """
     if inputs_only and outputs_only:
         raise click.UsageError("give either --inputs-only or --outputs-only, not both")
     store = open_run_store()
@@ -429,6 +447,11 @@ def get_logs(
     """Print the captured stdout, stderr and logging lines of a run or of one of its actions.
 
     For a whole run, each line starts with the name of the action that printed it.
+
+    \b
+    Examples:
+      flyte get logs NAME
+      flyte get logs NAME a1 --show-ts --stream stderr
     """
     store = open_run_store()
     if action_name is None:

@@ -16,7 +16,6 @@ from flyte.cli._devbox_cli import stop  # also registers `get devbox`
 from flyte.cli._errors import fail, note
 from flyte.cli._format import OUTPUT_FORMATS
 from flyte.cli._groups import create, delete, get
-from flyte.cli._help_examples import add_missing_examples
 from flyte.cli._more import whoami  # also registers `get config`, `start tui`
 from flyte.cli._run import run
 from flyte.cli._server import start  # also registers `create api-key`
@@ -96,7 +95,6 @@ cli = main
 
 for _command in (run, create, get, delete, abort, rerun, start, stop, whoami):
     main.add_command(_command)
-add_missing_examples(main)
 
 
 if __name__ == "__main__":
