@@ -78,6 +78,12 @@ def test_project_domain_and_labels_are_recorded_and_seen_by_tasks(project: Path)
     assert run["name"] == "r-pd" and run["labels"] == {"team": "blue", "project": "ml", "domain": "dev"}
     as_yaml = flyte_cli(project, "-of", "yaml", "get", "runs")
     assert yaml.safe_load(as_yaml.stdout)[0]["labels"]["project"] == "ml"
+    other = flyte_cli(project, "run", "--local", "--name", "r-other", "-p", "web", "wf.py", "where")
+    assert other.returncode == 0, other.stderr
+    for flags, expected in [(["-p", "ml"], ["r-pd"]), (["-p", "web"], ["r-other"]), (["--label", "team=blue"], ["r-pd"]),
+                            (["-p", "ml", "-d", "prod"], []), ([], ["r-other", "r-pd"])]:  # fmt: skip
+        listed = flyte_cli(project, "-of", "json", "get", "runs", *flags)
+        assert [r["name"] for r in json.loads(listed.stdout)] == expected, flags
 
 
 def test_hosted_only_options_are_accepted_with_one_note(project: Path):

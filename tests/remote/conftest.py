@@ -157,6 +157,16 @@ WORKFLOW = textwrap.dedent(
 
 
     @env.task
+    async def where_am_i() -> str:
+        return f"{flyte.current_project()}/{flyte.current_domain()}|{await child_where()}"
+
+
+    @env.task
+    async def child_where() -> str:
+        return f"{flyte.current_project()}/{flyte.current_domain()}"
+
+
+    @env.task
     async def overridden() -> str:
         greeting = await reads_env.override(env_vars={"GREETING": "overridden"})()
         try:

@@ -155,6 +155,21 @@ def test_errors_are_caught_the_reference_way_and_the_python_way(devbox: Devbox, 
     assert isinstance(boom.value, flyte.errors.RuntimeUserError) and boom.value.code == "ValueError"
 
 
+def test_project_and_domain_reach_devbox_workers_and_label_the_run(devbox: Devbox, project: Path) -> None:
+    flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
+    wf = load_module(str(project / "wf.py"), project)
+    run = flyte.with_runcontext(project="ml", domain="dev", labels={"team": "blue"}).run(wf.where_am_i)
+    assert run.outputs() == ("ml/dev|ml/dev",)
+    from flyte.remote._records import RemoteRecords
+    from flyte.remote._remote_run import client_from_config
+
+    records = RemoteRecords(client_from_config())
+    found = records.list_runs(labels={"project": "ml", "team": "blue"})
+    assert run.name in [r.name for r in found]
+    assert found[0].labels == {"project": "ml", "domain": "dev", "team": "blue"}
+    assert run.name not in [r.name for r in records.list_runs(labels={"project": "other"})]
+
+
 def test_overrides_reach_devbox_workers(devbox: Devbox, project: Path) -> None:
     flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
     wf = load_module(str(project / "wf.py"), project)

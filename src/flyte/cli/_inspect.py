@@ -221,9 +221,16 @@ def _print_tree(run: RunRecord, actions: list[ActionRecord]) -> None:
 # -- commands ---------------------------------------------------------------------------------------
 
 
-def _list_runs(phases: tuple[str, ...], task: str | None, limit: int, output_format: str) -> None:
+def _list_runs(
+    phases: tuple[str, ...],
+    task: str | None,
+    limit: int,
+    output_format: str,
+    labels: dict[str, str] | None = None,
+) -> None:
     store = open_run_store()
-    records = store.list_runs(phases=[ActionPhase(p) for p in phases], task_name=task, limit=limit)
+    wanted = [ActionPhase(p) for p in phases]
+    records = store.list_runs(phases=wanted, task_name=task, limit=limit, labels=labels or {})
     if output_format == "json":
         echo_json([run_to_dict(r) for r in records])
         return
@@ -266,8 +273,19 @@ _LIMIT_OPTION = click.option(
 @_PHASE_OPTION
 @_TASK_OPTION
 @_LIMIT_OPTION
+@click.option("-p", "--project", default=None, help="Only runs of this project.")
+@click.option("-d", "--domain", default=None, help="Only runs of this domain.")
+@click.option("--label", "labels", multiple=True, metavar="KEY=VALUE", help="Only runs with this label.")
 @output_format_option
-def get_runs(phases: tuple[str, ...], task: str | None, limit: int, output_format: str) -> None:
+def get_runs(
+    phases: tuple[str, ...],
+    task: str | None,
+    limit: int,
+    project: str | None,
+    domain: str | None,
+    labels: tuple[str, ...],
+    output_format: str,
+) -> None:
     """List recorded runs, newest first.
 
     \b
@@ -275,8 +293,11 @@ def get_runs(phases: tuple[str, ...], task: str | None, limit: int, output_forma
       flyte get runs
       flyte get runs --phase failed --phase aborted
       flyte get runs --task main --limit 5 -of json
+      flyte get runs -p ml -d development --label team=blue
     """
-    _list_runs(phases, task, limit, output_format)
+    wanted = dict(label.partition("=")[::2] for label in labels)
+    wanted.update({k: v for k, v in (("project", project), ("domain", domain)) if v})
+    _list_runs(phases, task, limit, output_format, wanted)
 
 
 @get.command("run")

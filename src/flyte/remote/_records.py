@@ -78,10 +78,16 @@ class RemoteRecords:
         return None if data is None else _run(data)
 
     def list_runs(
-        self, *, phases: Any = (), task_name: str | None = None, limit: int = 100
+        self,
+        *,
+        phases: Any = (),
+        task_name: str | None = None,
+        limit: int = 100,
+        labels: dict[str, str] | None = None,
     ) -> list[RunRecord]:
         wanted = {ActionPhase(p) for p in phases}
-        rows = self._get("/api/v1/runs", task=task_name, limit=limit) or []
+        label = [f"{k}={v}" for k, v in (labels or {}).items()]
+        rows = self._get("/api/v1/runs", task=task_name, limit=limit, label=label) or []
         return [r for r in map(_run, rows) if not wanted or r.phase in wanted]
 
     def list_actions(self, run_name: str) -> list[ActionRecord]:

@@ -439,10 +439,20 @@ class RunStore:
         return self._run(row) if row else None
 
     def list_runs(
-        self, *, phases: Iterable[ActionPhase] = (), task_name: str | None = None, limit: int = 100
+        self,
+        *,
+        phases: Iterable[ActionPhase] = (),
+        task_name: str | None = None,
+        limit: int = 100,
+        labels: dict[str, str] | None = None,
     ) -> list[RunRecord]:
-        """Most recent first."""
+        """Most recent first; ``labels`` keeps the runs carrying all of them (project, domain...)."""
         where, args = [], []
+        for key, value in (labels or {}).items():  # narrowed in SQL, matched exactly below
+            fragment = json.dumps({key: value})[1:-1]
+            escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append("labels LIKE ? ESCAPE '\\'")
+            args.append(f"%{escaped}%")
         phase_values = [p.value for p in phases]
         if phase_values:
             where.append(f"phase IN ({', '.join('?' * len(phase_values))})")
@@ -454,7 +464,9 @@ class RunStore:
         rows = self._reader().execute(
             f"SELECT {self._RUN_COLUMNS} FROM runs {clause} ORDER BY created_at DESC LIMIT ?", (*args, limit)
         )
-        return [self._run(r) for r in rows.fetchall()]
+        found = [self._run(r) for r in rows.fetchall()]
+        wanted = (labels or {}).items()
+        return [r for r in found if all(r.labels.get(k) == v for k, v in wanted)]
 
     _ACTION_COLUMNS = (
         "run_name, name, parent, task_name, group_name, phase, attempts, created_at, started_at, ended_at,"

@@ -64,13 +64,16 @@ def list_runs(
     phase: list[str] = Query(default=[]),
     task: str | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
+    label: list[str] = Query(default=[]),
 ) -> list[Run]:
-    """Runs, newest first, optionally only in the given phases or of one task."""
+    """Runs, newest first, optionally only in the given phases, of one task, or with the given
+    ``label=key=value`` labels (a run's project and domain are labels)."""
     try:
         phases = [ActionPhase(p) for p in phase]
     except ValueError:
         raise BadRequest(f"unknown phase in {phase}; use one of {[p.value for p in ActionPhase]}") from None
-    records = store(request).list_runs(phases=phases, task_name=task, limit=limit)
+    wanted = dict(item.partition("=")[::2] for item in label)
+    records = store(request).list_runs(phases=phases, task_name=task, limit=limit, labels=wanted)
     base = base_url(request)
     return [run_to_api(r, base) for r in records]
 
