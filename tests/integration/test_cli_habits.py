@@ -186,3 +186,45 @@ def test_a_run_name_that_could_escape_flyte_home_is_refused(project: Path, name:
     assert not (project / "x").exists()
     with pytest.raises(ValueError, match="invalid run name"):
         flyte.with_runcontext(name=name)
+
+
+LEFT_BEHIND = textwrap.dedent(
+    """
+    import flyte
+    import flyte.report
+
+    env = flyte.TaskEnvironment(name="left")
+
+
+    @flyte.trace
+    async def fetch(x: int) -> int:
+        return x * 10
+
+
+    @env.task(report=True)
+    async def main(n: int = 2) -> int:
+        flyte.report.log("<h1>hello report</h1>")
+        total = 0
+        for i in range(n):
+            total += await fetch(i)
+        await flyte.ctx().checkpoint.save(b"state")
+        return total
+    """
+)
+
+
+def test_what_a_run_left_behind_is_visible(project: Path):
+    (project / "left.py").write_text(LEFT_BEHIND)
+    ran = flyte_cli(project, "run", "--local", "--name", "r-left", "left.py", "main")
+    assert ran.returncode == 0, ran.stderr
+    shown = flyte_cli(project, "get", "action", "r-left", "a0")
+    text = shown.stdout.decode()
+    assert "Trace calls:" in text and '{"x": 1}' in text and '{"o0": 10}' in text
+    assert "Checkpoints:" in text and "report.html" in text
+    data = json.loads(flyte_cli(project, "-of", "json", "get", "action", "r-left", "a0").stdout)
+    assert [t["outputs"] for t in data["traces"]] == [{"o0": 0}, {"o0": 10}]
+    assert len(data["checkpoints"]) == 1
+    copy = project / "copy.html"
+    saved = flyte_cli(project, "get", "report", "r-left", "-o", str(copy))
+    assert saved.returncode == 0, saved.stderr
+    assert "hello report" in copy.read_text()

@@ -8,8 +8,10 @@ the ``get`` group of ``flyte.cli._groups``.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -334,6 +336,46 @@ def get_run(
     _print_tree(run, actions)
 
 
+def left_behind(store: RunStore, action: ActionRecord) -> dict[str, Any]:
+    """What an action left besides its outputs: its report, its ``@flyte.trace`` calls (with
+    inputs and outputs) and its checkpoints (local runs; a remote store has none of these here)."""
+    traces = []
+    get_traces = getattr(store, "get_traces", None)
+    for t in get_traces(action.run_name, action.name) if callable(get_traces) else []:
+        traces.append(
+            {
+                "name": t.name,
+                "started_at": iso_time(t.started_at),
+                "duration_s": t.ended_at - t.started_at,
+                "inputs": _decode(t.inputs),
+                "outputs": _decode(t.outputs) if t.error is None else None,
+                "error": t.error,
+            }
+        )
+    checkpoints: list[str] = []
+    if not hasattr(store, "client"):
+        root = flyte_home() / "runs" / action.run_name / action.name / "checkpoints"
+        if root.is_dir():
+            checkpoints = sorted(str(p) for p in root.iterdir())
+    return {"report": action.report_path, "traces": traces, "checkpoints": checkpoints}
+
+
+def _print_left_behind(extra: dict[str, Any]) -> None:
+    if extra["traces"]:
+        rows = [
+            [t["name"], format_duration(t["duration_s"]), summarize(json.dumps(t["inputs"], default=repr)),
+             summarize(t["error"] or json.dumps(t["outputs"], default=repr))]
+            for t in extra["traces"]
+        ]  # fmt: skip
+        click.echo("")
+        print_table(("TRACE", "DURATION", "INPUTS", "OUTPUT / ERROR"), rows, title="Trace calls:")
+    if extra["checkpoints"]:
+        click.echo("")
+        click.echo("Checkpoints:")
+        for path in extra["checkpoints"]:
+            click.echo(f"  {path}")
+
+
 def _print_action(store: RunStore, action: ActionRecord) -> None:
     now = time.time()
     children = [a for a in store.list_actions(action.run_name) if a.parent == action.name]
@@ -352,6 +394,7 @@ def _print_action(store: RunStore, action: ActionRecord) -> None:
         ("Ended", local_time(action.ended_at)),
         ("Duration", format_duration(action_elapsed(action, now))),
         ("Children", str(len(children))),
+        ("Report", action.report_path or "-"),
         ("Error", error or "-"),
     ]
     print_fields(fields, styles={"Phase": PHASE_STYLES.get(action.phase, ""), "Error": "red"})
@@ -362,6 +405,7 @@ def _print_action(store: RunStore, action: ActionRecord) -> None:
     ]
     styles = [["dim", "dim", PHASE_STYLES.get(e.phase, ""), ""] for e in action.history]
     print_table(("TIME", "ELAPSED", "PHASE", "ATTEMPT"), rows, title="Phase history:", styles=styles)
+    _print_left_behind(left_behind(store, action))
 
 
 @get.command("action")
@@ -394,6 +438,7 @@ def get_action(run_name: str, action_name: str | None, output_format: str) -> No
             {"phase": e.phase.value, "at": iso_time(e.at), "attempt": e.attempt} for e in action.history
         ]
         data["children"] = [a.name for a in store.list_actions(run_name) if a.parent == action_name]
+        data.update(left_behind(store, action))
         echo_json(data)
         return
     _print_action(store, action)
@@ -502,3 +547,32 @@ def get_logs(
         if action_name is None:
             prefix += f"[{record.action}] "
         click.echo(prefix + record.line)
+
+
+@get.command("report")
+@store_option
+@click.argument("run_name")
+@click.argument("action_name", default="a0")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report to this file instead of printing its path.")  # fmt: skip
+def get_report(run_name: str, action_name: str, output: Path | None) -> None:
+    """Show where the report of an action (default: the run's root) is, or save a copy.
+
+    \b
+    Examples:
+      flyte get report NAME
+      flyte get report NAME a1 -o report.html
+    """
+    store = open_run_store()
+    action = require_action(store, run_name, action_name)
+    if not action.report_path:
+        fail(f"Action '{action_name}' of run '{run_name}' has no report (its task was not report=True)")
+    source = Path(action.report_path)
+    if output is None:
+        click.echo(str(source))
+        return
+    try:
+        output.write_bytes(source.read_bytes())
+    except OSError as e:
+        fail(f"cannot copy the report {source} to {output}: {e.strerror or e}", e)
+    click.echo(f"Wrote {output}")
