@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from flyte import __version__
@@ -42,6 +44,25 @@ def _error_response(request: Request, error: Exception) -> JSONResponse:
         return JSONResponse({"detail": f"the run store is unavailable: {error}"}, status_code=503)
     logger.exception("flyte server: %s %s failed", request.method, request.url.path, exc_info=error)
     return JSONResponse({"detail": "internal server error"}, status_code=500)
+
+
+def _finite(value: object) -> object:
+    """``value`` with non-finite floats (``1e999``, ``NaN``) written as text, so that any error
+    about them can itself be sent as JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _invalid_request(_request: Request, error: Exception) -> JSONResponse:
+    """A request body the API cannot take: 422 with what was wrong, never a 500."""
+    assert isinstance(error, RequestValidationError)
+    errors = [_finite({k: v for k, v in e.items() if k in ("loc", "msg", "type", "input")}) for e in error.errors()]
+    return JSONResponse({"detail": errors}, status_code=422)
 
 
 def create_app(
@@ -91,6 +112,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(ApiError, _error_response)  # type: ignore[arg-type]
     app.add_exception_handler(RuntimeSystemError, _error_response)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _error_response)

@@ -6,26 +6,51 @@ know, so a newer client can send more than this server reads and workers still r
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
-class CacheSpec(BaseModel):
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_non_finite(v) for v in value)
+    return False
+
+
+class ApiModel(BaseModel):
+    """Every API object: numbers are finite (``1e999`` or ``NaN`` in a body is a 422, never a 500
+    when the value is stored or sent back), also in the extra fields a ``TaskRef`` keeps."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _finite_numbers(cls, data: Any) -> Any:
+        if _has_non_finite(data):
+            raise ValueError("numbers must be finite (no Infinity, NaN or values like 1e999)")
+        return data
+
+
+class CacheSpec(ApiModel):
     behavior: str = "disable"
     version: str | None = None
     serialize: bool = False
     ignored_inputs: list[str] = Field(default_factory=list)
 
 
-class SecretRef(BaseModel):
+class SecretRef(ApiModel):
     key: str
     group: str | None = None
     as_env_var: str | None = None
     mount: str | None = None
 
 
-class BackoffSpec(BaseModel):
+class BackoffSpec(ApiModel):
     """``flyte.Backoff`` on the wire: retry n (1 for the first) waits ``min(cap, base * factor**(n-1))``."""
 
     base: float = 1.0
@@ -33,7 +58,7 @@ class BackoffSpec(BaseModel):
     cap: float | None = None
 
 
-class TaskRef(BaseModel):
+class TaskRef(ApiModel):
     """What a worker needs to find and run a task."""
 
     model_config = ConfigDict(extra="allow")
@@ -67,7 +92,7 @@ class TaskRef(BaseModel):
         return max(0.0, float(self.backoff))
 
 
-class RunCreate(BaseModel):
+class RunCreate(ApiModel):
     name: str | None = None
     task: TaskRef
     inputs_b64: str = ""
@@ -79,7 +104,7 @@ class RunCreate(BaseModel):
     """The run's labels (its ``project`` and ``domain`` among them, when given)."""
 
 
-class Run(BaseModel):
+class Run(ApiModel):
     name: str
     task_name: str
     phase: str
@@ -92,11 +117,11 @@ class Run(BaseModel):
     url: str
 
 
-class AbortRequest(BaseModel):
+class AbortRequest(ApiModel):
     reason: str = "aborted by user"
 
 
-class RerunRequest(BaseModel):
+class RerunRequest(ApiModel):
     recover: bool = False
     name: str | None = None
 
@@ -105,7 +130,7 @@ ACTION_NAME = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$"
 """Action names become parts of paths (a worker's output directory): one safe segment, no leading dot."""
 
 
-class ActionCreate(BaseModel):
+class ActionCreate(ApiModel):
     name: str = Field(pattern=ACTION_NAME)
     parent: str = Field(pattern=ACTION_NAME)
     task: TaskRef
@@ -114,7 +139,7 @@ class ActionCreate(BaseModel):
     custom_context: dict[str, str] = Field(default_factory=dict)
 
 
-class Action(BaseModel):
+class Action(ApiModel):
     run_name: str
     name: str
     parent: str | None = None
@@ -131,12 +156,12 @@ class Action(BaseModel):
     history: list[tuple[str, float, int]] = Field(default_factory=list)
 
 
-class ActionIO(BaseModel):
+class ActionIO(ApiModel):
     inputs_b64: str | None = None
     outputs_b64: str | None = None
 
 
-class Event(BaseModel):
+class Event(ApiModel):
     seq: int
     kind: Literal["phase", "log"]
     action: str
@@ -146,14 +171,14 @@ class Event(BaseModel):
     stream: str | None = None
 
 
-class WatchResult(BaseModel):
+class WatchResult(ApiModel):
     seq: int
     events: list[Event]
     done: bool = False
     """True once the run has ended and every event up to ``seq`` was delivered (extension)."""
 
 
-class LogLine(BaseModel):
+class LogLine(ApiModel):
     action: str
     attempt: int
     stream: str
@@ -161,34 +186,35 @@ class LogLine(BaseModel):
     line: str
 
 
-class KeyRequest(BaseModel):
+class KeyRequest(ApiModel):
     key: str
 
 
-class UploadUrl(BaseModel):
+class UploadUrl(ApiModel):
     url: str
     key: str
     expires_at: float
 
 
-class DownloadUrl(BaseModel):
+class DownloadUrl(ApiModel):
     url: str
     expires_at: float
 
 
-class Uploaded(BaseModel):
+class Uploaded(ApiModel):
     key: str
     size: int
     sha256: str
 
 
-class ClaimRequest(BaseModel):
+class ClaimRequest(ApiModel):
     worker_id: str = Field(min_length=1, max_length=200)
     max: int = Field(default=1, ge=1, le=256)
-    timeout: float = Field(default=30.0, ge=0)
+    timeout: float = Field(default=30.0, ge=0, le=300)
+    """Seconds the long poll may wait (at most 5 minutes)."""
 
 
-class Assignment(BaseModel):
+class Assignment(ApiModel):
     run: str
     action: str
     attempt: int
@@ -200,16 +226,16 @@ class Assignment(BaseModel):
     source_run: str | None = None
 
 
-class Heartbeat(BaseModel):
+class Heartbeat(ApiModel):
     worker_id: str
     actions: list[tuple[str, str, int]] = Field(default_factory=list)
 
 
-class HeartbeatReply(BaseModel):
+class HeartbeatReply(ApiModel):
     abort: list[tuple[str, str]]
 
 
-class Report(BaseModel):
+class Report(ApiModel):
     worker_id: str
     run: str
     action: str
@@ -222,20 +248,20 @@ class Report(BaseModel):
     retryable: bool = True
 
 
-class Ok(BaseModel):
+class Ok(ApiModel):
     ok: bool = True
     ignored: bool = False
     """True when the report was stale (its attempt is no longer the current one) (extension)."""
 
 
-class LogBatch(BaseModel):
+class LogBatch(ApiModel):
     run: str
     action: str
     attempt: int
     lines: list[tuple[str, float, str]]
 
 
-class TraceIn(BaseModel):
+class TraceIn(ApiModel):
     run: str
     action: str
     seq: int
@@ -247,7 +273,7 @@ class TraceIn(BaseModel):
     ended_at: float
 
 
-class Trace(BaseModel):
+class Trace(ApiModel):
     action: str
     seq: int
     name: str
