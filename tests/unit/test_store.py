@@ -223,3 +223,26 @@ def test_abort_reason_reaches_every_aborted_action():
     actions = Run.get("to-abort").actions()
     assert {a.phase for a in actions} == {ActionPhase.ABORTED}
     assert all("no longer needed" in (a.error_message or "") for a in actions)
+
+
+def test_a_killed_but_unreaped_run_process_counts_as_dead():
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from flyte._internal.store.liveness import _start_ticks, owner_alive
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        owner = f"{socket.gethostname()}:{child.pid}:{_start_ticks(child.pid)}"
+        assert owner_alive(owner)
+        child.send_signal(signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while owner_alive(owner) and time.monotonic() < deadline:  # a zombie until we reap it below
+            time.sleep(0.02)
+        assert not owner_alive(owner)
+    finally:
+        child.kill()
+        child.wait()

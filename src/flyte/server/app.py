@@ -61,7 +61,8 @@ def _finite(value: object) -> object:
 def _invalid_request(_request: Request, error: Exception) -> JSONResponse:
     """A request body the API cannot take: 422 with what was wrong, never a 500."""
     assert isinstance(error, RequestValidationError)
-    errors = [_finite({k: v for k, v in e.items() if k in ("loc", "msg", "type", "input")}) for e in error.errors()]
+    fields = ("loc", "msg", "type", "input")
+    errors = [_finite({k: v for k, v in e.items() if k in fields}) for e in error.errors()]
     return JSONResponse({"detail": errors}, status_code=422)
 
 

@@ -7,14 +7,26 @@ import socket
 from functools import cache
 
 
-def _start_ticks(pid: int) -> str:
-    """The process start time in clock ticks (Linux); tells a live pid from a reused one."""
+def _stat_fields(pid: int) -> list[bytes] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (Linux), or None."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
     except OSError:
-        return "?"
-    return stat[stat.rindex(b")") + 2 :].split()[19].decode()
+        return None
+    return stat[stat.rindex(b")") + 2 :].split()
+
+
+def _start_ticks(pid: int) -> str:
+    """The process start time in clock ticks (Linux); tells a live pid from a reused one."""
+    fields = _stat_fields(pid)
+    return fields[19].decode() if fields else "?"
+
+
+def _is_zombie(pid: int) -> bool:
+    """A killed process its parent has not reaped yet: gone, although ``kill(pid, 0)`` works."""
+    fields = _stat_fields(pid)
+    return bool(fields) and fields[0] == b"Z"
 
 
 @cache
@@ -44,4 +56,6 @@ def owner_alive(owner: str) -> bool:
         return False
     except PermissionError:
         return True
+    if _is_zombie(pid):
+        return False
     return ticks == "?" or _start_ticks(pid) in (ticks, "?")
