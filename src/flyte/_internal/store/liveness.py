@@ -26,7 +26,7 @@ def _start_ticks(pid: int) -> str:
 def _is_zombie(pid: int) -> bool:
     """A killed process its parent has not reaped yet: gone, although ``kill(pid, 0)`` works."""
     fields = _stat_fields(pid)
-    return bool(fields) and fields[0] == b"Z"
+    return fields is not None and bool(fields) and fields[0] == b"Z"
 
 
 @cache
