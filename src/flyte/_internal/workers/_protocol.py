@@ -15,8 +15,10 @@ worker -> parent
     ``[TRACE, call_id, name, inputs, outputs, error, started_at, ended_at]``
 
 A task is found on either side by its locator ``[module, qualname, task name, module file,
-overrides]``; the file is the fallback when the module cannot be imported by name (always so for
-``__main__``); overrides are the settings changed at the call site (``flyte._internal.overrides``).
+overrides, by value]``: the file is the fallback when the module cannot be imported by name
+(always so for ``__main__``); overrides are the settings changed at the call site
+(``flyte._internal.overrides``); a task no worker could import (defined in a function, or
+interactively) travels by value, cloudpickled.
 """
 
 from __future__ import annotations
@@ -147,22 +149,30 @@ def locator_for(task: TaskTemplate[Any, Any]) -> Locator:
     module = getattr(func, "__module__", None)
     qualname = getattr(func, "__qualname__", "") or ""
     if not module or "<locals>" in qualname:
-        raise ModuleLoadError(
-            f"Task '{task.name}' is defined inside a function, so a worker process cannot import it; "
-            "define it at module level to run it in a worker process"
-        )
+        return _by_value(task, "is defined inside a function")
     path = getattr(sys.modules.get(module), "__file__", None)  # a fallback if import by name fails
     if module in ("__main__", MAIN_ALIAS):
         main = sys.modules.get(module)
         path = getattr(main, "__file__", None)
         if path is None:
-            raise ModuleLoadError(
-                f"Task '{task.name}' is defined in an interactive session (its module '__main__' has no "
-                "file), so a worker process cannot import it; define it in a module or script file"
-            )
+            return _by_value(task, "is defined in an interactive session (its module '__main__' has no file)")
         module = "__main__"
         sys.modules.setdefault(MAIN_ALIAS, sys.modules["__main__"])  # worker pickles name it so
     return [module, qualname, task.name, path, overrides_of(task)]
+
+
+def _by_value(task: TaskTemplate[Any, Any], why: str) -> Locator:
+    """A locator carrying the task itself (cloudpickled), for a task no worker could import."""
+    import cloudpickle
+
+    try:
+        blob = cloudpickle.dumps(task)
+    except Exception as e:
+        raise ModuleLoadError(
+            f"Task '{task.name}' {why}, so a worker process cannot import it, and it cannot be sent "
+            f"by value either ({type(e).__name__}: {e}); define it at module level"
+        ) from e
+    return ["", getattr(task.func, "__qualname__", task.name), task.name, None, None, blob]
 
 
 def _load_file(name: str, path: str) -> Any:
@@ -202,6 +212,10 @@ def _import(name: str, path: str | None) -> Any:
 def locate(locator: Locator, *, in_worker: bool) -> TaskTemplate[Any, Any]:
     """Import the locator's module and return the task template named in it, with the
     locator's overrides applied."""
+    if len(locator) > 5 and locator[5] is not None:  # sent by value (see _by_value)
+        import cloudpickle
+
+        return cloudpickle.loads(locator[5])  # type: ignore[no-any-return]
     module_name, qualname, name, path = locator[:4]
     overrides = locator[4] if len(locator) > 4 else None
     return apply(_defined(module_name, qualname, name, path, in_worker=in_worker), overrides)
