@@ -197,7 +197,9 @@ def _check_inline_limit(value: int, task_name: str) -> int:
 _warned_blocking: set[str] = set()
 
 
-def _blocking_call_from_async(task: TaskTemplate, args: tuple[Any, ...], kwargs: dict[str, Any], frame: Any) -> Any:
+def _blocking_call_from_async(
+    task: TaskTemplate, args: tuple[Any, ...], kwargs: dict[str, Any], frame: Any
+) -> Any:
     """``sync_task(...)`` inside an async task: the reference blocks until the child is done; so do we.
 
     The caller's event loop is blocked meanwhile, so the child action runs on a private loop in a
@@ -212,7 +214,8 @@ def _blocking_call_from_async(task: TaskTemplate, args: tuple[Any, ...], kwargs:
 
     hint = (
         f"Sync task '{task.name}' was called as '{task.short_name}(...)' from async task "
-        f"'{frame.tctx.task_name}'; that blocks the event loop. Use 'await {task.short_name}.aio(...)' instead."
+        f"'{frame.tctx.task_name}'; that blocks the event loop. "
+        f"Use 'await {task.short_name}.aio(...)' instead."
     )
     if os.environ.get("FLYTE_STRICT_SYNC_CALLS", "").lower() in ("1", "true", "yes") or not isinstance(
         frame.controller, LocalController

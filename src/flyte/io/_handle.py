@@ -5,8 +5,9 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import IO, Any, Generator, Iterator
+from typing import IO, Any
 
 _COMPRESSORS = {"gzip": gzip.open, "gz": gzip.open, "bz2": bz2.open, "xz": lzma.open, "lzma": lzma.open}
 _SUFFIXES = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".lzma": "lzma"}
