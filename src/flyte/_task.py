@@ -203,12 +203,11 @@ def _blocking_call_from_async(
     """``sync_task(...)`` inside an async task: the reference blocks until the child is done; so do we.
 
     The caller's event loop is blocked meanwhile, so the child action runs on a private loop in a
-    helper thread. A warning names the non-blocking form once per task; FLYTE_STRICT_SYNC_CALLS=1
-    turns the call into a SyncTaskCallInAsyncContextError instead.
+    helper thread (``LocalController.submit_blocking_from_loop``). A warning names the non-blocking
+    form once per task; FLYTE_STRICT_SYNC_CALLS=1 turns the call into a
+    SyncTaskCallInAsyncContextError instead.
     """
-    import contextvars
     import os
-    import threading
 
     from flyte._internal.controllers.local import LocalController
 
@@ -226,21 +225,7 @@ def _blocking_call_from_async(
         from flyte._logging import system_logger
 
         system_logger.warning(hint)
-    outcome: dict[str, Any] = {}
-    context = contextvars.copy_context()
-
-    def run() -> None:
-        try:
-            outcome["value"] = context.run(asyncio.run, frame.controller.submit(task, args, kwargs, frame))
-        except BaseException as e:  # handed to the caller's thread below
-            outcome["error"] = e
-
-    helper = threading.Thread(target=run, name=f"flyte-blocking-{task.short_name}", daemon=True)
-    helper.start()
-    helper.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+    return frame.controller.submit_blocking_from_loop(task, args, kwargs, frame)
 
 
 def is_async_function(func: Callable[..., Any]) -> bool:

@@ -106,3 +106,28 @@ def test_sync_task_called_from_async_task_is_refused_when_strict(monkeypatch):
     monkeypatch.setenv("FLYTE_STRICT_SYNC_CALLS", "1")
     with pytest.raises(flyte.errors.SyncTaskCallInAsyncContextError, match=r"await add_one\.aio"):
         flyte.run(async_parent_calls_sync, 1)
+
+
+sized = flyte.TaskEnvironment(name="compat_sweep_sized", resources=flyte.Resources(cpu=1))
+
+
+@sized.task
+def leaf(x: int) -> int:
+    return x * 10
+
+
+@sized.task
+def middle(x: int) -> int:
+    return leaf(x) + leaf(x + 1)  # a sync task calling sync tasks, itself called plainly from async
+
+
+@sized.task
+async def top(x: int) -> int:
+    return middle(x) + await middle.aio(x)
+
+
+def test_blocking_sync_call_can_nest_further_sync_calls():
+    run = flyte.run(top, 1)
+    assert run.outputs()[0] == 2 * (10 + 20)
+    assert [c.task_name for c in run.action.children] == ["compat_sweep_sized.middle"] * 2
+    assert [g.task_name for g in run.action.children[0].children] == ["compat_sweep_sized.leaf"] * 2
