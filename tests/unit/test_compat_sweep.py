@@ -131,3 +131,29 @@ def test_blocking_sync_call_can_nest_further_sync_calls():
     assert run.outputs()[0] == 2 * (10 + 20)
     assert [c.task_name for c in run.action.children] == ["compat_sweep_sized.middle"] * 2
     assert [g.task_name for g in run.action.children[0].children] == ["compat_sweep_sized.leaf"] * 2
+
+
+# -- TaskEnvironment.from_task / add_task ------------------------------------------------------
+
+
+def test_from_task_groups_templates_built_elsewhere():
+    import flyte.sandbox
+
+    @flyte.sandbox.orchestrator
+    def double(x: int) -> int:
+        return x * 2
+
+    @flyte.sandbox.orchestrator
+    def halve(x: int) -> int:
+        return x // 2
+
+    group = flyte.TaskEnvironment.from_task("compat-sweep-group", double, halve)
+    assert group.name == "compat-sweep-group"
+    assert set(group.tasks) == {double.name, halve.name}
+    assert double.forward(4) == 8
+    with pytest.raises(ValueError, match="already has a task named"):
+        group.add_task(double)
+    with pytest.raises(ValueError, match="at least one task"):
+        flyte.TaskEnvironment.from_task("empty")
+    user = flyte.TaskEnvironment(name="compat-sweep-user", depends_on=[group])
+    assert user.depends_on == [group]
