@@ -156,6 +156,30 @@ class TaskEnvironment(Environment):
         """The tasks defined in this environment, by fully qualified name."""
         return dict(self._tasks)
 
+    def add_task(self, task: Any) -> Any:
+        """Add an already-built task (a container task, a sandboxed orchestrator...) to this
+        environment under its own name, e.g. so that deploying the environment includes it."""
+        name = getattr(task, "name", None)
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"TaskEnvironment '{self.name}'.add_task: expected a task, got {task!r}")
+        if name in self._tasks:
+            raise ValueError(f"TaskEnvironment '{self.name}' already has a task named '{name}'")
+        self._tasks[name] = task
+        return task
+
+    @classmethod
+    def from_task(cls, name: str, *tasks: Any) -> TaskEnvironment:
+        """An environment named ``name`` that holds tasks built elsewhere (container tasks,
+        ``@flyte.sandbox.orchestrator`` templates...). It takes the first task's image; the tasks
+        keep their names. Other environments list it in ``depends_on`` to deploy it with them."""
+        if not tasks:
+            raise ValueError(f"TaskEnvironment.from_task('{name}'): give at least one task")
+        image = getattr(tasks[0], "image", None)
+        env = cls(name=name, image=image if isinstance(image, str) or _is_image(image) else "auto")
+        for task in tasks:
+            env.add_task(task)
+        return env
+
     @property
     def sandbox(self) -> Any:
         """``@env.sandbox.orchestrator``: tasks of this environment whose code runs in the Monty
@@ -278,3 +302,9 @@ class TaskEnvironment(Environment):
         if _func is not None:
             return decorate(_func)
         return decorate
+
+
+def _is_image(value: Any) -> bool:
+    from flyte._image import Image
+
+    return isinstance(value, Image)

@@ -39,6 +39,7 @@ __all__ = [
     "Layer",
     "PipPackages",
     "PoetryProject",
+    "PythonWheels",
     "Requirements",
     "UVProject",
     "UVScript",
@@ -198,6 +199,29 @@ class PipPackages(PipOption, Layer):
     """``pip install`` of the given requirement specifiers."""
 
     packages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PythonWheels(PipOption, Layer):
+    """``pip install`` of the wheels found in a local folder (their bytes are part of the image identity).
+
+    ``package_name`` names the distribution the wheels provide (e.g. a locally built ``flyte``).
+    """
+
+    wheel_dir: Path = Path("dist")
+    package_name: str = ""
+
+    @property
+    def wheel_dir_name(self) -> str:
+        """The folder's own name (where the wheels land inside the build context)."""
+        return self.wheel_dir.name
+
+    def _content_paths(self) -> tuple[Path, ...]:
+        return tuple(sorted(self.wheel_dir.glob("*.whl"))) if self.wheel_dir.is_dir() else (self.wheel_dir,)
+
+    def validate(self) -> None:
+        if not self.wheel_dir.is_dir():
+            raise FileNotFoundError(f"PythonWheels wheel_dir: {str(self.wheel_dir)!r} is not a folder")
 
 
 @dataclass(frozen=True)

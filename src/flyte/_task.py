@@ -99,11 +99,7 @@ class TaskTemplate(Generic[P, R]):
         if asyncio._get_running_loop() is not None:
             if self.is_async:
                 return frame.controller.submit(self, args, kwargs, frame)  # type: ignore[return-value]
-            raise SyncTaskCallInAsyncContextError(
-                f"Sync task '{self.name}' was called as '{self.short_name}(...)' from async task "
-                f"'{frame.tctx.task_name}'; that would block the event loop. "
-                f"Use 'await {self.short_name}.aio(...)' instead."
-            )
+            return _blocking_call_from_async(self, args, kwargs, frame)
         return frame.controller.submit_sync(self, args, kwargs, frame)
 
     async def aio(self, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -196,6 +192,40 @@ def _check_inline_limit(value: int, task_name: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"Task '{task_name}': max_inline_io_bytes must be a positive int, got {value!r}")
     return value
+
+
+_warned_blocking: set[str] = set()
+
+
+def _blocking_call_from_async(
+    task: TaskTemplate, args: tuple[Any, ...], kwargs: dict[str, Any], frame: Any
+) -> Any:
+    """``sync_task(...)`` inside an async task: the reference blocks until the child is done; so do we.
+
+    The caller's event loop is blocked meanwhile, so the child action runs on a private loop in a
+    helper thread (``LocalController.submit_blocking_from_loop``). A warning names the non-blocking
+    form once per task; FLYTE_STRICT_SYNC_CALLS=1 turns the call into a
+    SyncTaskCallInAsyncContextError instead.
+    """
+    import os
+
+    from flyte._internal.controllers.local import LocalController
+
+    hint = (
+        f"Sync task '{task.name}' was called as '{task.short_name}(...)' from async task "
+        f"'{frame.tctx.task_name}'; that blocks the event loop. "
+        f"Use 'await {task.short_name}.aio(...)' instead."
+    )
+    if os.environ.get("FLYTE_STRICT_SYNC_CALLS", "").lower() in ("1", "true", "yes") or not isinstance(
+        frame.controller, LocalController
+    ):
+        raise SyncTaskCallInAsyncContextError(hint)
+    if task.name not in _warned_blocking:
+        _warned_blocking.add(task.name)
+        from flyte._logging import system_logger
+
+        system_logger.warning(hint)
+    return frame.controller.submit_blocking_from_loop(task, args, kwargs, frame)
 
 
 def is_async_function(func: Callable[..., Any]) -> bool:

@@ -184,7 +184,8 @@ async def blocking_call_of_sync_task() -> int:
     return inc(1)  # wrong: a blocking call from async code
 
 
-def test_blocking_sync_call_from_async_fails_at_once():
+def test_blocking_sync_call_from_async_fails_at_once_when_strict(monkeypatch):
+    monkeypatch.setenv("FLYTE_STRICT_SYNC_CALLS", "1")  # the default blocks, as the reference does
     with pytest.raises(flyte.errors.SyncTaskCallInAsyncContextError, match=r"await inc\.aio"):
         flyte.run(blocking_call_of_sync_task)
 

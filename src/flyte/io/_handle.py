@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import bz2
 import gzip
 import lzma
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,10 +33,69 @@ def open_local(path: Path, mode: str = "rb", compression: str | None = None, **k
     return open(path, mode, **kwargs)  # noqa: SIM115 -- returned to the caller
 
 
-class AsyncFile:
-    """An async view of an open file: ``read``, ``write`` and friends are awaited.
+class _Ready:
+    """Mixin: a finished result that may also be awaited (``await x`` gives the plain value)."""
 
-    The blocking calls run in a worker thread, so a large read does not stall the event loop.
+    __slots__ = ()
+    _plain: type
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._plain(self)
+        yield  # pragma: no cover -- makes this a generator
+
+
+class _ReadyBytes(_Ready, bytes):
+    __slots__ = ()
+    _plain = bytes
+
+
+class _ReadyStr(_Ready, str):
+    __slots__ = ()
+    _plain = str
+
+
+class _ReadyInt(_Ready, int):
+    __slots__ = ()
+    _plain = int
+
+
+class _ReadyList(_Ready, list):  # type: ignore[misc]
+    _plain = list
+
+
+class _ReadyNone:
+    """What ``flush()``/``close()`` return: ignorable, or awaitable to ``None``."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return None
+        yield  # pragma: no cover
+
+    def __bool__(self) -> bool:
+        return False
+
+
+def _ready(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return _ReadyBytes(value)
+    if isinstance(value, str):
+        return _ReadyStr(value)
+    if isinstance(value, bool) or value is None:
+        return _ReadyNone() if value is None else value
+    if isinstance(value, int):
+        return _ReadyInt(value)
+    if isinstance(value, list):
+        return _ReadyList(value)
+    return value
+
+
+class AsyncFile:
+    """The handle ``File.open`` yields: each call works awaited *or* plain.
+
+    Reference programs use both styles on the same handle (``data = await fh.read()`` and, since
+    a local file is not async there, ``data = fh.read()``; ``for line in fh``). Local reads and
+    writes are fast, so each call runs at once and returns a value that can also be awaited.
     Other attributes (``name``, ``mode``, ``closed``...) are those of the underlying file.
     """
 
@@ -48,47 +107,62 @@ class AsyncFile:
         """The underlying blocking file object."""
         return self._fh
 
-    async def read(self, size: int = -1) -> Any:
-        return await asyncio.to_thread(self._fh.read, size)
+    def read(self, size: int = -1) -> Any:
+        return _ready(self._fh.read(size))
 
-    async def readline(self, size: int = -1) -> Any:
-        return await asyncio.to_thread(self._fh.readline, size)
+    def readline(self, size: int = -1) -> Any:
+        return _ready(self._fh.readline(size))
 
-    async def readlines(self, hint: int = -1) -> list[Any]:
-        return await asyncio.to_thread(self._fh.readlines, hint)
+    def readlines(self, hint: int = -1) -> Any:
+        return _ReadyList(self._fh.readlines(hint))
 
-    async def write(self, data: Any) -> int:
-        return await asyncio.to_thread(self._fh.write, data)
+    def write(self, data: Any) -> Any:
+        return _ready(self._fh.write(data))
 
-    async def writelines(self, lines: Any) -> None:
-        await asyncio.to_thread(self._fh.writelines, list(lines))
+    def writelines(self, lines: Any) -> Any:
+        self._fh.writelines(list(lines))
+        return _ReadyNone()
 
-    async def seek(self, offset: int, whence: int = 0) -> int:
-        return self._fh.seek(offset, whence)
+    def seek(self, offset: int, whence: int = 0) -> Any:
+        return _ready(self._fh.seek(offset, whence))
 
-    async def tell(self) -> int:
-        return self._fh.tell()
+    def tell(self) -> Any:
+        return _ready(self._fh.tell())
 
-    async def flush(self) -> None:
+    def flush(self) -> Any:
         self._fh.flush()
+        return _ReadyNone()
 
-    async def close(self) -> None:
+    def close(self) -> Any:
         self._fh.close()
+        return _ReadyNone()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._fh)
+
+    def __next__(self) -> Any:
+        return next(self._fh)
 
     def __aiter__(self) -> AsyncFile:
         return self
 
     async def __anext__(self) -> Any:
-        line = await self.readline()
+        line = self._fh.readline()
         if not line:
             raise StopAsyncIteration
         return line
+
+    def __enter__(self) -> AsyncFile:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._fh.close()
 
     async def __aenter__(self) -> AsyncFile:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
-        await self.close()
+        self._fh.close()
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

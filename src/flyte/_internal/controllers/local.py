@@ -111,6 +111,44 @@ class LocalController:
     def run_blocking(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
+    def submit_blocking_from_loop(
+        self, task: TaskTemplate, args: tuple[Any, ...], kwargs: dict[str, Any], parent: Frame
+    ) -> Any:
+        """Run a child action to completion from code that holds the run's event loop.
+
+        That loop cannot progress while its caller waits, so the child runs on a private loop in
+        a helper thread, through a view of this controller bound to that loop (so the child's own
+        blocking calls go to the private loop). The services (recorder, cache, thread pool) are
+        shared.
+        """
+        import contextvars
+        import copy
+        import threading
+
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(SYNC_WORKER_THREADS, thread_name_prefix="flyte-sync")
+        outcome: dict[str, Any] = {}
+        context = contextvars.copy_context()
+
+        async def child() -> Any:
+            view = copy.copy(self)
+            view._loop = asyncio.get_running_loop()
+            view._concurrency = None  # a semaphore belongs to the run's loop; the caller holds a slot
+            return await view.submit(task, args, kwargs, parent)
+
+        def run() -> None:
+            try:
+                outcome["value"] = context.run(asyncio.run, child())
+            except BaseException as e:  # handed to the waiting thread below
+                outcome["error"] = e
+
+        helper = threading.Thread(target=run, name=f"flyte-blocking-{task.short_name}", daemon=True)
+        helper.start()
+        helper.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
     def record_trace(self, parent: Frame, entry: TraceEntry) -> None:
         node: ActionNode = parent.action
         node.traces.append(entry)
