@@ -370,3 +370,33 @@ def test_max_queued_time_fires_for_a_clamped_request_waiting_for_slots(monkeypat
     monkeypatch.setenv("FLYTE_LOCAL_CPUS", "1")
     message = flyte.run(queue_behind_the_holder).outputs()[0]
     assert message.startswith("gave up:") and "max_queued_time of 0.2s" in message and "resources" in message
+
+
+def _make_inner_spinner():
+    inner = flyte.TaskEnvironment(name="inner_limits")
+
+    @inner.task(timeout=1)
+    def spins_in_a_closure() -> int:
+        with open(os.environ["INNER_PID_FILE"], "w") as f:
+            f.write(str(os.getpid()))
+        while True:
+            pass
+
+    @inner.task
+    async def calls_it() -> str:
+        try:
+            await spins_in_a_closure.aio()
+        except flyte.errors.MaxRuntimeExceededError as e:
+            return type(e).__name__
+        return "not stopped"
+
+    return calls_it
+
+
+def test_a_sync_task_defined_in_a_function_is_stopped_by_its_timeout(tmp_path, monkeypatch):
+    # it cannot be imported by a worker, so it travels there by value and is killed like any other
+    # (in a thread of this process, its loop would spin on after the timeout)
+    pid_file = tmp_path / "pid"
+    monkeypatch.setenv("INNER_PID_FILE", str(pid_file))
+    assert flyte.run(_make_inner_spinner()).outputs() == ("MaxRuntimeExceededError",)
+    assert int(pid_file.read_text()) != os.getpid()

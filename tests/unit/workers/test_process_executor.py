@@ -207,7 +207,7 @@ def test_needs_isolation():
     assert needs_isolation(sync.override(resources=flyte.Resources(memory="200Mi")))
     assert not needs_isolation(wt.async_double)
     assert needs_isolation(wt.warm_pid)
-    assert not ProcessExecutor().supports(sync)  # defined in a function: workers cannot import it
+    assert ProcessExecutor().supports(sync)  # defined in a function: it travels to workers by value
     assert ProcessExecutor().supports(wt.add)
 
 
