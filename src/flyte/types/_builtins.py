@@ -194,7 +194,9 @@ class ScalarConverter(BaseConverter):
 
 
 class LiteralConverter(BaseConverter):
-    """``Literal["a", "b", 3]``: one of the listed values, of the same type."""
+    """``Literal["a", "b", 3]``: one of the listed values, of the same type. With members of several
+    types (``Literal[Color.RED, "medium", 3]``), a value of one of those types is accepted even when
+    not listed, as the reference accepts it."""
 
     def handles(self, python_type: Any) -> bool:
         return typing.get_origin(python_type) is typing.Literal
@@ -202,6 +204,8 @@ class LiteralConverter(BaseConverter):
     def build(self, python_type: Any) -> Plan:
         allowed = typing.get_args(python_type)
         name = type_name(python_type)
+        member_types = {type(option) for option in allowed}
+        mixed = len(member_types) > 1
 
         def enc(value: Any) -> Any:
             for option in allowed:
@@ -212,6 +216,10 @@ class LiteralConverter(BaseConverter):
             for option in allowed:
                 if type(option) is str and isinstance(plain, str) and option == plain:
                     return option
+            if mixed and type(value) in member_types:
+                # the reference runs programs passing, for Literal[Color.RED, "medium", 3], another
+                # Color member: with members of several types only the type is checked
+                return value
             raise mismatch(name, value, f"one of {', '.join(map(repr, allowed))}")
 
         def from_json(obj: Any) -> Any:

@@ -277,10 +277,26 @@ def test_literal() -> None:
     tp = Literal["a", "b", 3]
     assert roundtrip("a", tp) == "a"
     assert roundtrip(3, tp) == 3
-    with pytest.raises(TypeTransformerFailedError, match="expected Literal\\['a', 'b', 3\\], got str"):
-        TypeEngine.encode("c", tp)
+    with pytest.raises(TypeTransformerFailedError, match="expected Literal\\['a', 'b'\\], got str"):
+        TypeEngine.encode("c", Literal["a", "b"])
     with pytest.raises(TypeTransformerFailedError):
         TypeEngine.encode(True, Literal[1])
+    with pytest.raises(TypeTransformerFailedError, match="one of 'low', 'high'"):
+        TypeEngine.encode("medium", Literal["low", "high"])  # one type: membership is checked
+
+
+def test_a_mixed_literal_takes_any_value_of_its_member_types_as_the_reference_does() -> None:
+    import enum
+
+    class Shade(enum.Enum):
+        RED = "red"
+        GREEN = "green"
+
+    mixed = Literal[Shade.RED, "medium", 3]
+    assert roundtrip(Shade.GREEN, mixed) == Shade.GREEN
+    assert roundtrip(7, mixed) == 7
+    with pytest.raises(TypeTransformerFailedError):
+        TypeEngine.encode(2.5, mixed)  # float is none of its member types
 
 
 def test_any_passes_native_values_through() -> None:
