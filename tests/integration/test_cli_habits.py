@@ -228,3 +228,11 @@ def test_what_a_run_left_behind_is_visible(project: Path):
     saved = flyte_cli(project, "get", "report", "r-left", "-o", str(copy))
     assert saved.returncode == 0, saved.stderr
     assert "hello report" in copy.read_text()
+
+
+@pytest.mark.parametrize(
+    "command", [["get", "runs", "--label", "team"], ["run", "--local", "--label", "team", "wf.py", "where"]]
+)
+def test_a_label_without_a_value_is_a_usage_error(project: Path, command: list[str]):
+    ran = flyte_cli(project, *command)
+    assert ran.returncode == 2 and b"expected KEY=VALUE, got 'team'" in ran.stderr

@@ -43,6 +43,7 @@ from flyte.cli._format import (
     summarize,
 )
 from flyte.cli._groups import get
+from flyte.cli._params import parse_pairs
 from flyte.models import ActionPhase
 from flyte.types import TypeEngine
 
@@ -297,7 +298,7 @@ def get_runs(
       flyte get runs --task main --limit 5 -of json
       flyte get runs -p ml -d development --label team=blue
     """
-    wanted = dict(label.partition("=")[::2] for label in labels)
+    wanted = parse_pairs(labels, "--label")
     wanted.update({k: v for k, v in (("project", project), ("domain", domain)) if v})
     _list_runs(phases, task, limit, output_format, wanted)
 

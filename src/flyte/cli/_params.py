@@ -118,3 +118,14 @@ def values_from_cli(interface: NativeInterface, params: dict[str, Any]) -> dict[
             value = next(m for m in inner if str(m.value) == value)
         values[name] = value
     return values
+
+
+def parse_pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    """``KEY=VALUE`` option values as a dict (``-e``, ``--label``); a usage error names the option."""
+    pairs: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=option)
+        pairs[key] = value
+    return pairs

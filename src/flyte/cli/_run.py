@@ -17,7 +17,7 @@ from flyte._syncify import run_sync
 from flyte._task import TaskTemplate
 from flyte.cli._errors import fail, note, shorten
 from flyte.cli._live import LiveView
-from flyte.cli._params import options_for, values_from_cli
+from flyte.cli._params import options_for, parse_pairs, values_from_cli
 from flyte.models import ActionPhase
 from flyte.remote import Run
 
@@ -26,13 +26,7 @@ BUILTIN_DEMOS = {"hello": ("flyte.cli._demos", "hello")}
 
 
 def _parse_env(values: tuple[str, ...]) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="-e/--env")
-        env[key] = value
-    return env
+    return parse_pairs(values, "-e/--env")
 
 
 def _failed_action(root: ActionNode) -> ActionNode:
@@ -116,18 +110,8 @@ def _make_runner(mode: str, run_opts: dict[str, Any]) -> _Runner:
         project=run_opts.get("project"),
         domain=run_opts.get("domain"),
         raw_data_path=run_opts.get("raw_data_path"),
-        labels=_parse_pairs(run_opts.get("label") or (), "--label"),
+        labels=parse_pairs(run_opts.get("label") or (), "--label"),
     )
-
-
-def _parse_pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for value in values:
-        key, sep, rest = value.partition("=")
-        if not sep or not key:
-            fail(f"{option} expects KEY=VALUE, got {value!r}", code=2)
-        pairs[key] = rest
-    return pairs
 
 
 # The reference's `run` options that only mean something on its hosted backend: accepted, noted.
@@ -255,7 +239,7 @@ def run(
       flyte run -p ml -d development --label team=blue wf.py train --epochs 2
     """
     _parse_env(env)  # reject a malformed -e before loading any user code
-    _parse_pairs(label, "--label")
+    parse_pairs(label, "--label")
     for key, given in hosted_only.items():
         if given:
             note(f"{_HOSTED_ONLY[key]} applies to the reference's hosted backend; it has no effect here")
