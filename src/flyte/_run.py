@@ -227,7 +227,10 @@ async def run_local(
         def abort_from_store(reason: str) -> None:
             loop.call_soon_threadsafe(controller.abort, reason)
 
-        store.watch_abort(config.name, abort_from_store)
+        def abort_action_from_store(action: str, reason: str) -> None:
+            loop.call_soon_threadsafe(controller.abort_action, action, reason)
+
+        store.watch_abort(config.name, abort_from_store, on_action=abort_action_from_store)
         store.start_committer()
     url = Path(config.run_base_dir).as_uri()
     value: Any = None

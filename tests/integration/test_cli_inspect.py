@@ -88,6 +88,18 @@ WORKFLOW = textwrap.dedent(
     @env.task
     async def long_parent(seconds: float = 30.0) -> str:
         return await sleepy(seconds)
+
+
+    @env.task
+    async def tolerant_parent(seconds: float = 30.0) -> str:
+        # The first child is awaited inline (same asyncio task as the parent), the other two in a
+        # gather: aborting one of them by name must leave the parent and its siblings running.
+        try:
+            first = await sleepy(seconds)
+        except flyte.errors.ActionAbortedError as e:
+            first = f"caught: {e}"
+        rest = await asyncio.gather(sleepy(0.2), square(3), return_exceptions=True)
+        return f"{first} | {rest[0]} | {rest[1]}"
     """
 )
 
@@ -359,6 +371,65 @@ def test_abort_a_run_going_on_in_another_process(wf_dir: Path):
         again = flyte_cli("abort", "run", "to-abort", cwd=wf_dir)
         assert again.returncode == 1
         assert "Error: Run 'to-abort' is not running" in again.stderr
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def test_abort_one_action_the_parent_catches_it(wf_dir: Path):
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flyte.cli.main",
+            "run",
+            "--local",
+            "--name",
+            "one-child",
+            "wf.py",
+            "tolerant_parent",
+        ],
+        cwd=wf_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ,
+    )
+    try:
+
+        def sleeper() -> dict[str, Any] | None:
+            if flyte_cli("get", "run", "one-child", cwd=wf_dir).returncode != 0:
+                return None
+            actions = cli_json("get", "run", "one-child", cwd=wf_dir)["actions"]
+            running = [a for a in actions if a["task_name"] == "insp.sleepy" and a["phase"] == "running"]
+            return running[0] if running else None
+
+        wait_for(lambda: sleeper() is not None)
+        child = sleeper()
+        assert child is not None
+        aborted = flyte_cli(
+            "abort", "action", "one-child", child["name"], "--reason", "bad shard", cwd=wf_dir
+        )
+        assert aborted.returncode == 0, aborted.stderr
+        assert f"Action '{child['name']}' of run 'one-child' aborted: bad shard" in aborted.stdout
+        stdout, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 0, stdout + stderr
+
+        detail = cli_json("get", "run", "one-child", cwd=wf_dir)
+        assert detail["run"]["phase"] == "succeeded"
+        phases = {a["name"]: a["phase"] for a in detail["actions"]}
+        assert phases[child["name"]] == "aborted"
+        assert sorted(phases.values()) == ["aborted", "succeeded", "succeeded", "succeeded"]
+        outputs = cli_json("get", "io", "one-child", cwd=wf_dir)["outputs"]["o0"]
+        assert outputs.startswith(
+            f"caught: Action '{child['name']}' of task 'insp.sleepy' was aborted: bad shard"
+        )
+        assert outputs.endswith("| woke up | 9")
+
+        again = flyte_cli("abort", "action", "one-child", child["name"], cwd=wf_dir)
+        assert again.returncode == 1
+        assert "is not running: it ended as aborted" in again.stderr
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -223,3 +223,55 @@ def test_retries_and_timeouts_behave_as_locally(devbox: Devbox, project: Path) -
     by_task = {a.task_name: a for a in run.actions()}
     assert by_task["wf.flaky_link"].attempts == 3
     assert by_task["wf.slow_step"].phase is ActionPhase.TIMED_OUT
+
+
+TOLERANT = """
+import asyncio
+
+import flyte
+import flyte.errors
+
+env = flyte.TaskEnvironment(name="tolerant")
+
+
+@env.task
+async def sleepy(seconds: float) -> str:
+    await asyncio.sleep(seconds)
+    return "woke up"
+
+
+@env.task
+async def parent(seconds: float = 60.0) -> str:
+    try:
+        first = await sleepy(seconds)
+    except flyte.errors.ActionAbortedError as e:
+        first = f"caught {type(e).__name__}"
+    return f"{first} | {await sleepy(0.1)}"
+"""
+
+
+def test_abort_one_action_on_the_devbox_the_parent_catches_it(devbox: Devbox, project: Path) -> None:
+    (project / "tolerant.py").write_text(TOLERANT)
+    flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
+    wf = load_module(str(project / "tolerant.py"), project)
+    run = submit_run(wf.parent, (), {}, RunConfig(name=new_run_name()))
+    deadline = time.monotonic() + 60
+    running: list[str] = []
+    while not running:
+        assert time.monotonic() < deadline, "the child never started"
+        running = [
+            a.name for a in run.actions() if a.task_name == "tolerant.sleepy" and a.phase.value == "running"
+        ]
+        time.sleep(0.1)
+    env = dict(os.environ, FLYTE_HOME=str(project / "client-home"), FLYTE_API_KEY=devbox.api_key)
+    cli = [sys.executable, "-m", "flyte.cli.main", "--endpoint", devbox.endpoint]
+    aborted = subprocess.run(
+        [*cli, "abort", "action", run.name, running[0], "--reason", "enough"],
+        cwd=project, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert aborted.returncode == 0, aborted.stdout + aborted.stderr
+    assert f"Action '{running[0]}' of run '{run.name}' aborted: enough" in aborted.stdout
+    assert run.outputs() == ("caught ActionAbortedError | woke up",)
+    phases = sorted(a.phase.value for a in run.actions())
+    assert phases == ["aborted", "succeeded", "succeeded"]
+    sys.modules.pop("tolerant", None)

@@ -1,4 +1,4 @@
-"""``flyte abort run``, ``flyte rerun`` and ``flyte delete local-cache``: act on recorded runs.
+"""``flyte abort run|action``, ``flyte rerun`` and ``flyte delete local-cache``: act on recorded runs.
 
 ``abort run`` only asks: it records the request in the run store, and the process executing the
 run (which polls the store) cancels it, so that every unfinished action ends as aborted.
@@ -18,7 +18,7 @@ from flyte._internal.run_config import flyte_home, new_run_name
 from flyte._internal.store import ActionRecord, TaskCache
 from flyte.cli._errors import fail
 from flyte.cli._groups import delete
-from flyte.cli._inspect import open_run_store, require_run, walk_tree
+from flyte.cli._inspect import open_run_store, require_action, require_run, walk_tree
 from flyte.cli._run import failure_message, report_success
 from flyte.errors import ActionNotFoundError
 from flyte.models import ActionPhase
@@ -38,6 +38,7 @@ def abort() -> None:
     \b
     Examples:
       flyte abort run NAME
+      flyte abort action NAME a3
     """
 
 
@@ -87,6 +88,58 @@ def abort_run(name: str, reason: str, wait: bool, timeout: float) -> None:
         click.echo(f"Run '{name}' aborted: {reason}")
     else:
         click.echo(f"Run '{name}' ended as {record.phase.value} before the abort took effect.")
+
+
+@abort.command("action")
+@click.argument("run_name")
+@click.argument("action_name")
+@click.option(
+    "--reason", default="aborted by the user", show_default=True, help="Recorded on the aborted actions."
+)
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the action has stopped.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait with --wait.",
+)
+def abort_action(run_name: str, action_name: str, reason: str, wait: bool, timeout: float) -> None:
+    """Abort action ACTION_NAME of run RUN_NAME and every action under it.
+
+    The run goes on: the parent's call of the aborted action raises ``flyte.errors.ActionAbortedError``,
+    which the parent may catch (if it does not, the parent fails with it). Aborting ``a0`` aborts the
+    whole run. Exits 1 when the action is not running.
+
+    \b
+    Examples:
+      flyte abort action RUN a3
+      flyte abort action RUN a3 --reason "stuck on a bad shard" --no-wait
+    """
+    store = open_run_store()
+    action = require_action(store, run_name, action_name)
+    if action.phase.is_terminal:
+        fail(f"Action '{action_name}' of run '{run_name}' is not running: it ended as {action.phase.value}")
+    if not store.request_action_abort(run_name, action_name, reason):
+        fail(f"Run '{run_name}' is not running, so its action '{action_name}' cannot be aborted")
+    if not wait:
+        click.echo(
+            f"Abort of action '{action_name}' of run '{run_name}' requested; "
+            "the process running it will stop it shortly."
+        )
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        action = store.get_action(run_name, action_name) or action
+        if action.phase.is_terminal:
+            break
+        time.sleep(ABORT_POLL_SECONDS)
+    if not action.phase.is_terminal:
+        click.echo(f"Abort of action '{action_name}' requested; it is still stopping after {timeout:g}s.")
+    elif action.phase is ActionPhase.ABORTED:
+        click.echo(f"Action '{action_name}' of run '{run_name}' aborted: {reason}")
+    else:
+        click.echo(f"Action '{action_name}' ended as {action.phase.value} before the abort took effect.")
 
 
 # -- rerun ----------------------------------------------------------------------------------------

@@ -105,6 +105,13 @@ class RemoteRecords:
         rows = self._get(f"/api/v1/runs/{run_name}/logs", action=action) or []
         return [LogRecord(run_name, r["action"], r["attempt"], r["stream"], r["at"], r["line"]) for r in rows]
 
+    def request_action_abort(self, run_name: str, action: str, reason: str) -> bool:
+        record = self.get_action(run_name, action)
+        if record is None or record.phase.is_terminal:
+            return False
+        self.client.call("POST", f"/api/v1/runs/{run_name}/actions/{action}/abort", json={"reason": reason})
+        return True
+
     def request_abort(self, name: str, reason: str) -> bool:
         run = self.get_run(name)
         if run is None or run.phase.is_terminal:

@@ -369,6 +369,19 @@ class Scheduler:
         await self.commit(ch)
         return True
 
+    async def abort_action(self, run: str, action: str, reason: str) -> bool:
+        """Abort one action and its descendants; False if it is not unfinished. Its parent's worker
+        learns it from the run's feed and gets ActionAbortedError, which the parent may catch."""
+        if action == "a0":
+            return await self.abort_run(run, reason)
+        a = self.active.get((run, action))
+        if a is None or a.phase.is_terminal:
+            return False
+        ch = Changes()
+        self._abort(ch, a, reason, time.time())
+        await self.commit(ch)
+        return True
+
     async def worker_gone(self, worker: str) -> None:
         """``worker`` exited: queue its actions again now instead of at lease expiry."""
         lost = [a for a in self.running.values() if a.worker == worker and a.phase is RUNNING]

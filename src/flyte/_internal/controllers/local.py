@@ -14,13 +14,14 @@ import time
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from flyte._context import Frame
 from flyte._internal.controllers._action import ActionNode, NullRecorder, RunRecorder, TraceEntry
 from flyte._internal.runtime.convert import decode_outputs, encode_inputs
 from flyte._internal.runtime.execute import AttemptOverran, execute, within
 from flyte.errors import (
+    ActionAbortedError,
     DeadlineExceededError,
     MaxQueuedTimeExceededError,
     MaxRuntimeExceededError,
@@ -73,6 +74,8 @@ class LocalController:
             asyncio.Semaphore(config.max_action_concurrency) if config.max_action_concurrency else None
         )
         self._waiting: dict[ActionNode, int] = {}
+        self._abort_targets: set[ActionNode] = set()
+        """Actions aborted by name (``flyte abort action``): their parents get ActionAbortedError."""
         self._slots: Slots | None = None
         self._grants: dict[ActionNode, Grant] = {}
         self._workers: ProcessExecutor | None = None
@@ -183,6 +186,32 @@ class LocalController:
             root.abort_reason = reason
             root.handle.cancel(reason)
 
+    def abort_action(self, name: str, reason: str) -> bool:
+        """Abort one action (and everything under it); its parent's call raises ActionAbortedError,
+        which the parent may catch. Aborting ``a0`` aborts the run. False if it is not running."""
+        if name == "a0":
+            self.abort(reason)
+            return self.root is not None
+        node = self._find(name)
+        if node is None or node.phase.is_terminal or node.handle is None:
+            return False
+        node.abort_reason = reason
+        self._abort_targets.add(node)
+        # Runs on the loop, so every task is parked at an await: a child awaited inline shares its
+        # parent's asyncio task, and the cancellation lands inside the child's frames, where
+        # ``_run_action`` turns it back into an error for the parent.
+        node.handle.cancel(reason)
+        return True
+
+    def _find(self, name: str) -> ActionNode | None:
+        pending = [self.root] if self.root is not None else []
+        while pending:
+            node = pending.pop()
+            if node.name == name:
+                return node
+            pending.extend(node.children)
+        return None
+
     # -- the root action --------------------------------------------------------------------------
 
     async def run_root(self, task: TaskTemplate, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -225,17 +254,35 @@ class LocalController:
 
             return await notify_action(self, node, task, bound, parent)
         node.handle = asyncio.current_task()
-        if self.replay is not None:
-            recorded = self.replay.outputs_for(node.name, task.name, node.inputs)
-            if recorded is not None:
-                return self._succeed(node, task, recorded, "recovered")
-        if self.cache is None or not task.cache.is_enabled() or self.config.disable_run_cache:
-            return await self._limited(node, task, parent)
-        key = self.cache.key(task, bound, node.inputs)
-        if not task.cache.serialize:
-            return await self._cached(node, task, parent, key)
-        async with self.cache.serialized(key):
-            return await self._cached(node, task, parent, key)
+        try:
+            if self.replay is not None:
+                recorded = self.replay.outputs_for(node.name, task.name, node.inputs)
+                if recorded is not None:
+                    return self._succeed(node, task, recorded, "recovered")
+            if self.cache is None or not task.cache.is_enabled() or self.config.disable_run_cache:
+                return await self._limited(node, task, parent)
+            key = self.cache.key(task, bound, node.inputs)
+            if not task.cache.serialize:
+                return await self._cached(node, task, parent, key)
+            async with self.cache.serialized(key):
+                return await self._cached(node, task, parent, key)
+        except asyncio.CancelledError:
+            if node not in self._abort_targets:
+                raise
+            self._aborted_alone(node, task)
+
+    def _aborted_alone(self, node: ActionNode, task: TaskTemplate) -> NoReturn:
+        """This action alone was aborted (``abort_action``): the cancellation stops here and the
+        parent, whose asyncio task may be the same one, gets an error it can catch instead."""
+        self._abort_targets.discard(node)
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()
+        if not node.phase.is_terminal:
+            self._finish(node, _ABORTED, error=None)
+        raise ActionAbortedError(
+            f"Action '{node.name}' of task '{task.name}' was aborted: {node.abort_reason}"
+        ) from None
 
     async def _cached(self, node: ActionNode, task: TaskTemplate, parent: TaskContext, key: str) -> Any:
         assert self.cache is not None

@@ -6,7 +6,7 @@ migrates an older store (with the ``MIGRATIONS`` steps for what it cannot create
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE actions ADD COLUMN report_path TEXT",),
@@ -98,6 +98,15 @@ CREATE TABLE IF NOT EXISTS cache_meta (
     generation INTEGER NOT NULL
 );
 INSERT INTO cache_meta VALUES (0, 0) ON CONFLICT (id) DO NOTHING;
+
+-- `flyte abort action RUN ACTION` from another process: the process running the run polls this
+-- table (with the run's own abort request) and cancels that action.
+CREATE TABLE IF NOT EXISTS action_aborts (
+    run_name TEXT NOT NULL,
+    action   TEXT NOT NULL,
+    reason   TEXT NOT NULL,
+    PRIMARY KEY (run_name, action)
+);
 
 CREATE TABLE IF NOT EXISTS cache_locks (
     key         TEXT PRIMARY KEY,

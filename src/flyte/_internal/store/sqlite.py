@@ -124,6 +124,7 @@ class RunStore:
         self._committer_users = 0
         self._stop = threading.Event()
         self._watchers: dict[str, Callable[[str], None]] = {}
+        self._action_watchers: dict[str, Callable[[str, str], None]] = {}
 
     # -- connections ------------------------------------------------------------------------------
 
@@ -286,6 +287,29 @@ class RunStore:
         self._write(update)
         return done[0]
 
+    def request_action_abort(self, run_name: str, action: str, reason: str) -> bool:
+        """Ask the process running ``run_name`` to abort one of its actions (and what runs under it);
+        False if the run is not running. Aborting ``a0`` aborts the run."""
+        if action == "a0":
+            return self.request_abort(run_name, reason)
+        self.reap_dead_runs()
+        done: list[bool] = []
+
+        def insert(conn: Connection) -> None:
+            running = conn.execute(
+                "SELECT 1 FROM runs WHERE name = ? AND ended_at IS NULL", (run_name,)
+            ).fetchone()
+            if running:
+                conn.execute(
+                    "INSERT INTO action_aborts (run_name, action, reason) VALUES (?, ?, ?)"
+                    " ON CONFLICT (run_name, action) DO UPDATE SET reason = excluded.reason",
+                    (run_name, action, reason),
+                )
+            done.append(running is not None)
+
+        self._write(insert)
+        return done[0]
+
     def reap_dead_runs(self) -> list[str]:
         """Mark runs whose process died (and their unfinished actions) as failed; return their names."""
         rows = self._reader().execute("SELECT name, owner FROM runs WHERE ended_at IS NULL").fetchall()
@@ -390,12 +414,21 @@ class RunStore:
             thread.join()
         self.flush()
 
-    def watch_abort(self, run_name: str, callback: Callable[[str], None]) -> None:
-        """Call ``callback(reason)`` (from the committer thread) when someone asks to abort the run."""
+    def watch_abort(
+        self,
+        run_name: str,
+        callback: Callable[[str], None],
+        on_action: Callable[[str, str], None] | None = None,
+    ) -> None:
+        """Call ``callback(reason)`` (from the committer thread) when someone asks to abort the run,
+        and ``on_action(action, reason)`` when someone asks to abort one of its actions."""
         self._watchers[run_name] = callback
+        if on_action is not None:
+            self._action_watchers[run_name] = on_action
 
     def unwatch_abort(self, run_name: str) -> None:
         self._watchers.pop(run_name, None)
+        self._action_watchers.pop(run_name, None)
 
     def _commit_loop(self) -> None:
         polls = 0
@@ -418,7 +451,25 @@ class RunStore:
             )
             if row and row[0]:
                 self._watchers.pop(run_name, None)
+                self._action_watchers.pop(run_name, None)
                 callback(row[0])
+        for run_name, on_action in list(self._action_watchers.items()):
+            rows = (
+                self._reader()
+                .execute("SELECT action, reason FROM action_aborts WHERE run_name = ?", (run_name,))
+                .fetchall()
+            )
+            if not rows:
+                continue
+            # Taken once: a request is handed over, then removed, so it never fires twice.
+            taken = [(run_name, action) for action, _ in rows]
+
+            def remove(conn: Connection, taken: list[tuple[str, str]] = taken) -> None:
+                conn.executemany("DELETE FROM action_aborts WHERE run_name = ? AND action = ?", taken)
+
+            self._write(remove)
+            for action, reason in rows:
+                on_action(action, reason)
 
     # -- reads -----------------------------------------------------------------------------------------
 

@@ -92,6 +92,16 @@ async def abort_run(request: Request, run: str, body: AbortRequest | None = None
     return await _get_run_async(request, run)
 
 
+@router.post("/{run}/actions/{action}/abort", response_model=Action)
+async def abort_action(request: Request, run: str, action: str, body: AbortRequest | None = None) -> Action:
+    """Abort one action and what runs under it; the parent's call fails with ActionAbortedError."""
+    current = await _get_action_async(request, run, action)
+    if current.ended_at is None:
+        reason = (body.reason if body else "") or "aborted by user"
+        await scheduler(request).abort_action(run, action, reason)
+    return await _get_action_async(request, run, action)
+
+
 @router.post("/{run}/rerun", response_model=Run)
 async def rerun(request: Request, run: str, body: RerunRequest | None = None) -> Run:
     """A new run of the same task and inputs; with ``recover``, what succeeded before is replayed."""
@@ -123,6 +133,10 @@ def _get_action(request: Request, run: str, action: str) -> Action:
             raise NotFound(f"No run named '{run}'")
         raise NotFound(f"Run '{run}' has no action named '{action}'")
     return action_to_api(record)
+
+
+async def _get_action_async(request: Request, run: str, action: str) -> Action:
+    return await asyncio.to_thread(_get_action, request, run, action)
 
 
 @router.get("/{run}/actions/{action}", response_model=Action)
