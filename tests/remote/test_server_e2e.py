@@ -275,3 +275,53 @@ def test_abort_one_action_on_the_devbox_the_parent_catches_it(devbox: Devbox, pr
     phases = sorted(a.phase.value for a in run.actions())
     assert phases == ["aborted", "succeeded", "succeeded"]
     sys.modules.pop("tolerant", None)
+
+
+LEFT_BEHIND = """
+import flyte
+import flyte.report
+
+env = flyte.TaskEnvironment(name="left")
+
+
+@flyte.trace
+async def fetch(x: int) -> int:
+    return x * 10
+
+
+@env.task(report=True)
+async def main(n: int = 2) -> int:
+    flyte.report.log("<h1>hello from the devbox</h1>")
+    total = 0
+    for i in range(n):
+        total += await fetch(i)
+    return total
+"""
+
+
+def test_reports_and_traces_of_devbox_runs_are_served_by_the_server(devbox: Devbox, project: Path) -> None:
+    (project / "left.py").write_text(LEFT_BEHIND)
+    flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
+    wf = load_module(str(project / "left.py"), project)
+    run = submit_run(wf.main, (), {}, RunConfig(name=new_run_name()))
+    assert run.outputs() == (10,)
+    env = dict(os.environ, FLYTE_HOME=str(project / "client-home"), FLYTE_API_KEY=devbox.api_key)
+    cli = [sys.executable, "-m", "flyte.cli.main", "--endpoint", devbox.endpoint]
+
+    def flyte_cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*cli, *args], cwd=project, env=env, capture_output=True, text=True)
+
+    shown = flyte_cli("-of", "json", "get", "action", run.name, "a0")
+    assert shown.returncode == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    assert data["report"] == f"{devbox.endpoint}/api/v1/runs/{run.name}/actions/a0/report"
+    assert [t["inputs"] for t in data["traces"]] == [{"x": 0}, {"x": 1}]
+    assert [t["outputs"] for t in data["traces"]] == [{"o0": 0}, {"o0": 10}]
+    copy = project / "copy.html"
+    saved = flyte_cli("get", "report", run.name, "-o", str(copy))
+    assert saved.returncode == 0, saved.stderr
+    assert "hello from the devbox" in copy.read_text()
+    # The server keeps it in its own storage, not in a worker's directory only.
+    stored = list(devbox.home.rglob(f"reports/{run.name}/a0/*.html"))
+    assert len(stored) == 1 and "hello from the devbox" in stored[0].read_text()
+    sys.modules.pop("left", None)

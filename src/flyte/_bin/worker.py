@@ -45,6 +45,7 @@ from flyte._internal.run_config import flyte_home
 from flyte._internal.run_guard import mark_action_executor
 from flyte._internal.runtime.execute import AttemptOverran, execute, within
 from flyte._internal.secrets import SecretStore, cleanup, materialize_files, resolve_secrets
+from flyte._internal.store.records import report_key
 from flyte._internal.workers import ProcessExecutor, logs_of, needs_isolation, run_for_controller
 from flyte._task import TaskTemplate
 from flyte.errors import ActionAbortedError, InitializationError, MaxRuntimeExceededError, TaskTimeoutError
@@ -230,13 +231,32 @@ class Worker:
             if isinstance(e, ActionAbortedError) and (run, action) in await self.heartbeat():
                 return  # a child was aborted because the whole run was: so is this action
             phase = "timed_out" if isinstance(e, TaskTimeoutError) else "failed"
-            await self._report(a, phase, None, error_fields(e))
+            await self._report(a, phase, None, error_fields(e), await self._upload_report(a, node))
             return
         self.controller.cancel_children(node, f"parent action '{action}' returned before it")
-        await self._report(a, "succeeded", outputs, {})
+        await self._report(a, "succeeded", outputs, {}, await self._upload_report(a, node))
+
+    async def _upload_report(self, a: dict[str, Any], node: RunningAction | None) -> str | None:
+        """Store the attempt's report (``report=True`` tasks) through the data proxy, so that it is
+        served by the control plane rather than left in this worker's directory."""
+        if node is None or not node.report_path:
+            return None
+        key = report_key(a["run"], a["action"], int(a.get("attempt", 0)))
+        try:
+            data = await asyncio.to_thread(Path(node.report_path).read_bytes)
+            await self.client.aupload(key, data)
+        except Exception as e:  # the outcome matters more than its report
+            log.error("could not upload the report of %s/%s: %s", a["run"], a["action"], e)
+            return None
+        return key
 
     async def _report(
-        self, a: dict[str, Any], phase: str, outputs: bytes | None, error: dict[str, Any]
+        self,
+        a: dict[str, Any],
+        phase: str,
+        outputs: bytes | None,
+        error: dict[str, Any],
+        report: str | None = None,
     ) -> None:
         run, action, attempt = a["run"], a["action"], int(a.get("attempt", 0))
         await self.logs.flush((run, action, attempt))
@@ -247,6 +267,8 @@ class Worker:
             outputs_b64=b64e(outputs), error_type=None, error_message=None, error_kind="user", retryable=False
         )
         body.update(error)
+        if report is not None:
+            body["report_key"] = report
         try:
             await self.client.acall("POST", "/api/v1/executor/report", json=body)
         except Exception as e:  # the lease runs out and the server retries the action

@@ -339,7 +339,7 @@ def get_run(
 
 def left_behind(store: RunStore, action: ActionRecord) -> dict[str, Any]:
     """What an action left besides its outputs: its report, its ``@flyte.trace`` calls (with
-    inputs and outputs) and its checkpoints (local runs; a remote store has none of these here)."""
+    inputs and outputs) and its checkpoints (checkpoints of local runs only)."""
     traces = []
     get_traces = getattr(store, "get_traces", None)
     for t in get_traces(action.run_name, action.name) if callable(get_traces) else []:
@@ -568,12 +568,13 @@ def get_report(run_name: str, action_name: str, output: Path | None) -> None:
     action = require_action(store, run_name, action_name)
     if not action.report_path:
         fail(f"Action '{action_name}' of run '{run_name}' has no report (its task was not report=True)")
-    source = Path(action.report_path)
     if output is None:
-        click.echo(str(source))
+        click.echo(action.report_path)  # a local path, or the server's URL of it
         return
+    read_report = getattr(store, "read_report", None)  # a control plane serves the report itself
     try:
-        output.write_bytes(source.read_bytes())
+        data = read_report(action) if callable(read_report) else Path(action.report_path).read_bytes()
+        output.write_bytes(data)
     except OSError as e:
-        fail(f"cannot copy the report {source} to {output}: {e.strerror or e}", e)
+        fail(f"cannot copy the report {action.report_path} to {output}: {e.strerror or e}", e)
     click.echo(f"Wrote {output}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from flyte._internal.store.records import ActionRecord, LogRecord, PhaseEvent, RunRecord
+from flyte._internal.store.records import ActionRecord, LogRecord, PhaseEvent, RunRecord, TraceRecord
 from flyte.errors import ActionNotFoundError
 from flyte.models import ActionPhase
 from flyte.remote._client import ApiClient
@@ -34,7 +34,7 @@ def _run(data: dict[str, Any]) -> RunRecord:
     )
 
 
-def _action(data: dict[str, Any]) -> ActionRecord:
+def _action(data: dict[str, Any], endpoint: str = "") -> ActionRecord:
     history = tuple(PhaseEvent(ActionPhase(p), at, attempt) for p, at, attempt in data.get("history") or ())
     return ActionRecord(
         run_name=data["run_name"],
@@ -51,6 +51,7 @@ def _action(data: dict[str, Any]) -> ActionRecord:
         error_message=data.get("error_message"),
         cache_status=data.get("cache_status"),
         history=history,
+        report_path=f"{endpoint}{data['report']}" if data.get("report") else None,
     )
 
 
@@ -91,15 +92,29 @@ class RemoteRecords:
         return [r for r in map(_run, rows) if not wanted or r.phase in wanted]
 
     def list_actions(self, run_name: str) -> list[ActionRecord]:
-        return [_action(a) for a in self._get(f"/api/v1/runs/{run_name}/actions") or []]
+        return [_action(a, self.client.endpoint) for a in self._get(f"/api/v1/runs/{run_name}/actions") or []]
 
     def get_action(self, run_name: str, name: str) -> ActionRecord | None:
         data = self._get(f"/api/v1/runs/{run_name}/actions/{name}")
-        return None if data is None else _action(data)
+        return None if data is None else _action(data, self.client.endpoint)
 
     def action_io(self, run_name: str, name: str) -> tuple[bytes | None, bytes | None]:
         data = self._get(f"/api/v1/runs/{run_name}/actions/{name}/io") or {}
         return _b64(data.get("inputs_b64")), _b64(data.get("outputs_b64"))
+
+    def get_traces(self, run_name: str, action: str | None = None) -> list[TraceRecord]:
+        rows = self._get(f"/api/v1/runs/{run_name}/traces", action=action) or []
+        return [
+            TraceRecord(run_name, r["action"], r["seq"], r["name"], _b64(r.get("inputs_b64")) or b"",
+                        _b64(r.get("outputs_b64")), r.get("error"), r["started_at"], r["ended_at"])
+            for r in rows
+        ]  # fmt: skip
+
+    def read_report(self, action: ActionRecord) -> bytes:
+        """The HTML of the action's report, downloaded from the server."""
+        return self.client.request(
+            "GET", f"/api/v1/runs/{action.run_name}/actions/{action.name}/report"
+        ).content
 
     def get_logs(self, run_name: str, action: str | None = None) -> list[LogRecord]:
         rows = self._get(f"/api/v1/runs/{run_name}/logs", action=action) or []

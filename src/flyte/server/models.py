@@ -154,6 +154,8 @@ class Action(ApiModel):
     error_message: str | None = None
     cache_status: str | None = None
     history: list[tuple[str, float, int]] = Field(default_factory=list)
+    report: str | None = None
+    """Path of the API route serving the action's report (``report=True`` tasks), once written."""
 
 
 class ActionIO(ApiModel):
@@ -246,6 +248,8 @@ class Report(ApiModel):
     error_message: str | None = None
     error_kind: Literal["user", "system"] = "user"
     retryable: bool = True
+    report_key: str | None = None
+    """Storage key of the attempt's report, uploaded through the data proxy before this report."""
 
 
 class Ok(ApiModel):

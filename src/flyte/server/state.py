@@ -245,6 +245,7 @@ def action_to_api(record: Any) -> Action:
         started_at=record.started_at, ended_at=record.ended_at, error_type=record.error_type,
         error_message=record.error_message, cache_status=record.cache_status,
         history=[(e.phase.value, e.at, e.attempt) for e in record.history],
+        report=f"/api/v1/runs/{record.run_name}/actions/{record.name}/report" if record.report_path else None,
     )  # fmt: skip
 
 

@@ -87,3 +87,9 @@ class LogRecord:
     stream: str
     at: float
     line: str
+
+
+def report_key(run: str, action: str, attempt: int) -> str:
+    """The storage key under which a control plane keeps the report of an attempt: workers upload
+    it there through the data proxy, the server serves it from there."""
+    return f"reports/{run}/{action}/{attempt}.html"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
 
 from flyte._internal.redaction import redact
+from flyte._internal.store.records import report_key
 from flyte._internal.store.sqlite import LOG_INSERT, TRACE_UPSERT
 from flyte.models import ActionPhase
 from flyte.server.feed import log_event
@@ -22,8 +24,12 @@ from flyte.server.models import (
     TraceIn,
 )
 from flyte.server.routes import scheduler, settings, store
+from flyte.server.routes.data import object_path
 from flyte.server.routes.runs import _b64
+from flyte.server.state import Changes
 from flyte.server.submit import decode_b64
+
+logger = logging.getLogger("flyte.server")
 
 router = APIRouter(prefix="/executor", tags=["executor"])
 
@@ -62,6 +68,8 @@ async def report(request: Request, body: Report) -> Ok:
     sched = scheduler(request)
     if sched.current(body.run, body.action, body.attempt) is None:
         return Ok(ignored=True)
+    if body.report_key is not None:
+        await _record_report(request, body)
     if body.phase == "succeeded":
         stored = await sched.offload(decode_b64(body.outputs_b64, "outputs_b64"))
         a = sched.current(body.run, body.action, body.attempt)  # still current after the write?
@@ -114,3 +122,17 @@ async def traces(request: Request, body: TraceIn) -> Ok:
     )
     await scheduler(request).writer.write([(TRACE_UPSERT, row)])
     return Ok()
+
+
+async def _record_report(request: Request, body: Report) -> None:
+    """Point the action at the report its worker uploaded, under the one key it may use. A wrong
+    or missing report only loses the link, never the attempt's outcome."""
+    expected = report_key(body.run, body.action, body.attempt)
+    if body.report_key != expected or not object_path(request, expected).is_file():
+        logger.warning(
+            "flyte server: ignoring report_key %r of %s/%s (expected an uploaded %r)",
+            body.report_key, body.run, body.action, expected,
+        )  # fmt: skip
+        return
+    update = "UPDATE actions SET report_path = ? WHERE run_name = ? AND name = ?"
+    await scheduler(request).commit(Changes(sql=[(update, (expected, body.run, body.action))]))

@@ -6,6 +6,7 @@ import asyncio
 import base64
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import FileResponse
 
 from flyte._internal.store import RunRecord
 from flyte.models import ActionPhase
@@ -23,6 +24,7 @@ from flyte.server.models import (
     WatchResult,
 )
 from flyte.server.routes import base_url, scheduler, store, submitter
+from flyte.server.routes.data import object_path
 from flyte.server.state import action_to_api
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -142,6 +144,19 @@ async def _get_action_async(request: Request, run: str, action: str) -> Action:
 @router.get("/{run}/actions/{action}", response_model=Action)
 def get_action(request: Request, run: str, action: str) -> Action:
     return _get_action(request, run, action)
+
+
+@router.get("/{run}/actions/{action}/report", response_class=FileResponse)
+def action_report(request: Request, run: str, action: str) -> FileResponse:
+    """The HTML report the action wrote (``report=True`` tasks); 404 when it wrote none."""
+    _get_action(request, run, action)
+    record = store(request).get_action(run, action)
+    if record is None or not record.report_path:
+        raise NotFound(f"Action '{action}' of run '{run}' has no report")
+    path = object_path(request, record.report_path)
+    if not path.is_file():
+        raise NotFound(f"the report of action '{action}' of run '{run}' is missing from storage")
+    return FileResponse(path, media_type="text/html")
 
 
 @router.get("/{run}/actions/{action}/io", response_model=ActionIO)
