@@ -84,10 +84,13 @@ class TypeEngine:
         attribute holds the offending key.
         """
         wire = {}
+        large = 0
         for name, value in values.items():
             plan = _plan(types.get(name, Any))
             if type(value) in plan.exact:
                 wire[name] = value
+                if type(value) is bytes:
+                    large += len(value)
                 continue
             try:
                 wire[name] = plan.enc(value)
@@ -95,7 +98,7 @@ class TypeEngine:
                 exc.at_top(plan.name).name = name
                 raise exc from None
         try:
-            return _wire.packb(wire)
+            return _wire.packb(wire) if large < _wire.PRESIZE_FROM else _wire.packb_large(wire)
         except TypeTransformerFailedError as exc:  # raised inside untyped data while packing
             exc.name = _failing_key(wire)
             raise

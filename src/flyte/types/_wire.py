@@ -118,6 +118,27 @@ def packb(obj: Any) -> bytes:
     return msgpack.packb(obj, default=_default, use_bin_type=True, strict_types=True)
 
 
+PRESIZE_FROM = 1 << 20
+"""A map of values carrying at least this many bytes of ``bytes`` is packed by ``packb_large``."""
+
+
+def packb_large(wire: dict[str, Any]) -> bytes:
+    """``packb(wire)`` for a map holding large ``bytes`` values, byte for byte the same, with each
+    large value copied once: msgpack would grow its buffer by doubling (copying the value several
+    times) and then copy the whole buffer into the result. msgpack's encoding is concatenative: a
+    map is its header followed by its packed keys and values."""
+    n = len(wire)
+    parts: list[bytes] = [bytes([0x80 | n]) if n < 16 else b"\xde" + n.to_bytes(2, "big")]
+    for key, value in wire.items():
+        parts.append(packb(key))
+        if type(value) is bytes and len(value) >= 1 << 16:
+            parts.append(b"\xc6" + len(value).to_bytes(4, "big"))  # bin 32: the form msgpack picks
+            parts.append(value)
+        else:
+            parts.append(packb(value))
+    return b"".join(parts)
+
+
 def _ext_hook(code: int, payload: bytes) -> Any:
     decode = _decoders.get(code)
     return ExtType(code, payload) if decode is None else decode(payload)

@@ -33,6 +33,8 @@ class ActionNode:
         "traces",
         "history",
         "report_path",
+        "inputs_digest",
+        "outputs_digest",
     )
 
     def __init__(
@@ -58,6 +60,10 @@ class ActionNode:
         self.cache_status: str | None = None
         self.traces: list[TraceEntry] = []
         self.report_path: str | None = None
+        self.inputs_digest: str | None = None
+        """``blob_digest`` of large inputs, computed once for the identity and reused as their blob name."""
+        self.outputs_digest: tuple[bytes, str] | None = None
+        """(outputs, their blob digest), remembered by the run store across snapshots of the action."""
         self.history: list[tuple[str, float, int]] = [(ActionPhase.QUEUED.value, self.created_at, 0)]
         """(phase, time, attempt) of every transition."""
 

@@ -9,7 +9,6 @@ deterministic action id -> replay lookup (recovery) -> cache lookup -> execute a
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from flyte._context import Frame
 from flyte._internal.controllers._action import ActionNode, NullRecorder, RunRecorder, TraceEntry
+from flyte._internal.digest import LARGE, blob_digest, identity_digest
 from flyte._internal.runtime.convert import decode_outputs, encode_inputs
 from flyte._internal.runtime.execute import AttemptOverran, execute, within
 from flyte.errors import (
@@ -89,10 +89,12 @@ class LocalController:
         data = encode_inputs(task, bound)
         parent_node: ActionNode = parent.action
         group = parent.tctx.group_data.name if parent.tctx.group_data else None
-        input_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
+        blob = blob_digest(data) if len(data) >= LARGE else None
+        input_hash = identity_digest(data, blob)
         seq = parent_node.next_seq(task.name, input_hash, group)
         action_id = parent_node.id.new_sub_action_from(seq, task.name, input_hash, group)
         node = ActionNode(action_id, task.name, parent_node, group, data)
+        node.inputs_digest = blob
         parent_node.children.append(node)
         self.recorder.action_changed(node)
         try:

@@ -22,7 +22,6 @@ the child with the run or its parent.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import threading
 import time
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import flyte.errors as errors
 from flyte._internal.controllers._action import ActionNode, TraceEntry
 from flyte._internal.controllers._wire import b64d, b64e, error_of, q, task_ref
+from flyte._internal.digest import identity_digest
 from flyte._internal.runtime.convert import decode_outputs, encode_inputs
 from flyte.models import ActionPhase
 
@@ -235,7 +235,7 @@ class RemoteController:
         parent_node: ActionNode = parent.action
         tctx = parent.tctx
         group = tctx.group_data.name if tctx.group_data else None
-        input_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
+        input_hash = identity_digest(data)
         if not isinstance(parent_node, RunningAction):
             raise errors.RuntimeSystemError(
                 "NoBundle",

@@ -8,7 +8,6 @@ Large inputs and outputs go to content-addressed files next to the database; row
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -22,6 +21,7 @@ from typing import Any, TypeVar
 import msgpack
 
 from flyte._internal.controllers._action import ActionNode, TraceEntry
+from flyte._internal.digest import LARGE, blob_digest
 from flyte._internal.redaction import redact
 from flyte._internal.store.dialects import Connection, Dialect, SqliteDialect, dialect_for_url
 from flyte._internal.store.liveness import owner_alive
@@ -34,7 +34,7 @@ T = TypeVar("T")
 logger = logging.getLogger("flyte")
 
 COMMIT_INTERVAL = 0.1
-INLINE_LIMIT = 64 * 1024
+INLINE_LIMIT = LARGE
 """Encoded values above this many bytes live in blob files, not in rows."""
 LOCK_RETRY_SECONDS = 60.0
 CONNECT_RETRY_SECONDS = 5.0
@@ -213,11 +213,12 @@ class RunStore:
 
     # -- blobs -----------------------------------------------------------------------------------------
 
-    def offload(self, data: bytes | None) -> tuple[bytes | None, str | None]:
-        """(inline bytes, None) for small data; (None, blob reference) after writing large data to a file."""
-        if data is None or len(data) <= INLINE_LIMIT:
+    def offload(self, data: bytes | None, digest: str | None = None) -> tuple[bytes | None, str | None]:
+        """(inline bytes, None) for small data; (None, blob reference) after writing large data to a
+        file. ``digest`` is ``blob_digest(data)`` when the caller has it already."""
+        if data is None or len(data) < INLINE_LIMIT:
             return data, None
-        ref = hashlib.sha256(data).hexdigest()
+        ref = digest or blob_digest(data)
         target = self.blob_dir / ref[:2] / ref
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -383,8 +384,15 @@ class RunStore:
         # row never shows "succeeded" without its outputs.
         outputs, error = node.outputs, node.error
         phase = node.phase
-        inputs, inputs_ref = self.offload(node.inputs)
-        outputs, outputs_ref = self.offload(outputs if phase is ActionPhase.SUCCEEDED else None)
+        inputs, inputs_ref = self.offload(node.inputs, node.inputs_digest)
+        if phase is ActionPhase.SUCCEEDED and outputs is not None and len(outputs) >= INLINE_LIMIT:
+            # Every snapshot of the action writes its row again: hash its large outputs once.
+            known = node.outputs_digest
+            if known is None or known[0] is not outputs:
+                known = node.outputs_digest = (outputs, blob_digest(outputs))
+            outputs, outputs_ref = self.offload(outputs, known[1])
+        else:
+            outputs, outputs_ref = self.offload(outputs if phase is ActionPhase.SUCCEEDED else None)
         error_type, message = _error_fields(error)
         if phase is ActionPhase.ABORTED and message is None:
             error_type, message = "ActionAbortedError", node.abort_reason or "aborted"
