@@ -81,6 +81,28 @@ async def plain_sync_fanout(n: int) -> int:
     return sum(await asyncio.gather(*(asyncio.to_thread(plain_sync_noop, i) for i in range(n))))
 
 
+# -- sync chain: a sync task calling sync tasks, one after the other (no event loop in user code) ---
+
+
+@env.task
+def sync_chain(n: int) -> int:
+    x = 0
+    for _ in range(n):
+        x = sync_noop(x) + 1
+    return x
+
+
+def plain_sync_chain_body(n: int) -> int:
+    x = 0
+    for _ in range(n):
+        x = plain_sync_noop(x) + 1
+    return x
+
+
+async def plain_sync_chain(n: int) -> int:
+    return await asyncio.to_thread(plain_sync_chain_body, n)
+
+
 # -- large list[int] passed task to task: produce -> consume inside a parent -------------------------
 
 
@@ -424,6 +446,17 @@ WORKLOADS: dict[str, Workload] = {
         quick_size=100,
         actions=lambda n: n + 1,
         expected=_sum_below,
+        targets=(Target("cpu_us_per_action", 60),),
+    ),
+    "sync_chain": InProcess(
+        description="a sync task calls N sync noop tasks in sequence (worker threads)",
+        flyte=run_task(sync_chain),
+        baseline=run_plain(plain_sync_chain),
+        size=1_000,
+        quick_size=100,
+        actions=lambda n: n + 1,
+        expected=lambda n: n,
+        targets=(Target("cpu_us_per_action", 100),),
     ),
     "list_int": InProcess(
         description="list[int] of N elements: produce -> consume inside a parent",
@@ -445,7 +478,7 @@ WORKLOADS: dict[str, Workload] = {
         actions=lambda n: 3,
         expected=lambda n: n,
         warmup_size=10,
-        targets=(Target("wall_ms", 50),),
+        targets=(Target("wall_ms", 50), Target("cpu_ms", 25)),
     ),
     "async_fanout_no_store": InProcess(
         description="async_fanout with the run store off (what persistence costs)",

@@ -172,6 +172,32 @@ def test_refuses_a_public_interface_without_a_key(tmp_path: Path):
     assert settings.endpoint.startswith("http://127.0.0.1:")
 
 
+def test_a_fresh_devbox_refuses_a_public_interface_before_making_its_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import flyte.server.devbox as devbox
+    from flyte.server.auth import ApiKeys
+    from flyte.server.schema import ensure_server_schema
+
+    def must_not_bind(host: str, port: int) -> None:
+        raise AssertionError(f"bound {host}:{port} before refusing")
+
+    monkeypatch.setattr(devbox, "bind", must_not_bind)
+    settings = settings_for(tmp_path, host="0.0.0.0")
+    with pytest.raises(ValueError, match="create one first with 'flyte create api-key'"):
+        devbox.run_devbox(settings)
+    assert not devbox.devbox_file(settings.home).exists()
+    store = settings.open_store()
+    try:
+        ensure_server_schema(store)
+        assert ApiKeys(store).count() == 0  # no key was made (and printed) for nobody
+        ApiKeys(store).create("ops")  # with a key made beforehand, the refusal no longer applies
+    finally:
+        store.close()
+    with pytest.raises(AssertionError, match="bound 0.0.0.0"):
+        devbox.run_devbox(settings)
+
+
 def test_cli_create_api_key_and_start_help(tmp_path: Path):
     from flyte.cli._server import create, start
     from flyte.server.auth import ApiKeys

@@ -132,8 +132,11 @@ def run_devbox(settings: ServerSettings) -> None:
     store = settings.open_store()
     try:
         ensure_server_schema(store)
-        api_key = devbox_key(settings, ApiKeys(store))
-        settings.check_bind(have_api_key=True)
+        keys = ApiKeys(store)
+        # Judge exposure before the devbox makes its own key: on a fresh home that key would only be
+        # printed here, so listening beyond this machine needs a key the user created beforehand.
+        settings.check_bind(have_api_key=keys.count() > 0 or devbox_file(settings.home).exists())
+        api_key = devbox_key(settings, keys)
         sock = bind(settings.host, settings.port)
         settings.port = sock.getsockname()[1]
         endpoint = settings.endpoint

@@ -155,5 +155,6 @@ class ServerSettings:
         if not is_loopback(self.host) and not have_api_key:
             raise ValueError(
                 f"refusing to listen on {self.host!r} (reachable from other machines) without an API key;"
-                " create one with 'flyte create api-key' or bind to 127.0.0.1"
+                " create one first with 'flyte create api-key' (or start once on 127.0.0.1, which"
+                " makes the devbox's key), or bind to 127.0.0.1"
             )
