@@ -139,3 +139,48 @@ def test_killing_the_server_mid_run_loses_nothing(tmp_path: Path, database: str 
     assert [_count(markers, f"done-{i}") for i in range(5)] == [1, 1, 1, 1, 1]
     assert [_count(markers, f"start-{i}") for i in range(3)] == [1, 1, 1]
     assert _count(markers, "start-3") == 2
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="parent-death signals are a Linux feature")
+def test_workers_stop_when_the_server_is_killed_alone(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = dict(os.environ, FLYTE_HOME=str(home))
+    server = _start_devbox(home, _free_port(), None, env)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline:
+            workers = _children(server.pid)
+            time.sleep(0.1)
+        assert len(workers) == 2, (home / "devbox.log").read_text()
+        time.sleep(1.0)  # let the workers get past start-up (where they ask to die with the server)
+        server.send_signal(signal.SIGKILL)  # the server alone: its workers run in sessions of their own
+        server.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+        assert left == [], "workers outlived the server"
+    finally:
+        for pid in workers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)

@@ -40,6 +40,7 @@ from flyte._internal.controllers._wire import b64d, b64e, error_fields
 from flyte._internal.controllers.remote import LogShipper, RemoteController, RunningAction
 from flyte._internal.logs import capture
 from flyte._internal.overrides import apply as apply_overrides
+from flyte._internal.parent_death import die_with_parent
 from flyte._internal.redaction import register_secret_values
 from flyte._internal.run_config import flyte_home
 from flyte._internal.run_guard import mark_action_executor
@@ -396,6 +397,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    die_with_parent()  # before anything slow: a server killed meanwhile must not leave us behind
     mark_action_executor()  # a bundle's module-level flyte.run must not submit runs from here
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s flyte-worker[%(process)d] %(levelname)s %(message)s"

@@ -4,37 +4,29 @@ Each worker runs ``<command> --endpoint URL --worker-id ID`` (by default ``pytho
 flyte._bin.worker``) with ``FLYTE_API_KEY`` in its environment, claims actions over HTTP and runs
 them. A worker that exits is replaced (with a growing delay if it keeps dying at once) and the
 scheduler is told, so that its actions are queued again at once rather than when their leases
-expire. On Linux a worker also gets SIGTERM if the server process dies, so a killed server leaves
-no orphans behind.
+expire. On Linux a worker also gets SIGTERM if the server process dies (it asks for that itself, see
+``flyte._internal.parent_death``), so a killed server leaves no orphans behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import os
 import secrets
 import signal
 import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO
+
+from flyte._internal.parent_death import PARENT_PID_ENV
 
 logger = logging.getLogger("flyte.server")
 
 QUICK_EXIT_SECONDS = 10.0
 STOP_GRACE_SECONDS = 10.0
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    try:
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except Exception:
-        pass
 
 
 class ProcessExecutor:
@@ -81,6 +73,7 @@ class ProcessExecutor:
         args = [*self.command, "--endpoint", self.endpoint, "--worker-id", worker_id]
         # The key goes in the environment, not on the command line, where `ps` would show it.
         env = {**(self.env if self.env is not None else os.environ), "FLYTE_API_KEY": self._api_key}
+        env[PARENT_PID_ENV] = str(os.getpid())  # the worker stops itself if this server dies
         log: int | IO[bytes] = subprocess.DEVNULL
         if self.log_dir is not None:
             log = open(self.log_dir / f"{worker_id}.log", "ab")  # noqa: SIM115 (the child keeps it)
@@ -92,7 +85,6 @@ class ProcessExecutor:
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
         finally:
             if not isinstance(log, int):
