@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -20,6 +19,7 @@ from flyte._internal.controllers._action import ActionNode, NullRecorder, RunRec
 from flyte._internal.digest import LARGE, blob_digest, identity_digest
 from flyte._internal.runtime.convert import decode_outputs, encode_inputs
 from flyte._internal.runtime.execute import AttemptOverran, execute, within
+from flyte._internal.runtime.sync_threads import SyncThreads
 from flyte.errors import (
     ActionAbortedError,
     DeadlineExceededError,
@@ -69,7 +69,7 @@ class LocalController:
         self.replay = replay
         self.root: ActionNode | None = None
         self._loop = asyncio.get_running_loop()
-        self._threads: ThreadPoolExecutor | None = None
+        self._threads: SyncThreads | None = None
         self._concurrency = (
             asyncio.Semaphore(config.max_action_concurrency) if config.max_action_concurrency else None
         )
@@ -131,7 +131,7 @@ class LocalController:
         import threading
 
         if self._threads is None:
-            self._threads = ThreadPoolExecutor(SYNC_WORKER_THREADS, thread_name_prefix="flyte-sync")
+            self._threads = SyncThreads(SYNC_WORKER_THREADS, thread_name_prefix="flyte-sync")
         outcome: dict[str, Any] = {}
         context = contextvars.copy_context()
 
@@ -519,7 +519,7 @@ class LocalController:
             executor = None
         else:
             if self._threads is None:
-                self._threads = ThreadPoolExecutor(SYNC_WORKER_THREADS, thread_name_prefix="flyte-sync")
+                self._threads = SyncThreads(SYNC_WORKER_THREADS, thread_name_prefix="flyte-sync")
             executor = self._threads
         runtime = task.timeout.max_runtime_seconds if task.timeout else None
         remaining = None if deadline_at is None else deadline_at - time.time()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flyte._context import Frame, reset_frame, set_frame
 from flyte._internal.runtime.bridge import drive, may_block
 from flyte._internal.runtime.convert import decode_inputs, encode_outputs
+from flyte._internal.runtime.sync_threads import Attempt, run_interruptibly
 
 T = TypeVar("T")
 
@@ -64,8 +65,13 @@ async def execute(
             context = contextvars.copy_context()
             context.run(set_frame, frame)
             loop = asyncio.get_running_loop()
-            call = functools.partial(context.run, _call_sync, body, kwargs)
-            result = await loop.run_in_executor(executor, call)
+            attempt = Attempt()
+            call = functools.partial(run_interruptibly, attempt, context.run, _call_sync, body, kwargs)
+            try:
+                result = await loop.run_in_executor(executor, call)
+            except asyncio.CancelledError:
+                attempt.interrupt()  # aborted or out of time: stop the body too, not just the wait
+                raise
     finally:
         if report is not None:
             from flyte.report import finish_report

@@ -1,0 +1,155 @@
+"""The threads that run sync task attempts in this process.
+
+Two things a ``ThreadPoolExecutor`` cannot do, and why they matter here:
+
+- Its threads are joined when the interpreter exits, so a process whose run was aborted (or
+  timed out) would wait for a sync attempt that nobody awaits any more. These threads are daemons:
+  once the run is over, the process can end.
+- Nothing can stop one of its calls. :meth:`SyncThreads.interrupt` raises
+  :class:`AttemptInterrupted` in the thread running an attempt, at its next Python instruction,
+  so aborting a run stops a sync task that runs Python code. A thread blocked inside one C call
+  (``time.sleep(60)``, a socket read) only sees it when that call returns.
+
+Interrupting is exact: an attempt is interrupted only while it runs, never a later one on the
+same thread, because a pending interruption is cleared, under the same lock, when it finishes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from queue import Empty, SimpleQueue
+from typing import Any
+
+IDLE_SECONDS = 60.0
+"""A thread with no attempt to run for this long ends (the pool grows again on demand)."""
+
+
+class AttemptInterrupted(BaseException):
+    """Raised inside a sync attempt's thread when its action was aborted; a ``BaseException`` so
+    that a task's own ``except Exception`` does not swallow it."""
+
+
+class Attempt:
+    """One call running on a :class:`SyncThreads` thread; ``interrupt`` stops it."""
+
+    __slots__ = ("_lock", "_ident", "_done")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ident: int | None = None
+        self._done = False
+
+    def _start(self) -> None:
+        with self._lock:
+            self._ident = threading.get_ident()
+
+    def _finish(self) -> None:
+        with self._lock:
+            self._done = True
+            if self._ident is not None:  # drop an interruption that arrived too late to matter
+                _set_async_exc(self._ident, None)
+
+    def interrupt(self) -> bool:
+        """Raise ``AttemptInterrupted`` in the attempt's thread if it is running; True if so."""
+        with self._lock:
+            if self._done or self._ident is None:
+                return False
+            return _set_async_exc(self._ident, AttemptInterrupted)
+
+
+def _set_async_exc(ident: int, exc: type[BaseException] | None) -> bool:
+    setter = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    return setter(ctypes.c_ulong(ident), ctypes.py_object(exc) if exc else None) == 1
+
+
+class SyncThreads(Executor):
+    """Up to ``max_workers`` daemon threads, started on demand, for sync task attempts.
+
+    Every submitted call gets a thread at once while fewer than ``max_workers`` are busy (a sync
+    parent waits on its sync children, so queueing a child behind its own parent would deadlock):
+    it either reserves an idle thread or starts one. Counts, under one lock: ``_idle`` threads
+    waiting and not reserved, ``_backlog`` calls queued with no thread reserved (only at the cap).
+    """
+
+    def __init__(self, max_workers: int, thread_name_prefix: str = "flyte-sync"):
+        self._max = max_workers
+        self._prefix = thread_name_prefix
+        self._work: SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple, dict] | None] = SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+        self._backlog = 0
+        self._closed = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("cannot run sync attempts after the run's threads were shut down")
+            if self._idle:
+                self._idle -= 1
+            elif self._threads < self._max:
+                self._threads += 1
+                threading.Thread(
+                    target=self._serve, name=f"{self._prefix}-{self._threads}", daemon=True
+                ).start()
+            else:
+                self._backlog += 1
+            self._work.put((future, fn, args, kwargs))
+        return future
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                item = self._work.get(timeout=IDLE_SECONDS)
+            except Empty:
+                with self._lock:
+                    if not self._idle:  # every idle thread is reserved: a call is on its way
+                        continue
+                    self._idle -= 1
+                    self._threads -= 1
+                return
+            if item is None:  # shut down
+                with self._lock:
+                    self._threads -= 1
+                return
+            future, fn, args, kwargs = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args, **kwargs))
+                except BaseException as e:  # AttemptInterrupted included: the attempt is over
+                    future.set_exception(e)
+            del item, future, fn, args, kwargs  # do not keep the last call's values alive while idle
+            with self._lock:
+                if self._backlog:
+                    self._backlog -= 1  # this thread takes a queued call next
+                else:
+                    self._idle += 1
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop taking work; the threads end once idle (they are daemons: never waited for at exit)."""
+        with self._lock:
+            self._closed = True
+            threads = self._threads
+        if cancel_futures:
+            while True:
+                try:
+                    item = self._work.get_nowait()
+                except Empty:
+                    break
+                if item is not None:
+                    item[0].cancel()
+        for _ in range(threads):
+            self._work.put(None)
+
+
+def run_interruptibly(attempt: Attempt, fn: Callable[..., Any], *args: Any) -> Any:
+    """Call ``fn(*args)`` as ``attempt`` (on the current thread), so that it can be interrupted."""
+    attempt._start()
+    try:
+        return fn(*args)
+    finally:
+        attempt._finish()
