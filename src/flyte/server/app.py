@@ -23,7 +23,7 @@ from flyte.errors import RuntimeSystemError
 from flyte.server.auth import ApiKeys, UrlSigner, require_api_key
 from flyte.server.errors import ApiError, Unauthorized
 from flyte.server.executors import Executor
-from flyte.server.routes import data, executor, runs, whoami
+from flyte.server.routes import conditions, data, executor, runs, whoami
 from flyte.server.scheduler import Scheduler
 from flyte.server.schema import ensure_server_schema
 from flyte.server.settings import ServerSettings
@@ -92,6 +92,7 @@ def create_app(
             app.state.signer = UrlSigner(settings.signing_secret(), settings.url_ttl_seconds)
             app.state.scheduler = scheduler
             app.state.submitter = Submitter(scheduler)
+            hub = conditions.install(app, scheduler)
             await scheduler.start()
             runner = executor_factory(scheduler) if executor_factory is not None else None
             try:
@@ -102,6 +103,7 @@ def create_app(
                 if runner is not None:
                     await runner.stop()
                 await scheduler.stop()
+                await hub.stop()
         finally:
             if own_store:
                 db.close()
@@ -128,5 +130,6 @@ def create_app(
     app.include_router(data.api_router, prefix="/api/v1", dependencies=authed)
     app.include_router(executor.router, prefix="/api/v1", dependencies=authed)
     app.include_router(whoami.router, prefix="/api/v1", dependencies=authed)
+    app.include_router(conditions.router, prefix="/api/v1", dependencies=authed)
     app.include_router(data.signed_router)
     return app
