@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from flyte import __version__
 from flyte._internal.store import RunStore
 from flyte.errors import RuntimeSystemError
+from flyte.notify._server import ServerNotifier
 from flyte.server.auth import ApiKeys, UrlSigner, require_api_key
 from flyte.server.errors import ApiError, Unauthorized
 from flyte.server.executors import Executor
@@ -93,6 +94,8 @@ def create_app(
             app.state.scheduler = scheduler
             app.state.submitter = Submitter(scheduler)
             hub = conditions.install(app, scheduler)
+            notifier = ServerNotifier(settings)
+            scheduler.listeners.append(notifier.listen)
             await scheduler.start()
             runner = executor_factory(scheduler) if executor_factory is not None else None
             try:
@@ -104,6 +107,7 @@ def create_app(
                     await runner.stop()
                 await scheduler.stop()
                 await hub.stop()
+                await notifier.stop()
         finally:
             if own_store:
                 db.close()

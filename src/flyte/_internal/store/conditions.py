@@ -63,8 +63,9 @@ def coerce(value: Any, data_type: str, condition: str) -> bool | int | float | s
 
     def wrong(why: str = "") -> RuntimeDataValidationError:
         got = f"{value!r} ({type(value).__name__})"
+        article = "an" if data_type == "int" else "a"
         return RuntimeDataValidationError(
-            "value", f"condition '{condition}' expects {"an" if data_type == "int" else "a"} {data_type} value, got {got}{why}"
+            "value", f"condition '{condition}' expects {article} {data_type} value, got {got}{why}"
         )
 
     if data_type == "bool":
