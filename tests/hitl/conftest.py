@@ -12,6 +12,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -123,8 +124,9 @@ class Hooks:
         return self.at(path)
 
 
-@pytest.fixture
-def hooks() -> Iterator[Hooks]:
+@contextmanager
+def serve_hooks() -> Iterator[Hooks]:
+    """Start the recording HTTP server on a free loopback port; stop it on exit."""
     box: list[Hooks] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -152,10 +154,17 @@ def hooks() -> Iterator[Hooks]:
         thread.join()
 
 
+@pytest.fixture
+def hooks() -> Iterator[Hooks]:
+    with serve_hooks() as h:
+        yield h
+
+
 @dataclass
 class Mailbox:
     port: int
     messages: list[Any] = field(default_factory=list)
+    logins: list[tuple[str, str]] = field(default_factory=list)
 
     def wait_for(self, count: int = 1, timeout: float = 30.0) -> list[Any]:
         deadline = time.monotonic() + timeout
@@ -165,13 +174,15 @@ class Mailbox:
         return self.messages
 
 
-@pytest.fixture
-def smtp() -> Iterator[Mailbox]:
-    """A real SMTP server (aiosmtpd) on a loopback port, keeping every message it accepts."""
+@contextmanager
+def serve_smtp() -> Iterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) on a loopback port, keeping every message it accepts and the
+    credentials of every login (AUTH without TLS: loopback only)."""
     import socket
     from email import message_from_bytes
 
     from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -184,12 +195,24 @@ def smtp() -> Iterator[Mailbox]:
             box.messages.append({"to": list(envelope.rcpt_tos), "message": message})
             return "250 OK"
 
-    controller = Controller(Keep(), hostname="127.0.0.1", port=port)
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        box.logins.append((data.login.decode(), data.password.decode()))
+        return AuthResult(success=True)
+
+    controller = Controller(
+        Keep(), hostname="127.0.0.1", port=port, authenticator=authenticator, auth_require_tls=False
+    )
     controller.start()
     try:
         yield box
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[Mailbox]:
+    with serve_smtp() as box:
+        yield box
 
 
 LAUNCH = (

@@ -2,8 +2,9 @@
 
 Webhook-type notifications (Webhook, Slack, Teams) are HTTP requests made with httpx, imported on
 first use. E-mail goes through the SMTP server named by ``FLYTE_SMTP_HOST`` (port
-``FLYTE_SMTP_PORT``, default 25; ``FLYTE_SMTP_USER`` / ``FLYTE_SMTP_PASSWORD`` to log in, with
-STARTTLS when the server offers it; sender ``FLYTE_SMTP_FROM``, default ``flyte@localhost``);
+``FLYTE_SMTP_PORT``, default 25; ``FLYTE_SMTP_USER`` / ``FLYTE_SMTP_PASSWORD`` to log in, or
+``FLYTE_SMTP_PASSWORD_SECRET`` naming a flyte secret that holds the password, with STARTTLS when
+the server offers it; sender ``FLYTE_SMTP_FROM``, default ``flyte@localhost``);
 without a host it is not sent and says so once.
 
 A delivery never raises: the outcome is a :class:`Delivery`, and a failure is one line on stderr.
@@ -139,6 +140,18 @@ async def _post(n: Notification, event: PhaseEvent) -> Delivery:
     return Delivery(kind, phase, True, tries=tries)
 
 
+def _smtp_password() -> str | None:
+    """``FLYTE_SMTP_PASSWORD``, else the flyte secret named by ``FLYTE_SMTP_PASSWORD_SECRET``
+    (``flyte create secret smtp-password``); never printed."""
+    password = os.environ.get("FLYTE_SMTP_PASSWORD")
+    secret = os.environ.get("FLYTE_SMTP_PASSWORD_SECRET", "").strip()
+    if password is None and secret:
+        from flyte._internal.secrets import SecretStore
+
+        password = SecretStore().get(secret).decode("utf-8")
+    return password
+
+
 def _smtp_send(n: Email, event: PhaseEvent, host: str) -> None:
     import smtplib
     from email.message import EmailMessage
@@ -154,7 +167,7 @@ def _smtp_send(n: Email, event: PhaseEvent, host: str) -> None:
     if n.html_body:
         message.add_alternative(render(n.html_body, variables), subtype="html")
     port = int(os.environ.get("FLYTE_SMTP_PORT", "25"))
-    user, password = os.environ.get("FLYTE_SMTP_USER"), os.environ.get("FLYTE_SMTP_PASSWORD")
+    user, password = os.environ.get("FLYTE_SMTP_USER"), _smtp_password()
     with smtplib.SMTP(host, port, timeout=TIMEOUT_SECONDS) as smtp:
         smtp.ehlo()
         if smtp.has_extn("starttls"):

@@ -47,8 +47,7 @@ class ServerNotifier:
         self._slots: asyncio.Semaphore | None = None
 
     def _base(self) -> str:
-        s = self.settings
-        return (s.public_url or f"http://{s.host}:{s.port}").rstrip("/")
+        return self.settings.endpoint  # the public URL when configured
 
     def listen(self, ch: Changes) -> None:
         for a in ch.finished:

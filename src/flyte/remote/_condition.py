@@ -5,7 +5,8 @@ cond = flyte.remote.Condition.get("approve", run_name="r1a2b3")
 cond.signal(True)
 ```
 
-With a control plane configured (``flyte.init(endpoint=...)``) the server answers; otherwise the
+With a control plane configured (``flyte.init(endpoint=...)``) the server answers (through the
+client's blocking calls, in a helper thread: the methods may run on any event loop); otherwise the
 run store under ``FLYTE_HOME`` does, so a local run waiting in another terminal is answered the
 same way. A value of the wrong type for the condition raises
 ``flyte.errors.RuntimeDataValidationError`` before anything is sent; answering a condition that
@@ -183,7 +184,7 @@ async def list_records(
         params: dict[str, Any] = {"run": run_name, "limit": limit}
         if parent is not None:
             params["parent"] = parent
-        return [record_of(c) for c in await client.acall("GET", "/api/v1/conditions", params=params)]
+        return [record_of(c) for c in await asyncio.to_thread(client.call, "GET", "/api/v1/conditions", params=params)]
 
     def read() -> list[ConditionRecord]:
         db = _local_store()
@@ -200,7 +201,9 @@ async def find_record(client: Any, run_name: str, key: str) -> Optional[Conditio
         from flyte._condition import record_of
 
         try:
-            return record_of(await client.acall("GET", f"/api/v1/conditions/{_q(run_name)}/{_q(key)}"))
+            return record_of(
+                await asyncio.to_thread(client.call, "GET", f"/api/v1/conditions/{_q(run_name)}/{_q(key)}")
+            )
         except ActionNotFoundError:
             return None
 
@@ -230,7 +233,7 @@ async def signal_record(client: Any, rec: ConditionRecord, payload: Any, by: str
 
         path = f"/api/v1/conditions/{_q(rec.run_name)}/{_q(rec.action)}/signal"
         try:
-            return record_of(await client.acall("POST", path, json={"value": value, "by": by}))
+            return record_of(await asyncio.to_thread(client.call, "POST", path, json={"value": value, "by": by}))
         except RuntimeUserError as e:
             if e.code == "Conflict":
                 raise ConditionAlreadyExistsError(str(e).split(": ", 1)[-1]) from None
