@@ -139,7 +139,9 @@ class Condition(Generic[ConditionType]):
             raise ValueError("new_condition: the condition's name must be a non-empty string")
         self._type = cstore.type_name(self.data_type)
         if self.prompt_type not in ("text", "markdown"):
-            raise ValueError(f"new_condition: prompt_type must be 'text' or 'markdown', got {self.prompt_type!r}")
+            raise ValueError(
+                f"new_condition: prompt_type must be 'text' or 'markdown', got {self.prompt_type!r}"
+            )
         self._timeout_seconds = _seconds(self.timeout)
         if isinstance(self.webhook, str):
             self.webhook = ConditionWebhook(self.webhook)
@@ -194,8 +196,7 @@ def _outcome(record: ConditionRecord) -> Any:
         raise ConditionTimedoutError(cstore.timeout_message(record))
     raise ConditionFailedError(
         f"Condition '{record.name}' (action '{record.action}' of run '{record.run_name}') ended as "
-        f"{record.phase.value} without a value"
-        + (f" ({record.resolved_by})" if record.resolved_by else "")
+        f"{record.phase.value} without a value" + (f" ({record.resolved_by})" if record.resolved_by else "")
     )
 
 
@@ -245,7 +246,9 @@ async def new_condition(
     group = tctx.group_data.name if tctx.group_data else None
     task_hash = cstore.TASK_PREFIX + name
     node = frame.action
-    seq = node.next_seq(task_hash, "", group) if hasattr(node, "next_seq") else _next_seq(parent_id, task_hash)
+    seq = (
+        node.next_seq(task_hash, "", group) if hasattr(node, "next_seq") else _next_seq(parent_id, task_hash)
+    )
     action = parent_id.new_sub_action_from(seq, task_hash, "", group).name
     record = cstore.ConditionRecord(
         run_name=parent_id.run_name or "",

@@ -194,7 +194,9 @@ def test_recovering_a_run_replays_an_answered_condition_instead_of_asking_again(
 def test_outside_a_task_a_condition_is_only_a_description() -> None:
     from flyte._condition import ConditionWebhook, new_condition
 
-    cond = new_condition("later", prompt="?", data_type=float, timeout=5, webhook=ConditionWebhook("http://x"))
+    cond = new_condition(
+        "later", prompt="?", data_type=float, timeout=5, webhook=ConditionWebhook("http://x")
+    )
     assert (cond.name, cond.data_type, cond.action_name) == ("later", float, None)
     with pytest.raises(flyte.errors.NotInTaskContextError, match="inside the task that created it"):
         cond.wait()

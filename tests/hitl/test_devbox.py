@@ -48,7 +48,9 @@ def devbox(services: tuple[Hooks, Mailbox], tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.fixture
-def wf(devbox: Devbox, services: tuple[Hooks, Mailbox], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+def wf(
+    devbox: Devbox, services: tuple[Hooks, Mailbox], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Any:
     hooks, _ = services
     monkeypatch.setenv("HOOKS_URL", hooks.url)  # the client builds the task notifications it sends
     root = tmp_path / "project"
@@ -138,7 +140,9 @@ def test_the_server_sends_task_and_run_notifications_and_survives_a_failing_endp
         notifications=(
             notify.Webhook(on_phase=done, url=f"{hooks.url}/server-run"),
             notify.Webhook(on_phase=done, url=f"{hooks.url}/fail/server"),
-            notify.Email(on_phase=done, recipients=["team@example.com"], subject="{{.Run.Name}} is {{.Phase}}"),
+            notify.Email(
+                on_phase=done, recipients=["team@example.com"], subject="{{.Run.Name}} is {{.Phase}}"
+            ),
         )
     ).run(wf.notified, 4)
     assert run.outputs() == (17,)
@@ -154,8 +158,11 @@ def test_the_server_sends_task_and_run_notifications_and_survives_a_failing_endp
     assert "not delivered" in devbox.log.read_text()
 
     failing = flyte.with_runcontext(
-        notifications=notify.Slack(on_phase=ActionPhase.FAILED, webhook_url=f"{hooks.url}/server-slack",
-                                   message="{{.Run.Name}}: {{.Error}}")  # fmt: skip
+        notifications=notify.Slack(
+            on_phase=ActionPhase.FAILED,
+            webhook_url=f"{hooks.url}/server-slack",
+            message="{{.Run.Name}}: {{.Error}}",
+        )  # fmt: skip
     ).run(wf.fails, 2)
     with pytest.raises(flyte.errors.RuntimeUserError, match="bad input 2"):
         failing.outputs()

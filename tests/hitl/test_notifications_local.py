@@ -40,7 +40,9 @@ def test_a_run_sends_its_webhooks_and_email_and_a_failing_endpoint_does_not_fail
         notifications=(
             notify.Webhook(on_phase=on_success, url=f"{hooks.url}/run"),
             notify.Webhook(on_phase=on_success, url=f"{hooks.url}/fail/always"),
-            notify.Email(on_phase=on_success, recipients=["oncall@example.com"], subject="{{.Run.Name}} {{.Phase}}"),
+            notify.Email(
+                on_phase=on_success, recipients=["oncall@example.com"], subject="{{.Run.Name}} {{.Phase}}"
+            ),
             notify.Slack(on_phase=ActionPhase.FAILED, webhook_url=f"{hooks.url}/slack"),
         ),
     ).run(wf.notified, 3)
@@ -71,7 +73,9 @@ def test_a_run_sends_its_webhooks_and_email_and_a_failing_endpoint_does_not_fail
 def test_a_failed_run_is_notified_with_its_error(wf, hooks: Hooks) -> None:
     slack = notify.Slack(on_phase=ActionPhase.FAILED, webhook_url=f"{hooks.url}/slack",
                          message="{{.Run.Name}} failed: {{.Error}}")  # fmt: skip
-    teams = notify.Teams(on_phase=(ActionPhase.FAILED, ActionPhase.TIMED_OUT), webhook_url=f"{hooks.url}/teams")
+    teams = notify.Teams(
+        on_phase=(ActionPhase.FAILED, ActionPhase.TIMED_OUT), webhook_url=f"{hooks.url}/teams"
+    )
     with pytest.raises(ValueError, match="bad input 1"):
         flyte.with_runcontext(name="notify-local-2", notifications=(slack, teams)).run(wf.fails, 1)
     [message] = hooks.at("/slack")

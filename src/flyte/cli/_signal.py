@@ -94,8 +94,9 @@ def get_condition(run_name: str, action_name: str | None, output_format: str) ->
             echo_json(_json(found))
             return
         print_fields(
-            [("Name", found.name), ("Action", found.action), ("Run", found.run_name), ("Parent", found.parent),
-             ("Type", found.data_type), ("Phase", found.phase.value), ("Value", _value_text(found)),
+            [("Name", found.name), ("Action", found.action), ("Run", found.run_name),
+             ("Parent", found.parent), ("Type", found.data_type), ("Phase", found.phase.value),
+             ("Value", _value_text(found)),
              ("Prompt", found.prompt), ("Description", found.description or "-"),
              ("Timeout", "-" if found.timeout is None else f"{found.timeout:g}s"),
              ("Created", local_time(found.created_at)), ("Answered by", found.resolved_by or "-")]
@@ -123,7 +124,9 @@ def signal() -> None:
 @click.argument("run_name")
 @click.argument("action_name")
 @click.argument("value", required=False)
-@click.option("--by", default="flyte signal", show_default=True, help="Who answers (recorded with the answer).")
+@click.option(
+    "--by", default="flyte signal", show_default=True, help="Who answers (recorded with the answer)."
+)
 @output_format_option
 def signal_condition(run_name: str, action_name: str, value: str | None, by: str, output_format: str) -> None:
     """Answer the condition ACTION_NAME of RUN_NAME (its action's name, or the condition's own name)

@@ -51,3 +51,16 @@ def from_wire(items: Any) -> tuple[Notification | NamedRule, ...]:
         except (TypeError, ValueError):
             continue
     return tuple(found)
+
+
+def run_notifications_field(value: Any) -> dict[str, Any]:
+    """``{"run_notifications": [...]}`` for a root ``TaskRef`` (empty when there are none).
+
+    ``value`` is what a user gave (``with_runcontext(notifications=...)``, ``Trigger(notifications=...)``):
+    one notification, several, or None. Whoever starts a run on the server (the client, a trigger
+    firing) merges this into the run's task ref so that the server sends them when the run ends.
+    """
+    from flyte.notify._notifiers import normalize
+
+    items = normalize(value, "notifications")
+    return {"run_notifications": to_wire(items)} if items else {}

@@ -26,7 +26,12 @@ from flyte._initialize import get_init_config
 from flyte._internal.store import conditions as cstore
 from flyte._internal.store.conditions import ConditionRecord
 from flyte._syncify import syncify
-from flyte.errors import ActionNotFoundError, ConditionAlreadyExistsError, ConditionFailedError, RuntimeUserError
+from flyte.errors import (
+    ActionNotFoundError,
+    ConditionAlreadyExistsError,
+    ConditionFailedError,
+    RuntimeUserError,
+)
 from flyte.models import ActionPhase
 
 ConditionPayload = Union[bool, int, float, str]
@@ -37,7 +42,7 @@ class _class_syncify:
 
     def __init__(self, fn: Any):
         self.fn = fn
-        functools.update_wrapper(self, fn)
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 
     def __get__(self, obj: Any, owner: Any) -> Any:
         return syncify(functools.partial(self.fn, owner))
@@ -66,14 +71,7 @@ def _local_store() -> Any:
 
 
 def _local_current(db: Any, record: ConditionRecord) -> ConditionRecord:
-    record = cstore.expire(db, record)
-    if record.phase is ActionPhase.PAUSED:
-        run = db.get_run(record.run_name)
-        if run is not None and run.ended_at is not None:
-            cstore.resolve(db, record, ActionPhase.ABORTED, by="its run ended",
-                           error=("ActionAbortedError", f"run '{record.run_name}' ended while it waited"))  # fmt: skip
-            record = cstore.get_condition(db, record.run_name, record.action) or record
-    return record
+    return cstore.refresh(db, record)
 
 
 @dataclass
@@ -132,12 +130,16 @@ class Condition:
         )
 
     @_class_syncify
-    async def listall(cls, /, run_name: str, action_name: Optional[str] = None, limit: int = 100) -> list[Condition]:
+    async def listall(
+        cls: Any, /, run_name: str, action_name: Optional[str] = None, limit: int = 100
+    ) -> list[Condition]:
         """The conditions of ``run_name`` (only those created by ``action_name`` when given)."""
         return [cls(r) for r in await list_records(_remote(), run_name, action_name, limit)]
 
     @_class_syncify
-    async def get(cls, name: str, /, run_name: str, action_name: Optional[str] = None) -> Optional[Condition]:
+    async def get(
+        cls: Any, name: str, /, run_name: str, action_name: Optional[str] = None
+    ) -> Optional[Condition]:
         """The condition ``name`` of ``run_name`` (by its condition action's name or its own name;
         of several with that name, the newest one still waiting), or None."""
         client = _remote()
@@ -146,8 +148,8 @@ class Condition:
             return cls(found) if found is not None else None
         matches = [r for r in await list_records(client, run_name, action_name) if name in (r.name, r.action)]
         waiting = [r for r in matches if r.phase is ActionPhase.PAUSED]
-        chosen = (waiting or matches or [None])[-1]
-        return cls(chosen) if chosen is not None else None
+        chosen = waiting or matches
+        return cls(chosen[-1]) if chosen else None
 
     @syncify
     async def signal(self, payload: ConditionPayload, by: str = "flyte.remote") -> None:
@@ -184,7 +186,10 @@ async def list_records(
         params: dict[str, Any] = {"run": run_name, "limit": limit}
         if parent is not None:
             params["parent"] = parent
-        return [record_of(c) for c in await asyncio.to_thread(client.call, "GET", "/api/v1/conditions", params=params)]
+        return [
+            record_of(c)
+            for c in await asyncio.to_thread(client.call, "GET", "/api/v1/conditions", params=params)
+        ]
 
     def read() -> list[ConditionRecord]:
         db = _local_store()
@@ -233,7 +238,9 @@ async def signal_record(client: Any, rec: ConditionRecord, payload: Any, by: str
 
         path = f"/api/v1/conditions/{_q(rec.run_name)}/{_q(rec.action)}/signal"
         try:
-            return record_of(await asyncio.to_thread(client.call, "POST", path, json={"value": value, "by": by}))
+            return record_of(
+                await asyncio.to_thread(client.call, "POST", path, json={"value": value, "by": by})
+            )
         except RuntimeUserError as e:
             if e.code == "Conflict":
                 raise ConditionAlreadyExistsError(str(e).split(": ", 1)[-1]) from None

@@ -100,7 +100,9 @@ def coerce(value: Any, data_type: str, condition: str) -> bool | int | float | s
         if isinstance(value, str):
             return value
         raise wrong()
-    raise RuntimeDataValidationError("data_type", f"condition '{condition}' has an unknown type {data_type!r}")
+    raise RuntimeDataValidationError(
+        "data_type", f"condition '{condition}' has an unknown type {data_type!r}"
+    )
 
 
 @dataclass(frozen=True)
@@ -201,7 +203,9 @@ def _history(*events: tuple[str, float]) -> bytes:
     return msgpack.packb([[phase, at, 0] for phase, at in events])
 
 
-def insert_condition(store: _Store, rec: ConditionRecord, group: str | None = None) -> tuple[ConditionRecord, bool]:
+def insert_condition(
+    store: _Store, rec: ConditionRecord, group: str | None = None
+) -> tuple[ConditionRecord, bool]:
     """Record ``rec`` and its condition action; (the existing one, False) if its action exists.
 
     A recreated condition (a retried parent, or a recovered run replaying an answered one) is
@@ -292,8 +296,28 @@ def expire(store: _Store, rec: ConditionRecord, now: float | None = None) -> Con
     """``rec`` as it is now: ended as ``timed_out`` first when its deadline has passed."""
     if not rec.overdue(time.time() if now is None else now):
         return rec
-    resolve(store, rec, ActionPhase.TIMED_OUT, by="timeout", error=("ConditionTimedoutError", timeout_message(rec)))
+    resolve(
+        store,
+        rec,
+        ActionPhase.TIMED_OUT,
+        by="timeout",
+        error=("ConditionTimedoutError", timeout_message(rec)),
+    )
     return get_condition(store, rec.run_name, rec.action) or rec
+
+
+def refresh(store: Any, rec: ConditionRecord) -> ConditionRecord:
+    """``rec`` as it is now: a due timeout applied, and a condition whose run has ended (its
+    process died, or the run was aborted) ended as ``aborted`` (nobody can wait for it any more).
+    ``store`` is a ``RunStore`` (it also answers ``get_run``)."""
+    rec = expire(store, rec)
+    if rec.phase is PAUSED:
+        run = store.get_run(rec.run_name)
+        if run is not None and run.ended_at is not None:
+            reason = f"run '{rec.run_name}' ended while condition '{rec.name}' waited"
+            resolve(store, rec, ActionPhase.ABORTED, by="its run ended", error=("ActionAbortedError", reason))
+            rec = get_condition(store, rec.run_name, rec.action) or rec
+    return rec
 
 
 def abort_waiting(store: _Store, run: str, reason: str) -> None:

@@ -158,13 +158,7 @@ def _current(request: Request, run: str, action: str) -> ConditionRecord:
         if db.get_run(run) is None:
             raise NotFound(f"No run named '{run}'")
         raise NotFound(f"Run '{run}' has no condition named '{action}' (by action or condition name)")
-    record = cstore.expire(db, record)
-    if record.phase is ActionPhase.PAUSED:
-        run_record = db.get_run(run)
-        if run_record is not None and run_record.ended_at is not None:
-            cstore.resolve(db, record, ActionPhase.ABORTED, by="its run ended",
-                           error=("ActionAbortedError", f"run '{run}' ended while the condition waited"))  # fmt: skip
-            record = cstore.get_condition(db, run, record.action) or record
+    record = cstore.refresh(db, record)
     return record
 
 
@@ -188,7 +182,9 @@ async def create_condition(request: Request, response: Response, body: Condition
         return _api(existing)
     parent = sched.active.get((body.run, body.parent))
     if parent is None or parent.phase is not ActionPhase.RUNNING:
-        raise Conflict(f"action '{body.parent}' of run '{body.run}' is not running; it cannot create conditions")
+        raise Conflict(
+            f"action '{body.parent}' of run '{body.run}' is not running; it cannot create conditions"
+        )
     record = ConditionRecord(
         run_name=body.run, action=body.action, parent=body.parent, name=body.name, prompt=body.prompt,
         prompt_type=body.prompt_type, description=body.description, data_type=body.data_type,
@@ -281,7 +277,9 @@ async def wait_condition(
 
 
 @router.post("/{run}/{action}/abort", response_model=Condition)
-async def abort_condition(request: Request, run: str, action: str, body: ConditionAbort | None = None) -> Condition:
+async def abort_condition(
+    request: Request, run: str, action: str, body: ConditionAbort | None = None
+) -> Condition:
     """End a waiting condition as aborted (its waiter went away); an ended one is returned as is."""
     record = await asyncio.to_thread(_current, request, run, action)
     reason = body.reason if body is not None else "aborted"
