@@ -168,3 +168,20 @@ def test_the_server_sends_task_and_run_notifications_and_survives_a_failing_endp
         failing.outputs()
     [slack] = [h for h in hooks.wait_for("/server-slack") if failing.name in h["json"]["text"]]
     assert slack["json"]["text"] == f"{failing.name}: ValueError: bad input 2"
+
+
+def test_a_sync_task_on_the_server_waits_and_an_aborted_run_ends_its_condition(wf: Any) -> None:
+    run = flyte.run(wf.sync_note)
+    _condition(run.name, "note").signal("because")
+    assert run.outputs() == ("note: because",)
+
+    waiting = flyte.run(wf.add_approved, 5)
+    cond = _condition(waiting.name, "bump")
+    waiting.abort("changed my mind")
+    deadline = time.monotonic() + 30
+    while (cond := _condition(waiting.name, "bump")).phase == "PAUSED":
+        assert time.monotonic() < deadline, "the condition of the aborted run still waits"
+        time.sleep(0.1)
+    assert cond.phase == "ABORTED"
+    late = _cli("signal", "condition", waiting.name, "bump", "1")
+    assert late.exit_code == 1 and "has ended (aborted" in late.output

@@ -149,3 +149,6 @@ def signal_condition(run_name: str, action_name: str, value: str | None, by: str
         f"Condition '{answered.name}' (action '{answered.action}' of run '{answered.run_name}') "
         f"answered with {_value_text(answered)}"
     )
+
+
+signal.add_command(signal_condition, name="event")  # the name in earlier reference releases
