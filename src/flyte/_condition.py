@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Optional, TypeVar, Unio
 from urllib.parse import quote
 
 from flyte._context import current_frame
-from flyte._internal.store import conditions as cstore
+from flyte._internal import conditions as cstore
 from flyte.errors import (
     ConditionFailedError,
     ConditionTimedoutError,
@@ -49,7 +49,7 @@ from flyte.models import ActionPhase
 
 if TYPE_CHECKING:
     from flyte._context import Frame
-    from flyte._internal.store.conditions import ConditionRecord
+    from flyte._internal.conditions import ConditionRecord
 
 T = TypeVar("T")
 ConditionType = TypeVar("ConditionType", bool, int, float, str)

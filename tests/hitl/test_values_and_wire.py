@@ -7,7 +7,7 @@ import pytest
 
 import flyte.errors
 import flyte.notify as notify
-from flyte._internal.store.conditions import coerce
+from flyte._internal.conditions import coerce
 from flyte.models import ActionPhase
 from flyte.notify._wire import from_wire, run_notifications_field, to_wire
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from flyte._internal.store.conditions import ConditionRecord
+from flyte._internal.conditions import ConditionRecord
 from flyte.cli._errors import fail
 from flyte.cli._format import echo_json, iso_time, local_time, output_format_option, print_fields, print_table
 from flyte.cli._groups import get

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from flyte._internal.store.conditions import ConditionRecord
+    from flyte._internal.conditions import ConditionRecord
 
 BACKGROUND_THREADS = 4
 """Condition announcements sent at once from one process (a local run)."""

@@ -23,8 +23,8 @@ from typing import Any, Optional, Union
 from urllib.parse import quote
 
 from flyte._initialize import get_init_config
-from flyte._internal.store import conditions as cstore
-from flyte._internal.store.conditions import ConditionRecord
+from flyte._internal import conditions as cstore
+from flyte._internal.conditions import ConditionRecord
 from flyte._syncify import syncify
 from flyte.errors import (
     ActionNotFoundError,

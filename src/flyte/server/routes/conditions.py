@@ -3,7 +3,7 @@
 A worker creates a condition for the action it runs (``POST``) and long-polls it (``GET
 .../wait``); people and programs list, read and answer it (``GET``, ``POST .../signal``, also
 ``flyte signal condition`` and ``flyte.remote.Condition``). The rows are the run store's
-``conditions`` and ``actions`` (``flyte._internal.store.conditions`` decides every change, as for
+``conditions`` and ``actions`` (``flyte._internal.conditions`` decides every change, as for
 local runs). The server adds three things:
 
 - the ``webhook`` of a new condition is POSTed in the background, with ``{callback_uri}`` set to
@@ -24,8 +24,8 @@ from typing import Any, Literal, Union
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from flyte._internal.store import conditions as cstore
-from flyte._internal.store.conditions import ConditionRecord
+from flyte._internal import conditions as cstore
+from flyte._internal.conditions import ConditionRecord
 from flyte.errors import RuntimeDataValidationError
 from flyte.models import ActionPhase
 from flyte.server.errors import BadRequest, Conflict, NotFound

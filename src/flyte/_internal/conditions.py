@@ -1,4 +1,4 @@
-"""Conditions in the run store: what a paused run waits for, and the typed value that answers it.
+"""Conditions in the run store (SQL shared by local runs and the server): what a paused run waits for, and the typed value that answers it.
 
 One row of ``conditions`` per condition, plus one row of ``actions`` for the *condition action*
 that stands for it in the run's tree (``flyte get action`` shows it ``paused`` while it waits).
@@ -21,8 +21,6 @@ import math
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
-
-import msgpack
 
 from flyte.errors import RuntimeDataValidationError
 from flyte.models import ActionPhase
@@ -200,6 +198,8 @@ def find_condition(store: _Store, run: str, key: str) -> ConditionRecord | None:
 
 
 def _history(*events: tuple[str, float]) -> bytes:
+    import msgpack  # deferred: ``flyte.new_condition`` is imported with ``flyte``
+
     return msgpack.packb([[phase, at, 0] for phase, at in events])
 
 
