@@ -1,4 +1,6 @@
-"""Conditions in the run store (SQL shared by local runs and the server): what a paused run waits for, and the typed value that answers it.
+"""Conditions in the run store: what a paused run waits for, and the typed value that answers it.
+
+The SQL here is shared by local runs and the server.
 
 One row of ``conditions`` per condition, plus one row of ``actions`` for the *condition action*
 that stands for it in the run's tree (``flyte get action`` shows it ``paused`` while it waits).
