@@ -28,6 +28,7 @@
     │       ├── ModuleLoadError / TaskNotFoundError / RemoteTaskNotFoundError
     │       ├── ResourceExhaustedError         a request no local node can ever satisfy
     │       ├── SecretNotFoundError
+    │       ├── ConditionTimedoutError / ConditionAlreadyExistsError / ConditionFailedError
     │       └── ... (see the classes below)
     └── ActionNotFoundError
 
@@ -207,6 +208,27 @@ class ImageBuildError(RuntimeUserError):
 
 class NotInTaskContextError(RuntimeUserError):
     """Something that only works inside a running task was used outside one."""
+
+
+class ConditionTimedoutError(RuntimeUserError):
+    """A condition (``flyte.new_condition``) was not signaled within its ``timeout``."""
+
+    def __init__(self, message: str):
+        super().__init__("ConditionTimedoutError", message)
+
+
+class ConditionAlreadyExistsError(RuntimeUserError):
+    """A condition was signaled after it had already been answered (or had timed out)."""
+
+    def __init__(self, message: str):
+        super().__init__("ConditionAlreadyExistsError", message)
+
+
+class ConditionFailedError(RuntimeUserError):
+    """A condition ended without a value: it was aborted, or its run ended while it waited."""
+
+    def __init__(self, message: str):
+        super().__init__("ConditionFailedError", message)
 
 
 class ActionNotFoundError(RuntimeError):

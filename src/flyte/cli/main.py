@@ -19,6 +19,7 @@ from flyte.cli._groups import create, delete, get
 from flyte.cli._more import whoami  # also registers `get config`, `start tui`
 from flyte.cli._run import run
 from flyte.cli._server import start  # also registers `create api-key`
+from flyte.cli._signal import signal  # also registers `get condition`
 
 
 class FlyteGroup(click.Group):
@@ -93,7 +94,7 @@ def main(
 cli = main
 """The same click group under its former name."""
 
-for _command in (run, create, get, delete, abort, rerun, start, stop, whoami):
+for _command in (run, create, get, delete, abort, rerun, start, stop, whoami, signal):
     main.add_command(_command)
 
 

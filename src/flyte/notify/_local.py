@@ -32,6 +32,16 @@ if TYPE_CHECKING:
 
 PENDING = "_flyte_notify_pending"
 """Attribute of a LocalController holding its in-flight action deliveries (set on first use)."""
+SLOTS = "_flyte_notify_slots"
+"""Attribute of a LocalController holding the semaphore that bounds its deliveries in flight."""
+CONCURRENT = 8
+"""Action deliveries in flight at once in one run; more wait their turn."""
+
+
+async def _bounded(controller: LocalController, job: Any) -> list[Delivery]:
+    slots: asyncio.Semaphore = controller.__dict__.setdefault(SLOTS, asyncio.Semaphore(CONCURRENT))
+    async with slots:
+        return await job
 
 
 def _error_text(error: BaseException | None, fallback: str | None = None) -> str:
@@ -76,7 +86,7 @@ async def notify_action(
         event = _event(node, controller.config, task.name)
         if any(event.phase in getattr(n, "phases", ()) for n in task.notifications):
             pending: set[asyncio.Task[list[Delivery]]] = controller.__dict__.setdefault(PENDING, set())
-            job = asyncio.ensure_future(deliver_all(task.notifications, event))
+            job = asyncio.ensure_future(_bounded(controller, deliver_all(task.notifications, event)))
             pending.add(job)
             job.add_done_callback(pending.discard)
 

@@ -2,13 +2,18 @@
 
 Webhook-type notifications (Webhook, Slack, Teams) are HTTP requests made with httpx, imported on
 first use. E-mail goes through the SMTP server named by ``FLYTE_SMTP_HOST`` (port
-``FLYTE_SMTP_PORT``, default 25; ``FLYTE_SMTP_USER`` / ``FLYTE_SMTP_PASSWORD`` to log in, with
-STARTTLS when the server offers it; sender ``FLYTE_SMTP_FROM``, default ``flyte@localhost``);
+``FLYTE_SMTP_PORT``, default 25; ``FLYTE_SMTP_USER`` / ``FLYTE_SMTP_PASSWORD`` to log in, or
+``FLYTE_SMTP_PASSWORD_SECRET`` naming a flyte secret that holds the password, with STARTTLS when
+the server offers it; sender ``FLYTE_SMTP_FROM``, default ``flyte@localhost``);
 without a host it is not sent and says so once.
 
 A delivery never raises: the outcome is a :class:`Delivery`, and a failure is one line on stderr.
 Those lines name the notification type, the run and the endpoint's scheme and host only: webhook
 paths, query strings, headers and SMTP credentials often hold secrets and are never printed.
+
+A failed try (a connection error, a timeout, an HTTP 5xx or 429, an SMTP error) is tried again,
+up to ``TRIES`` times in all, waiting ``RETRY_BACKOFF.delay(n)`` before try ``n + 1`` (the
+project's one backoff rule, ``flyte.Backoff``); a 4xx answer other than 429 is final.
 """
 
 from __future__ import annotations
@@ -20,11 +25,40 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from flyte._retry import Backoff
 from flyte.notify._notifiers import Email, NamedDelivery, NamedRule, Notification, Slack, Teams, Webhook
 from flyte.notify._render import PhaseEvent, render, render_value
 
 TIMEOUT_SECONDS = 5.0
 """Per request: a slow endpoint must not hold a run open for long."""
+TRIES = 3
+"""Tries of one delivery before it is given up (and logged)."""
+RETRY_BACKOFF = Backoff(base=0.25, factor=2.0, cap=2.0)
+"""Waits between tries: 0.25 s, then 0.5 s."""
+
+
+class _Final(Exception):
+    """A failure that another try cannot fix (an HTTP 4xx other than 429)."""
+
+
+async def _retrying(send: Any) -> tuple[int, BaseException | None]:
+    """Await ``send()`` up to ``TRIES`` times; (tries made, the last error or None)."""
+    error: BaseException | None = None
+    for attempt in range(1, TRIES + 1):
+        try:
+            await send()
+            return attempt, None
+        except _Final as e:
+            return attempt, e
+        except Exception as e:
+            error = e
+        if attempt < TRIES:
+            await asyncio.sleep(RETRY_BACKOFF.delay(attempt))
+    return TRIES, error
+
+
+def _reason(e: BaseException) -> str:
+    return str(e) if isinstance(e, (RuntimeError, _Final)) else type(e).__name__
 
 
 @dataclass(frozen=True)
@@ -35,6 +69,7 @@ class Delivery:
     phase: str
     sent: bool
     detail: str = ""
+    tries: int = 1
 
 
 def _where(url: str) -> str:
@@ -70,25 +105,51 @@ def _request_of(n: Notification, variables: dict[str, str]) -> tuple[str, str, d
     return n.method, render(n.url, variables), headers, render_value(n.body, variables)
 
 
-async def _post(n: Notification, event: PhaseEvent) -> Delivery:
+async def post_json(method: str, url: str, headers: dict[str, str], body: Any) -> tuple[int, str | None]:
+    """Send one JSON request with retries: (tries made, None) or (tries, why it failed)."""
     import httpx  # only runs that notify pay for the HTTP client
 
-    kind, phase = type(n).__name__, event.phase.name
-    method, url, headers, body = _request_of(n, event.variables())
     send_body = method not in ("GET", "HEAD", "OPTIONS", "TRACE", "DELETE")
-    try:
+
+    async def send() -> None:
         async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
             response = await client.request(method, url, json=body if send_body else None, headers=headers)
-        if response.status_code >= 400:
-            raise RuntimeError(f"HTTP {response.status_code}")
-    except Exception as e:
-        reason = type(e).__name__ if not isinstance(e, RuntimeError) else str(e)
+        status = response.status_code
+        if status >= 500 or status == 429:
+            raise RuntimeError(f"HTTP {status}")
+        if status >= 400:
+            raise _Final(f"HTTP {status}")
+
+    tries, error = await _retrying(send)
+    return tries, None if error is None else _reason(error)
+
+
+async def _post(n: Notification, event: PhaseEvent) -> Delivery:
+    kind, phase = type(n).__name__, event.phase.name
+    method, url, headers, body = _request_of(n, event.variables())
+    try:
+        tries, failure = await post_json(method, url, headers, body)
+    except Exception as e:  # a URL httpx cannot even parse
+        tries, failure = 1, type(e).__name__
+    if failure is not None:
         _say(
             f"{kind} notification for run '{event.run_name}' ({phase}) to {_where(url)} "
-            f"was not delivered: {reason}"
+            f"was not delivered after {tries} tr{'y' if tries == 1 else 'ies'}: {failure}"
         )
-        return Delivery(kind, phase, False, reason)
-    return Delivery(kind, phase, True)
+        return Delivery(kind, phase, False, failure, tries)
+    return Delivery(kind, phase, True, tries=tries)
+
+
+def _smtp_password() -> str | None:
+    """``FLYTE_SMTP_PASSWORD``, else the flyte secret named by ``FLYTE_SMTP_PASSWORD_SECRET``
+    (``flyte create secret smtp-password``); never printed."""
+    password = os.environ.get("FLYTE_SMTP_PASSWORD")
+    secret = os.environ.get("FLYTE_SMTP_PASSWORD_SECRET", "").strip()
+    if password is None and secret:
+        from flyte._internal.secrets import SecretStore
+
+        password = SecretStore().get(secret).decode("utf-8")
+    return password
 
 
 def _smtp_send(n: Email, event: PhaseEvent, host: str) -> None:
@@ -106,7 +167,7 @@ def _smtp_send(n: Email, event: PhaseEvent, host: str) -> None:
     if n.html_body:
         message.add_alternative(render(n.html_body, variables), subtype="html")
     port = int(os.environ.get("FLYTE_SMTP_PORT", "25"))
-    user, password = os.environ.get("FLYTE_SMTP_USER"), os.environ.get("FLYTE_SMTP_PASSWORD")
+    user, password = os.environ.get("FLYTE_SMTP_USER"), _smtp_password()
     with smtplib.SMTP(host, port, timeout=TIMEOUT_SECONDS) as smtp:
         smtp.ehlo()
         if smtp.has_extn("starttls"):
@@ -126,15 +187,14 @@ async def _mail(n: Email, event: PhaseEvent) -> Delivery:
             "set FLYTE_SMTP_HOST to send e-mail"
         )
         return Delivery("Email", phase, False, "no SMTP server configured (FLYTE_SMTP_HOST)")
-    try:
-        await asyncio.to_thread(_smtp_send, n, event, host)
-    except Exception as e:
+    tries, error = await _retrying(lambda: asyncio.to_thread(_smtp_send, n, event, host))
+    if error is not None:
         _say(
             f"Email notification for run '{event.run_name}' ({phase}) via {host} "
-            f"was not delivered: {type(e).__name__}"
+            f"was not delivered after {tries} tr{'y' if tries == 1 else 'ies'}: {type(error).__name__}"
         )
-        return Delivery("Email", phase, False, type(e).__name__)
-    return Delivery("Email", phase, True)
+        return Delivery("Email", phase, False, type(error).__name__, tries)
+    return Delivery("Email", phase, True, tries=tries)
 
 
 async def deliver(n: Notification | NamedRule, event: PhaseEvent) -> Delivery | None:

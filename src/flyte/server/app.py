@@ -20,10 +20,11 @@ from fastapi.responses import JSONResponse
 from flyte import __version__
 from flyte._internal.store import RunStore
 from flyte.errors import RuntimeSystemError
+from flyte.notify._server import ServerNotifier
 from flyte.server.auth import ApiKeys, UrlSigner, require_api_key
 from flyte.server.errors import ApiError, Unauthorized
 from flyte.server.executors import Executor
-from flyte.server.routes import data, executor, runs, whoami
+from flyte.server.routes import conditions, data, executor, runs, whoami
 from flyte.server.scheduler import Scheduler
 from flyte.server.schema import ensure_server_schema
 from flyte.server.settings import ServerSettings
@@ -92,6 +93,9 @@ def create_app(
             app.state.signer = UrlSigner(settings.signing_secret(), settings.url_ttl_seconds)
             app.state.scheduler = scheduler
             app.state.submitter = Submitter(scheduler)
+            hub = conditions.install(app, scheduler)
+            notifier = ServerNotifier(settings)
+            scheduler.listeners.append(notifier.listen)
             await scheduler.start()
             runner = executor_factory(scheduler) if executor_factory is not None else None
             try:
@@ -102,6 +106,8 @@ def create_app(
                 if runner is not None:
                     await runner.stop()
                 await scheduler.stop()
+                await hub.stop()
+                await notifier.stop()
         finally:
             if own_store:
                 db.close()
@@ -128,5 +134,6 @@ def create_app(
     app.include_router(data.api_router, prefix="/api/v1", dependencies=authed)
     app.include_router(executor.router, prefix="/api/v1", dependencies=authed)
     app.include_router(whoami.router, prefix="/api/v1", dependencies=authed)
+    app.include_router(conditions.router, prefix="/api/v1", dependencies=authed)
     app.include_router(data.signed_router)
     return app

@@ -69,6 +69,8 @@ class Scheduler:
         self.feeds = Feeds(lambda run: load_feed(store, run))
         self._sweeper: asyncio.Task[None] | None = None
         self.closing = False
+        self.listeners: list[Callable[[Changes], None]] = []
+        """Called with every committed change (conditions, notifications); must not block."""
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -191,6 +193,11 @@ class Scheduler:
                 self._push(a)
         for run, events in ch.events.items():
             self.feeds.publish(run, events, ended=run in ch.ended_runs)
+        for listen in self.listeners:
+            try:
+                listen(ch)
+            except Exception:  # a listener's bug must never stop the scheduler
+                logger.exception("flyte server: a scheduler listener failed")
 
     # -- transitions --------------------------------------------------------------------------------
 

@@ -126,7 +126,17 @@ def task_ref(task: TaskTemplate[Any, Any], bundle_key: str, root: Path) -> dict[
         "deadline": timeout.deadline_seconds if timeout else None,
         # the settings changed at the call site, applied by the worker to the template it imports
         "overrides_b64": b64e(overrides_of(task)),
+        **_notifications(task),
     }
+
+
+def _notifications(task: TaskTemplate[Any, Any]) -> dict[str, Any]:
+    """``{"notifications": [...]}`` for a task that has some (sent by the server), else nothing."""
+    if not task.notifications:
+        return {}
+    from flyte.notify._wire import to_wire
+
+    return {"notifications": to_wire(task.notifications)}
 
 
 def error_fields(e: BaseException) -> dict[str, Any]:

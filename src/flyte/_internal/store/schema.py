@@ -6,11 +6,13 @@ migrates an older store (with the ``MIGRATIONS`` steps for what it cannot create
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE actions ADD COLUMN report_path TEXT",),
     3: ("ALTER TABLE runs ADD COLUMN labels TEXT",),
+    4: (),  # the conditions table: created by the DDL
+    5: (),  # the action_aborts table (flyte abort action): created by the DDL
 }
 """Statements that bring a store at version ``n - 1`` to version ``n`` (run before the DDL, which
 creates what is missing). An ``ALTER TABLE t ADD COLUMN c`` is skipped when ``t`` does not exist
@@ -113,4 +115,24 @@ CREATE TABLE IF NOT EXISTS cache_locks (
     owner       TEXT NOT NULL,
     acquired_at REAL NOT NULL
 );
+
+CREATE TABLE IF NOT EXISTS conditions (
+    run_name     TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    parent       TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    prompt       TEXT NOT NULL,
+    prompt_type  TEXT NOT NULL,
+    description  TEXT NOT NULL,
+    data_type    TEXT NOT NULL,
+    timeout      REAL,
+    created_at   REAL NOT NULL,
+    phase        TEXT NOT NULL,
+    value        TEXT,
+    resolved_at  REAL,
+    resolved_by  TEXT,
+    webhook      TEXT,
+    PRIMARY KEY (run_name, action)
+);
+CREATE INDEX IF NOT EXISTS conditions_by_name ON conditions (run_name, name);
 """
