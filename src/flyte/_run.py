@@ -66,6 +66,9 @@ def process_env(env: Mapping[str, str]) -> Iterator[None]:
 
 
 def _check_task(task: Any) -> TaskTemplate:
+    template_of = getattr(task, "template", None)  # a flyte.remote.Task.get(...) reference
+    if not isinstance(task, TaskTemplate) and callable(template_of):
+        task = template_of()
     if not isinstance(task, TaskTemplate):
         what = getattr(task, "__name__", type(task).__name__)
         raise TypeError(f"flyte.run expects a task defined with @env.task, got {what!r}")
