@@ -34,8 +34,7 @@ from flyte._internal.typespec import describe
 from flyte._syncify import syncify
 from flyte._trigger import Cron, FixedRate, Trigger, TriggerTime
 from flyte.errors import CodeBundleError, DeploymentError
-from flyte.types import TypeTransformerFailedError
-from flyte.types import TypeEngine
+from flyte.types import TypeEngine, TypeTransformerFailedError
 
 if TYPE_CHECKING:
     from flyte._task import TaskTemplate
@@ -88,7 +87,9 @@ class Deployment:
         return [[("name", t.name), ("version", t.version)] for t in self.deployed_tasks]
 
     def env_repr(self) -> list[list[tuple[str, str]]]:
-        return [[("environment", name), ("image", image_uri(env.image) or "")] for name, env in self.envs.items()]
+        return [
+            [("environment", name), ("image", image_uri(env.image) or "")] for name, env in self.envs.items()
+        ]
 
 
 # -- planning -------------------------------------------------------------------------------------
@@ -145,10 +146,20 @@ def _interface(task: TaskTemplate[Any, Any]) -> dict[str, Any]:
         required = default is inspect.Parameter.empty
         if not required:
             defaults[name] = default
-        inputs.append({"name": name, "type": describe(tp), "required": required,
-                       "default_repr": None if required else repr(default)})  # fmt: skip
+        inputs.append(
+            {
+                "name": name,
+                "type": describe(tp),
+                "required": required,
+                "default_repr": None if required else repr(default),
+            }
+        )
     outputs = [{"name": name, "type": describe(tp)} for name, tp in task.interface.outputs.items()]
-    return {"inputs": inputs, "outputs": outputs, "defaults_b64": _encode(task, defaults, "the input defaults")}
+    return {
+        "inputs": inputs,
+        "outputs": outputs,
+        "defaults_b64": _encode(task, defaults, "the input defaults"),
+    }
 
 
 def _automation(trigger: Trigger) -> dict[str, Any]:
@@ -159,8 +170,11 @@ def _automation(trigger: Trigger) -> dict[str, Any]:
     start = a.start_time
     if start is not None and start.tzinfo is None:
         start = start.replace(tzinfo=timezone.utc)  # a naive start time is read as UTC
-    return {"kind": "fixed_rate", "interval_minutes": a.interval_minutes,
-            "start_time": None if start is None else start.timestamp()}  # fmt: skip
+    return {
+        "kind": "fixed_rate",
+        "interval_minutes": a.interval_minutes,
+        "start_time": None if start is None else start.timestamp(),
+    }
 
 
 def _trigger_spec(task: TaskTemplate[Any, Any], trigger: Trigger) -> dict[str, Any]:
@@ -200,7 +214,9 @@ def _trigger_spec(task: TaskTemplate[Any, Any], trigger: Trigger) -> dict[str, A
     }
 
 
-def task_spec(task: TaskTemplate[Any, Any], env: Environment, bundle_key: str, root: Path, version: str) -> dict[str, Any]:
+def task_spec(
+    task: TaskTemplate[Any, Any], env: Environment, bundle_key: str, root: Path, version: str
+) -> dict[str, Any]:
     """The ``TaskDeploy`` body of ``task`` (see ``flyte.server.triggers.models``)."""
     docs = inspect.cleandoc(task.func.__doc__) if task.func.__doc__ else None
     return {
@@ -249,7 +265,11 @@ def content_version(bundle_sha256: str, specs: list[dict[str, Any]]) -> str:
     """The version of a deploy without one: a hash of the bundle and of every task's spec."""
     h = hashlib.sha256(bundle_sha256.encode())
     for spec in sorted(specs, key=lambda s: s["name"]):
-        h.update(json.dumps({k: v for k, v in spec.items() if k != "version"}, sort_keys=True, default=str).encode())
+        h.update(
+            json.dumps(
+                {k: v for k, v in spec.items() if k != "version"}, sort_keys=True, default=str
+            ).encode()
+        )
     return h.hexdigest()[:32]
 
 
@@ -275,7 +295,9 @@ def _apply(plan: DeploymentPlan, dryrun: bool, copy_style: CopyFiles, client: Ap
         upload_bundle(client, bundle)
     for spec in specs:
         answer = client.call("POST", "/api/v1/tasks", json=spec)
-        deployment.deployed_tasks.append(DeployedTask(spec["name"], version, spec, bool(answer.get("created"))))
+        deployment.deployed_tasks.append(
+            DeployedTask(spec["name"], version, spec, bool(answer.get("created")))
+        )
     return deployment
 
 
@@ -313,5 +335,7 @@ async def deploy(
         One :class:`Deployment` per group of environments deployed together.
     """
     if interactive_mode:
-        raise DeploymentError("flyte.deploy(interactive_mode=True) is not supported; deploy from a module or script")
+        raise DeploymentError(
+            "flyte.deploy(interactive_mode=True) is not supported; deploy from a module or script"
+        )
     return await asyncio.to_thread(_deploy_sync, envs, dryrun, version, copy_style)

@@ -53,7 +53,7 @@ WORKFLOW = textwrap.dedent(
 )
 
 CALLER = textwrap.dedent(
-    '''
+    """
     import flyte
     import flyte.remote
 
@@ -74,7 +74,7 @@ CALLER = textwrap.dedent(
     @env.task
     async def wrong_call() -> int:
         return await square(y=1)
-    '''
+    """
 )
 
 

@@ -21,8 +21,9 @@ def enc(**values: Any) -> str:
     return base64.b64encode(TypeEngine.encode_values(values, {})).decode() if values else ""
 
 
-def task_body(name: str = "env.report", version: str = "v1", triggers: list[dict[str, Any]] | None = None,
-              **fields: Any) -> dict[str, Any]:  # fmt: skip
+def task_body(
+    name: str = "env.report", version: str = "v1", triggers: list[dict[str, Any]] | None = None, **fields: Any
+) -> dict[str, Any]:
     """A ``POST /api/v1/tasks`` body: a task with one required ``when`` input and a ``label`` default."""
     body = {
         "name": name,

@@ -117,7 +117,9 @@ def test_a_deployed_task_is_called_from_a_new_run(
     assert flyte.run(ref, x=5, offset=2).outputs() == (27,)
 
 
-def test_wrong_inputs_fail_before_the_run(devbox: Devbox, project: Path, deployed: list[dict[str, Any]]) -> None:
+def test_wrong_inputs_fail_before_the_run(
+    devbox: Devbox, project: Path, deployed: list[dict[str, Any]]
+) -> None:
     flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
     before = len(client_from_config().call("GET", "/api/v1/runs", params={"limit": 1000}))
     ref = flyte.remote.Task.get("base.square", auto_version="latest")
@@ -140,7 +142,9 @@ def test_wrong_inputs_fail_before_the_run(devbox: Devbox, project: Path, deploye
 
 def _trigger_runs(devbox: Devbox) -> list[dict[str, Any]]:
     flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key)
-    return client_from_config().call("GET", "/api/v1/runs", params={"label": "trigger=every_minute", "limit": 1000})
+    return client_from_config().call(
+        "GET", "/api/v1/runs", params={"label": "trigger=every_minute", "limit": 1000}
+    )
 
 
 def test_a_fixed_rate_trigger_fires_every_second_at_scale_60(
@@ -150,7 +154,9 @@ def test_a_fixed_rate_trigger_fires_every_second_at_scale_60(
     assert [(t["name"], t["active"]) for t in listed] == [("every_minute", False)]
     done = cli(devbox, project, "update", "trigger", "every_minute", "app.tick", "--activate")
     assert done.returncode == 0 and "now active" in done.stdout, done.stderr
-    succeeded = eventually(lambda: [r for r in _trigger_runs(devbox) if r["phase"] == "succeeded"][1:] or None)
+    succeeded = eventually(
+        lambda: [r for r in _trigger_runs(devbox) if r["phase"] == "succeeded"][1:] or None
+    )
     assert succeeded[0]["task_name"] == "app.tick"
     done = cli(devbox, project, "update", "trigger", "every_minute", "app.tick", "--deactivate")
     assert done.returncode == 0 and "now inactive" in done.stdout, done.stderr
@@ -158,10 +164,15 @@ def test_a_fixed_rate_trigger_fires_every_second_at_scale_60(
     assert fired["active"] is False
     ticks = [f["scheduled_at"] for f in fired["fires"]]
     assert len(ticks) >= 2
-    assert all(b - a == 60 for a, b in zip(ticks, ticks[1:], strict=False))  # one minute of trigger time apart
+    assert all(
+        b - a == 60 for a, b in zip(ticks, ticks[1:], strict=False)
+    )  # one minute of trigger time apart
     # each fire is a run of the deployed task with its scheduled time as input
     flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key)
     first = flyte.remote.Run.get(fired["fires"][0]["run_name"])
-    assert first.outputs()[0] == f"tick@{datetime.fromisoformat(first._data['labels']['trigger_time']).isoformat()}"
+    assert (
+        first.outputs()[0]
+        == f"tick@{datetime.fromisoformat(first._data['labels']['trigger_time']).isoformat()}"
+    )
     time.sleep(2.5)  # two and a half minutes of trigger time: an active trigger would have fired twice more
     assert len(cli_json(devbox, project, "get", "trigger", "app.tick", "every_minute")["fires"]) == len(ticks)

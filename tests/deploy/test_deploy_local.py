@@ -17,7 +17,7 @@ from flyte._internal.typespec import describe, rebuild
 from flyte.remote import Action, Run
 
 SOURCE = textwrap.dedent(
-    '''
+    """
     import flyte
 
     base = flyte.TaskEnvironment(name="lbase")
@@ -33,7 +33,7 @@ SOURCE = textwrap.dedent(
     async def main(n: int = 2) -> int:
         print("main says hi")
         return await add(n)
-    '''
+    """
 )
 
 
@@ -61,7 +61,12 @@ def test_deploy_needs_a_control_plane_but_a_dry_run_does_not(project: Path) -> N
     assert changed.version != plan.version
     assert deploy(wf.top, dryrun=True, version="v7")[0].version == "v7"
     spec = {t.name: t.spec for t in plan.deployed_tasks}["lbase.add"]
-    assert spec["interface"]["inputs"][1] == {"name": "y", "type": describe(int), "required": False, "default_repr": "1"}
+    assert spec["interface"]["inputs"][1] == {
+        "name": "y",
+        "type": describe(int),
+        "required": False,
+        "default_repr": "1",
+    }
     assert spec["task"]["bundle_key"].startswith("bundles/")
 
 
@@ -98,7 +103,9 @@ def test_triggers_are_checked_against_the_task_at_deploy_time(project: Path) -> 
     (project / "trig.py").write_text(TRIGGERED)
     mod = load_module(str(project / "trig.py"), project)
     try:
-        with pytest.raises(flyte.errors.DeploymentError, match=r"Trigger 't' of task 'tbad.needs' sets input\(s\) nope"):
+        with pytest.raises(
+            flyte.errors.DeploymentError, match=r"Trigger 't' of task 'tbad.needs' sets input\(s\) nope"
+        ):
             deploy(mod.bad, dryrun=True)
         with pytest.raises(flyte.errors.DeploymentError, match="leaves required input"):
             deploy(mod.unset, dryrun=True)
@@ -140,7 +147,9 @@ def test_action_and_run_handles_of_a_local_run(project: Path) -> None:
         child.abort()
 
 
-def test_the_cli_refuses_to_deploy_without_a_control_plane(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cli_refuses_to_deploy_without_a_control_plane(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from click.testing import CliRunner
 
     from flyte.cli.main import main

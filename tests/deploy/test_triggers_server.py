@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from flyte.server.schema import ensure_server_schema
+from flyte.server.settings import ServerSettings
 from flyte.server.triggers.clock import FakeClock
 from flyte.server.triggers.models import AutomationSpec
 from flyte.server.triggers.registry import Registry
 from flyte.server.triggers.schedule import latest_tick, next_tick
-from flyte.server.settings import ServerSettings
-from flyte.server.schema import ensure_server_schema
 from flyte.types import TypeEngine
 
 from .harness import every_minute, plane, task_body
@@ -51,7 +51,10 @@ async def _a_fixed_rate_trigger_fires_each_tick_with_its_time(tmp_path: Path) ->
         assert run["labels"]["trigger"] == "every_minute"
         assert run["labels"]["trigger_time"] == datetime.fromtimestamp(START + 60, timezone.utc).isoformat()
         assert run["task_name"] == "env.report"
-        assert await _inputs(p, first) == {"when": datetime.fromtimestamp(START + 60, timezone.utc), "label": "tick"}
+        assert await _inputs(p, first) == {
+            "when": datetime.fromtimestamp(START + 60, timezone.utc),
+            "label": "tick",
+        }
         listed = (await p.client.get("/api/v1/runs", params={"label": "trigger=every_minute"})).json()
         assert {r["name"] for r in listed} == {first, second}
 
@@ -158,7 +161,9 @@ async def _bad_task_and_trigger_bodies_are_4xx(tmp_path: Path) -> None:
     async with plane(tmp_path, FakeClock(START)) as p:
         bad_cron = every_minute(automation={"kind": "cron", "expression": "not a cron"})
         assert (await p.deploy(task_body(triggers=[bad_cron]))).status_code == 400
-        bad_zone = every_minute(automation={"kind": "cron", "expression": "0 * * * *", "timezone": "Mars/Base"})
+        bad_zone = every_minute(
+            automation={"kind": "cron", "expression": "0 * * * *", "timezone": "Mars/Base"}
+        )
         assert (await p.deploy(task_body(triggers=[bad_zone]))).status_code == 422
         unknown_input = every_minute(trigger_time_inputs=["nope"])
         r = await p.deploy(task_body(triggers=[unknown_input]))
@@ -172,7 +177,9 @@ async def _bad_task_and_trigger_bodies_are_4xx(tmp_path: Path) -> None:
         r = await p.deploy(changed)
         assert r.status_code == 409 and "v1" in r.text
         assert (await p.client.get("/api/v1/tasks/env.nope")).status_code == 404
-        assert (await p.client.patch("/api/v1/triggers/env.report/nope", json={"active": True})).status_code == 404
+        assert (
+            await p.client.patch("/api/v1/triggers/env.report/nope", json={"active": True})
+        ).status_code == 404
 
 
 def test_cron_ticks_are_read_in_their_time_zone() -> None:

@@ -17,9 +17,15 @@ import typing
 from typing import Any
 
 _SCALARS: dict[str, Any] = {
-    "int": int, "float": float, "str": str, "bool": bool, "bytes": bytes,
-    "datetime": dt.datetime, "date": dt.date, "timedelta": dt.timedelta,
-}  # fmt: skip
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "bytes": bytes,
+    "datetime": dt.datetime,
+    "date": dt.date,
+    "timedelta": dt.timedelta,
+}
 _BY_TYPE = {v: k for k, v in _SCALARS.items()}
 
 

@@ -161,7 +161,10 @@ class Action:
 
     @syncify
     async def wait(
-        self, quiet: bool = False, wait_for: Literal["terminal", "running"] = "terminal", timeout: float | None = None
+        self,
+        quiet: bool = False,
+        wait_for: Literal["terminal", "running"] = "terminal",
+        timeout: float | None = None,
     ) -> None:
         """Block until the action ends (or starts running, with ``wait_for="running"``)."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -170,7 +173,9 @@ class Action:
             if phase.is_terminal or (wait_for == "running" and phase is not ActionPhase.QUEUED):
                 return
             if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"Action '{self.name}' of run '{self.run_name}' is still {phase.value} after {timeout}s")
+                raise TimeoutError(
+                    f"Action '{self.name}' of run '{self.run_name}' is still {phase.value} after {timeout}s"
+                )
             await asyncio.sleep(WAIT_POLL_SECONDS)
 
     @syncify

@@ -39,10 +39,30 @@ from flyte.types import TypeEngine, TypeTransformerFailedError
 
 AutoVersioning = Literal["latest", "current"]
 
-_OVERRIDABLE = ("resources", "cache", "retries", "timeout", "env_vars", "secrets", "max_inline_io_bytes", "queue",
-                "interruptible", "pod_template", "short_name")  # fmt: skip
-_WIRE_SETTINGS = ("retries", "timeout", "cache", "env_vars", "secrets", "resources", "backoff", "max_queued_time",
-                  "deadline")  # fmt: skip
+_OVERRIDABLE = (
+    "resources",
+    "cache",
+    "retries",
+    "timeout",
+    "env_vars",
+    "secrets",
+    "max_inline_io_bytes",
+    "queue",
+    "interruptible",
+    "pod_template",
+    "short_name",
+)
+_WIRE_SETTINGS = (
+    "retries",
+    "timeout",
+    "cache",
+    "env_vars",
+    "secrets",
+    "resources",
+    "backoff",
+    "max_queued_time",
+    "deadline",
+)
 
 
 def _client() -> Any:
@@ -79,8 +99,12 @@ def _cache(ref: dict[str, Any]) -> Cache:
     behavior = spec.get("behavior") or "disable"
     if behavior == "disable":
         return Cache(behavior="disable")
-    return Cache(behavior="override", version_override=spec.get("version") or None,
-                 serialize=bool(spec.get("serialize")), ignored_inputs=tuple(spec.get("ignored_inputs") or ()))  # fmt: skip
+    return Cache(
+        behavior="override",
+        version_override=spec.get("version") or None,
+        serialize=bool(spec.get("serialize")),
+        ignored_inputs=tuple(spec.get("ignored_inputs") or ()),
+    )
 
 
 def _interface(spec: dict[str, Any]) -> NativeInterface:
@@ -97,8 +121,12 @@ def _interface(spec: dict[str, Any]) -> NativeInterface:
     inputs = {}
     for i in iface.get("inputs", []):
         name = i["name"]
-        inputs[name] = (types[name], defaults.get(name, inspect.Parameter.empty) if not i.get("required", True)
-                        else inspect.Parameter.empty)  # fmt: skip
+        inputs[name] = (
+            types[name],
+            defaults.get(name, inspect.Parameter.empty)
+            if not i.get("required", True)
+            else inspect.Parameter.empty,
+        )
     outputs = {o["name"]: rebuild(o["type"]) for o in iface.get("outputs", [])}
     return NativeInterface(inputs=inputs, outputs=outputs)
 
@@ -116,12 +144,20 @@ class DeployedTaskTemplate(TaskTemplate[Any, Any]):
         ref = dict(spec["task"])
         name = spec["name"]
         template = cls(
-            func=_not_here(name), name=name, short_name=spec.get("short_name") or name.rsplit(".", 1)[-1],
-            env_name=spec.get("environment") or name.rsplit(".", 1)[0], interface=_interface(spec), is_async=True,
-            cache=_cache(ref), retries=retry_from(int(ref.get("retries") or 0)), timeout=_timeout(ref),
-            env_vars=dict(ref.get("env_vars") or {}), image=spec.get("image") or "auto", deployed_ref=ref,
+            func=_not_here(name),
+            name=name,
+            short_name=spec.get("short_name") or name.rsplit(".", 1)[-1],
+            env_name=spec.get("environment") or name.rsplit(".", 1)[0],
+            interface=_interface(spec),
+            is_async=True,
+            cache=_cache(ref),
+            retries=retry_from(int(ref.get("retries") or 0)),
+            timeout=_timeout(ref),
+            env_vars=dict(ref.get("env_vars") or {}),
+            image=spec.get("image") or "auto",
+            deployed_ref=ref,
             version=spec.get("version", ""),
-        )  # fmt: skip
+        )
         template._base = dataclasses.replace(template)
         return template
 
@@ -130,11 +166,13 @@ class DeployedTaskTemplate(TaskTemplate[Any, Any]):
 
     def override(self, **changes: Any) -> DeployedTaskTemplate:  # type: ignore[override]
         cache = changes.get("cache")
-        behavior = "auto" if cache is True else cache if isinstance(cache, str) else getattr(cache, "behavior", None)
+        behavior = (
+            "auto" if cache is True else cache if isinstance(cache, str) else getattr(cache, "behavior", None)
+        )
         if behavior == "auto":
             raise ValueError(
-                f"Remote task '{self.name}': cache behavior 'auto' hashes the task's code, which is not here; "
-                "use Cache(behavior='override', version_override=...) or 'disable'"
+                f"Remote task '{self.name}': cache behavior 'auto' hashes the task's code, which is not "
+                "here; use Cache(behavior='override', version_override=...) or 'disable'"
             )
         return cast(DeployedTaskTemplate, super().override(**changes))
 
@@ -142,7 +180,9 @@ class DeployedTaskTemplate(TaskTemplate[Any, Any]):
         """The registered ``TaskRef``, with the settings ``.override(...)`` changed."""
         ref = dict(self.deployed_ref)
         base = self._base
-        changed = {f: getattr(self, f) for f in _OVERRIDABLE if base is None or getattr(self, f) != getattr(base, f)}
+        changed = {
+            f: getattr(self, f) for f in _OVERRIDABLE if base is None or getattr(self, f) != getattr(base, f)
+        }
         if not changed:
             return ref
         fresh = template_ref(self, ref.get("bundle_key") or "", Path("."))
@@ -166,9 +206,13 @@ class TaskDetails:
 
     @classmethod
     def get(
-        cls, name: str, project: str | None = None, domain: str | None = None, version: str | None = None,
+        cls,
+        name: str,
+        project: str | None = None,
+        domain: str | None = None,
+        version: str | None = None,
         auto_version: AutoVersioning | None = None,
-    ) -> LazyEntity:  # fmt: skip
+    ) -> LazyEntity:
         """A lazy reference (see :meth:`Task.get`)."""
         return Task.get(name, project=project, domain=domain, version=version, auto_version=auto_version)
 
@@ -319,9 +363,13 @@ class Task:
 
     @classmethod
     def get(
-        cls, name: str, project: str | None = None, domain: str | None = None, version: str | None = None,
+        cls,
+        name: str,
+        project: str | None = None,
+        domain: str | None = None,
+        version: str | None = None,
         auto_version: AutoVersioning | None = None,
-    ) -> LazyEntity:  # fmt: skip
+    ) -> LazyEntity:
         """A lazy reference to task ``name`` (``env.func``) at ``version``, or at the latest deployed
         version with ``auto_version="latest"`` (``"current"``: the version of the deployed task
         making the call). ``project`` and ``domain`` are accepted for compatibility."""
@@ -333,9 +381,14 @@ class Task:
 
     @classmethod
     def listall(
-        cls, by_task_name: str | None = None, by_task_env: str | None = None, project: str | None = None,
-        domain: str | None = None, sort_by: tuple[str, Literal["asc", "desc"]] | None = None, limit: int = 100,
-    ) -> Iterator[Task]:  # fmt: skip
+        cls,
+        by_task_name: str | None = None,
+        by_task_env: str | None = None,
+        project: str | None = None,
+        domain: str | None = None,
+        sort_by: tuple[str, Literal["asc", "desc"]] | None = None,
+        limit: int = 100,
+    ) -> Iterator[Task]:
         """Deployed tasks: with ``by_task_name``, every version of that task (newest first); else the
         latest version of each task (of environment ``by_task_env``)."""
         client = _client()

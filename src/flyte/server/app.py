@@ -99,7 +99,9 @@ def create_app(
             app.state.submitter = Submitter(scheduler)
             clock = trigger_clock or server_clock(db, settings.trigger_time_scale)
             app.state.registry = Registry(db, clock.now)
-            app.state.triggers = trigger_service = TriggerService(app.state.registry, app.state.submitter, clock)
+            app.state.triggers = trigger_service = TriggerService(
+                app.state.registry, app.state.submitter, clock
+            )
             await scheduler.start()
             await trigger_service.start()
             runner = executor_factory(scheduler) if executor_factory is not None else None

@@ -2,11 +2,12 @@
 
 Portable SQL only (the run store's dialect adapts types for PostgreSQL): ``server_runs`` keeps what
 a run was created with, ``server_actions`` what the scheduler needs to (re)queue an action, and
-``server_api_keys`` the SHA-256 of every API key; ``server_tasks`` every deployed task version,
-``server_triggers`` the triggers of deployed tasks and ``server_trigger_fires`` each tick a trigger
-fired (its primary key is what keeps two servers from firing the same tick twice), and
-``server_clock`` the anchor of a scaled trigger clock (docs/deploy.md). Leases live in memory: a lease belongs to the
-server process that granted it, so a restarted server treats every earlier lease as expired.
+``server_api_keys`` the SHA-256 of every API key; ``server_tasks`` every deployed task
+version, ``server_triggers`` the triggers of deployed tasks and ``server_trigger_fires`` each tick
+a trigger fired (its primary key is what keeps two servers from firing the same tick twice), and
+``server_clock`` the anchor of a scaled trigger clock (docs/deploy.md). Leases live in memory:
+a lease belongs to the server process that granted it, so a restarted server treats every
+earlier lease as expired.
 """
 
 from __future__ import annotations

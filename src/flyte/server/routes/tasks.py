@@ -36,7 +36,9 @@ def _check(body: TaskDeploy) -> None:
         decode_b64(t.inputs_b64, f"triggers[{t.name}].inputs_b64")
         unknown = sorted(set(t.trigger_time_inputs) - inputs)
         if unknown:
-            raise BadRequest(f"Trigger '{t.name}' sets input(s) {unknown}, which task '{body.name}' does not have")
+            raise BadRequest(
+                f"Trigger '{t.name}' sets input(s) {unknown}, which task '{body.name}' does not have"
+            )
         a = t.automation
         if a.kind == "cron" and not a.expression:
             raise BadRequest(f"Trigger '{t.name}': a cron automation needs an expression")

@@ -80,7 +80,8 @@ def server_clock(store: Any, scale: float) -> Clock:
     def save(conn: Any) -> None:
         conn.execute("DELETE FROM server_clock WHERE name = 'triggers'")
         conn.execute(
-            "INSERT INTO server_clock (name, scale, anchor) VALUES ('triggers', ?, ?)", (clock.scale, clock.anchor)
+            "INSERT INTO server_clock (name, scale, anchor) VALUES ('triggers', ?, ?)",
+            (clock.scale, clock.anchor),
         )
 
     store.execute_write(save)

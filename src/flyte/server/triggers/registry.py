@@ -21,7 +21,9 @@ from flyte.server.triggers.models import DeployedTask, TaskDeploy, TriggerFire, 
 from flyte.server.triggers.schedule import next_tick
 
 _TASK_COLUMNS = "name, version, spec, created_at"
-_TRIGGER_COLUMNS = "task_name, name, task_version, spec, active, anchor, last_scheduled, created_at, updated_at"
+_TRIGGER_COLUMNS = (
+    "task_name, name, task_version, spec, active, anchor, last_scheduled, created_at, updated_at"
+)
 
 
 def _spec_json(spec: TaskDeploy) -> str:
@@ -31,7 +33,11 @@ def _spec_json(spec: TaskDeploy) -> str:
 def _task(row: tuple[Any, ...], created: bool = False) -> DeployedTask:
     name, version, spec, created_at = row
     return DeployedTask(
-        name=name, version=version, created_at=created_at, spec=TaskDeploy.model_validate_json(spec), created=created
+        name=name,
+        version=version,
+        created_at=created_at,
+        spec=TaskDeploy.model_validate_json(spec),
+        created=created,
     )
 
 
@@ -62,7 +68,8 @@ class Registry:
                 outcome["created"] = False
             else:
                 conn.execute(
-                    "INSERT INTO server_tasks (name, version, spec, bundle_key, created_at) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO server_tasks (name, version, spec, bundle_key, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
                     (spec.name, spec.version, text, spec.task.bundle_key, now),
                 )
                 outcome["created"] = True
@@ -71,8 +78,8 @@ class Registry:
         self.store.execute_write(write)
         if outcome.get("conflict"):
             raise Conflict(
-                f"Task '{spec.name}' version '{spec.version}' is already deployed with other code or settings; "
-                "deploy under a new version (or let flyte deploy compute one)"
+                f"Task '{spec.name}' version '{spec.version}' is already deployed with other code or "
+                "settings; deploy under a new version (or let flyte deploy compute one)"
             )
         found = self.get(spec.name, spec.version)
         assert found is not None
@@ -95,12 +102,15 @@ class Registry:
             if old is not None and json.loads(old[0]) == json.loads(text):
                 if old[1] != spec.version:  # same trigger, now starting runs of the new version
                     conn.execute(
-                        "UPDATE server_triggers SET task_version = ?, updated_at = ? WHERE task_name = ? AND name = ?",
+                        "UPDATE server_triggers SET task_version = ?, updated_at = ?"
+                        " WHERE task_name = ? AND name = ?",
                         (spec.version, now, spec.name, name),
                     )
                 continue
             if old is not None:
-                conn.execute("DELETE FROM server_triggers WHERE task_name = ? AND name = ?", (spec.name, name))
+                conn.execute(
+                    "DELETE FROM server_triggers WHERE task_name = ? AND name = ?", (spec.name, name)
+                )
             conn.execute(
                 f"INSERT INTO server_triggers ({_TRIGGER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
                 (spec.name, name, spec.version, text, int(trigger.auto_activate), trigger_now, now, now),
@@ -114,15 +124,16 @@ class Registry:
             )
         else:
             rows = self.store.execute_read(
-                f"SELECT {_TASK_COLUMNS} FROM server_tasks WHERE name = ? ORDER BY created_at DESC, version DESC"
-                " LIMIT 1",
+                f"SELECT {_TASK_COLUMNS} FROM server_tasks WHERE name = ?"
+                " ORDER BY created_at DESC, version DESC LIMIT 1",
                 (name,),
             )
         return _task(rows[0]) if rows else None
 
     def versions(self, name: str, limit: int = 100) -> list[DeployedTask]:
         rows = self.store.execute_read(
-            f"SELECT {_TASK_COLUMNS} FROM server_tasks WHERE name = ? ORDER BY created_at DESC, version DESC LIMIT ?",
+            f"SELECT {_TASK_COLUMNS} FROM server_tasks WHERE name = ?"
+            " ORDER BY created_at DESC, version DESC LIMIT ?",
             (name, limit),
         )
         return [_task(r) for r in rows]
@@ -149,10 +160,17 @@ class Registry:
         if active:
             upcoming = next_tick(trigger.automation, max(last or anchor, anchor), anchor)
         return TriggerState(
-            task_name=task_name, name=name, task_version=version, active=bool(active), automation=trigger.automation,
-            description=trigger.description, last_scheduled=last, next_scheduled=upcoming, created_at=created_at,
+            task_name=task_name,
+            name=name,
+            task_version=version,
+            active=bool(active),
+            automation=trigger.automation,
+            description=trigger.description,
+            last_scheduled=last,
+            next_scheduled=upcoming,
+            created_at=created_at,
             updated_at=updated_at,
-        )  # fmt: skip
+        )
 
     def triggers(self, task_name: str | None = None, active_only: bool = False) -> list[TriggerState]:
         sql, args = f"SELECT {_TRIGGER_COLUMNS} FROM server_triggers", []
@@ -164,17 +182,21 @@ class Registry:
             where.append("active = 1")
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return [self._state(r) for r in self.store.execute_read(sql + " ORDER BY task_name, name", tuple(args))]
+        return [
+            self._state(r) for r in self.store.execute_read(sql + " ORDER BY task_name, name", tuple(args))
+        ]
 
     def trigger_rows(self) -> list[tuple[Any, ...]]:
-        """Every active trigger as (task, name, version, spec, anchor, last_scheduled) (the service's view)."""
+        """Every active trigger as (task, name, version, spec, anchor, last_scheduled)."""
         return self.store.execute_read(
-            "SELECT task_name, name, task_version, spec, anchor, last_scheduled FROM server_triggers WHERE active = 1"
+            "SELECT task_name, name, task_version, spec, anchor, last_scheduled FROM server_triggers"
+            " WHERE active = 1"
         )
 
     def trigger(self, task_name: str, name: str) -> TriggerState:
         rows = self.store.execute_read(
-            f"SELECT {_TRIGGER_COLUMNS} FROM server_triggers WHERE task_name = ? AND name = ?", (task_name, name)
+            f"SELECT {_TRIGGER_COLUMNS} FROM server_triggers WHERE task_name = ? AND name = ?",
+            (task_name, name),
         )
         if not rows:
             raise NotFound(f"Task '{task_name}' has no trigger named '{name}'")
@@ -245,4 +267,7 @@ class Registry:
         if where:
             sql += " WHERE " + " AND ".join(where)
         rows = self.store.execute_read(sql + " ORDER BY scheduled_at", tuple(args))
-        return [TriggerFire(task_name=r[0], trigger_name=r[1], scheduled_at=r[2], run_name=r[3], fired_at=r[4]) for r in rows]
+        return [
+            TriggerFire(task_name=r[0], trigger_name=r[1], scheduled_at=r[2], run_name=r[3], fired_at=r[4])
+            for r in rows
+        ]

@@ -25,7 +25,9 @@ def check_timezone(name: str) -> None:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as 'UTC' or 'Europe/London'") from None
+        raise ValueError(
+            f"unknown time zone {name!r}; use an IANA name such as 'UTC' or 'Europe/London'"
+        ) from None
 
 
 def _zone(name: str) -> zoneinfo.ZoneInfo | timezone:
@@ -34,7 +36,9 @@ def _zone(name: str) -> zoneinfo.ZoneInfo | timezone:
 
 def _fixed(a: AutomationSpec, anchor: float) -> tuple[float, float]:
     assert a.interval_minutes is not None
-    return (a.start_time if a.start_time is not None else anchor + a.interval_minutes * 60.0), a.interval_minutes * 60.0
+    return (
+        a.start_time if a.start_time is not None else anchor + a.interval_minutes * 60.0
+    ), a.interval_minutes * 60.0
 
 
 def next_tick(a: AutomationSpec, after: float, anchor: float) -> float:

@@ -47,7 +47,9 @@ def fire_run_name(task_name: str, trigger_name: str, scheduled_at: float) -> str
     """The run name of one tick: readable (trigger, UTC time) and the same in every server."""
     slug = re.sub(r"[^a-z0-9]+", "-", trigger_name.lower()).strip("-")[:24] or "trigger"
     stamp = datetime.fromtimestamp(scheduled_at, timezone.utc).strftime("%Y%m%d%H%M%S")
-    digest = hashlib.blake2b(f"{task_name}|{trigger_name}|{scheduled_at!r}".encode(), digest_size=3).hexdigest()
+    digest = hashlib.blake2b(
+        f"{task_name}|{trigger_name}|{scheduled_at!r}".encode(), digest_size=3
+    ).hexdigest()
     return f"{slug}-{stamp}-{digest}"
 
 
@@ -120,24 +122,37 @@ class TriggerService:
                 started.append(run_name)
         return started
 
-    async def _fire(self, task_name: str, version: str, trigger: TriggerSpec, due: float, run_name: str) -> bool:
+    async def _fire(
+        self, task_name: str, version: str, trigger: TriggerSpec, due: float, run_name: str
+    ) -> bool:
         deployed = await asyncio.to_thread(self.registry.get, task_name, version)
         if deployed is None:
-            logger.error("flyte server: trigger '%s' names task '%s' version '%s', which is gone", trigger.name,
-                         task_name, version)  # fmt: skip
+            logger.error(
+                "flyte server: trigger '%s' names task '%s' version '%s', which is gone",
+                trigger.name,
+                task_name,
+                version,
+            )
             return False
         when = datetime.fromtimestamp(due, timezone.utc).isoformat()
         request = RunCreate(
-            name=run_name, task=deployed.spec.task, inputs_b64=fire_inputs(trigger, due),
-            env_vars=dict(trigger.env_vars), custom_context=dict(trigger.custom_context),
+            name=run_name,
+            task=deployed.spec.task,
+            inputs_b64=fire_inputs(trigger, due),
+            env_vars=dict(trigger.env_vars),
+            custom_context=dict(trigger.custom_context),
             overwrite_cache=trigger.overwrite_cache,
             labels={**trigger.labels, "trigger": trigger.name, "trigger_time": when, "task_version": version},
-        )  # fmt: skip
+        )
         try:
             await self.submitter.create_run(request)
         except ApiError as e:  # e.g. the run exists: another server got there between claim and create
-            logger.warning("flyte server: trigger '%s' of '%s' at %s: %s", trigger.name, task_name, when, e.detail)
+            logger.warning(
+                "flyte server: trigger '%s' of '%s' at %s: %s", trigger.name, task_name, when, e.detail
+            )
             return False
         self.fired += 1
-        logger.info("flyte server: trigger '%s' of '%s' fired for %s: run %s", trigger.name, task_name, when, run_name)
+        logger.info(
+            "flyte server: trigger '%s' of '%s' fired for %s: run %s", trigger.name, task_name, when, run_name
+        )
         return True
