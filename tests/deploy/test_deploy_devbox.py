@@ -176,3 +176,18 @@ def test_a_fixed_rate_trigger_fires_every_second_at_scale_60(
     )
     time.sleep(2.5)  # two and a half minutes of trigger time: an active trigger would have fired twice more
     assert len(cli_json(devbox, project, "get", "trigger", "app.tick", "every_minute")["fires"]) == len(ticks)
+
+
+def test_deleting_a_trigger_stops_it_and_a_deploy_declares_it_again(
+    devbox: Devbox, project: Path, deployed: list[dict[str, Any]]
+) -> None:
+    table = cli(devbox, project, "get", "trigger")
+    assert table.returncode == 0 and "every_minute" in table.stdout and "app.tick" in table.stdout
+    done = cli(devbox, project, "delete", "trigger", "every_minute", "app.tick")
+    assert done.returncode == 0 and "deleted" in done.stdout, done.stderr
+    assert cli_json(devbox, project, "get", "trigger", "app.tick") == []
+    gone = cli(devbox, project, "update", "trigger", "every_minute", "app.tick", "--activate")
+    assert gone.returncode == 1 and "no trigger named 'every_minute'" in gone.stderr
+    cli_json(devbox, project, "deploy", "wf.py", "app")
+    again = cli_json(devbox, project, "get", "trigger", "app.tick")
+    assert [(t["name"], t["active"]) for t in again] == [("every_minute", False)]

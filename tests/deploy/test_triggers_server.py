@@ -113,12 +113,20 @@ async def _missed_ticks_fire_once_after_a_restart(tmp_path: Path) -> None:
 
 
 def test_two_servers_on_one_database_fire_a_tick_once(tmp_path: Path) -> None:
-    asyncio.run(_two_servers_on_one_database_fire_a_tick_once(tmp_path))
+    asyncio.run(_two_servers_on_one_database_fire_a_tick_once(tmp_path, None))
 
 
-async def _two_servers_on_one_database_fire_a_tick_once(tmp_path: Path) -> None:
+@pytest.mark.integration
+def test_two_servers_on_one_postgres_database_fire_a_tick_once(tmp_path: Path, postgres_db: str) -> None:
+    asyncio.run(_two_servers_on_one_database_fire_a_tick_once(tmp_path, postgres_db))
+
+
+async def _two_servers_on_one_database_fire_a_tick_once(tmp_path: Path, db_url: str | None) -> None:
     clock = FakeClock(START)
-    async with plane(tmp_path, clock) as a, plane(tmp_path, clock) as b:
+    async with (
+        plane(tmp_path / "a", clock, db_url) as a,
+        plane(tmp_path / "b", clock, db_url or _db(tmp_path / "a")) as b,
+    ):
         assert (await a.deploy(task_body(triggers=[every_minute()]))).status_code == 201
         for _ in range(3):
             clock.advance(60)
@@ -127,6 +135,10 @@ async def _two_servers_on_one_database_fire_a_tick_once(tmp_path: Path) -> None:
         assert [f["scheduled_at"] for f in fires] == [START + 60, START + 120, START + 180]
         runs = (await a.client.get("/api/v1/runs", params={"label": "trigger=every_minute"})).json()
         assert len(runs) == 3
+
+
+def _db(home: Path) -> str:
+    return f"sqlite:///{home / 'server' / 'runs.db'}"
 
 
 def _claims_once(db_url: str | None, home: Path) -> None:
