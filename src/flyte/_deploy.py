@@ -285,6 +285,7 @@ def _apply(plan: DeploymentPlan, dryrun: bool, copy_style: CopyFiles, client: Ap
     version = plan.version or content_version(bundle.sha256 if bundle else "", specs)
     for spec in specs:
         spec["version"] = version
+        spec["task"]["version"] = version  # what flyte.ctx().version says in the deployed task
     deployment = Deployment(plan.envs, version=version, dryrun=dryrun)
     deployment.deployed_triggers = [{"task": s["name"], **t} for s in specs for t in s["triggers"]]
     if dryrun:

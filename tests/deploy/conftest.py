@@ -25,6 +25,7 @@ WORKFLOW = textwrap.dedent(
     from datetime import datetime
 
     import flyte
+    import flyte.remote
 
     base = flyte.TaskEnvironment(name="base", resources=flyte.Resources(cpu=1, memory="200Mi"))
     app = flyte.TaskEnvironment(name="app", depends_on=[base], env_vars={"GREETING": "hi"})
@@ -44,6 +45,12 @@ WORKFLOW = textwrap.dedent(
     )
     async def tick(when: datetime, label: str = "x") -> str:
         return f"{label}@{when.isoformat()}"
+
+
+    @app.task
+    async def calls_current(x: int) -> str:
+        found = flyte.remote.Task.get("base.square", auto_version="current")
+        return f"{await found(x=x)}@{flyte.ctx().version}"
 
 
     @app.task

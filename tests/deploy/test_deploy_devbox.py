@@ -57,7 +57,7 @@ def test_deploy_registers_the_environment_and_its_dependencies(
     devbox: Devbox, project: Path, deployed: list[dict[str, Any]]
 ) -> None:
     by_name = {t["name"]: t for t in deployed}
-    assert set(by_name) == {"base.square", "app.tick", "app.main"}
+    assert set(by_name) == {"base.square", "app.tick", "app.calls_current", "app.main"}
     assert all(t["created"] for t in deployed)
     assert len({t["version"] for t in deployed}) == 1
     square = by_name["base.square"]["spec"]
@@ -115,6 +115,10 @@ def test_a_deployed_task_is_called_from_a_new_run(
     assert details.retries == 2 and details.resources["cpu"] == 1
     assert details.cache.behavior == "override"  # the deployed code's cache version, fixed
     assert flyte.run(ref, x=5, offset=2).outputs() == (27,)
+    # a deployed task sees its version, and finds the tasks deployed with it by that version
+    version = deployed[0]["version"]
+    current = flyte.remote.Task.get("app.calls_current", version=version)
+    assert flyte.run(current, x=2).outputs() == (f"4@{version}",)
 
 
 def test_wrong_inputs_fail_before_the_run(

@@ -19,6 +19,7 @@ import asyncio
 import base64
 import dataclasses
 import inspect
+import os
 import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from typing import Any, Literal, cast
 import flyte.errors as errors
 from flyte._cache import Cache
 from flyte._context import current_frame
+from flyte._initialize import get_init_config
 from flyte._interface import NativeInterface
 from flyte._internal.controllers._wire import b64e, q, template_ref
 from flyte._internal.typespec import rebuild
@@ -65,14 +67,30 @@ _WIRE_SETTINGS = (
 )
 
 
+WORKER_ENDPOINT_ENV = "FLYTE_WORKER_ENDPOINT"
+"""Set by a control-plane worker for the processes it starts (tasks that run in a process of their
+own): the endpoint they look deployed tasks up on, with the worker's ``FLYTE_API_KEY``."""
+
+_worker_clients: dict[str, Any] = {}
+
+
 def _client() -> Any:
-    """The control plane to ask: the one the current worker talks to, else ``flyte.init``'s."""
+    """The control plane to ask: the one the current worker talks to (also from a task's own
+    worker process), else ``flyte.init``'s."""
     frame = current_frame()
     client = getattr(getattr(frame, "controller", None), "client", None) if frame is not None else None
     if client is not None and hasattr(client, "call"):
         return client
     from flyte.remote._remote_run import client_from_config
 
+    endpoint = os.environ.get(WORKER_ENDPOINT_ENV)
+    if frame is not None and endpoint and get_init_config().endpoint is None:
+        from flyte.remote._client import ApiClient
+
+        found = _worker_clients.get(endpoint)
+        if found is None:
+            found = _worker_clients[endpoint] = ApiClient(endpoint, os.environ.get("FLYTE_API_KEY"))
+        return found
     return client_from_config()
 
 
@@ -83,7 +101,9 @@ def _not_here(name: str) -> Any:
             "start it with flyte.run after flyte.init(endpoint=...)"
         )
 
-    deployed_task.__qualname__ = deployed_task.__name__ = name.rsplit(".", 1)[-1]
+    # named after the task, but still "<locals>" in its qualified name: a worker process of its own
+    # then receives the template by value (it cannot be imported), as any template built at run time
+    deployed_task.__name__ = name.rsplit(".", 1)[-1]
     return deployed_task
 
 
