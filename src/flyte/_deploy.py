@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from flyte._environment import Environment
 from flyte._initialize import get_init_config
-from flyte._internal.bundle import Bundle, build_bundle
+from flyte._internal.bundle import SKIP_DIRS, Bundle, build_bundle
 from flyte._internal.controllers._wire import b64e, task_ref
 from flyte._internal.typespec import describe
 from flyte._syncify import syncify
@@ -241,7 +241,17 @@ def _tasks(plan: DeploymentPlan) -> list[tuple[Environment, TaskTemplate[Any, An
     return found
 
 
-def _bundle(tasks: list[tuple[Environment, TaskTemplate[Any, Any]]]) -> tuple[Bundle, Path]:
+def _all_files(root: Path) -> list[str]:
+    """Every file under ``root`` (POSIX, relative), minus what never goes into a bundle."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_file() and not any(part in SKIP_DIRS or part.startswith(".") for part in rel.parts):
+            found.append(rel.as_posix())
+    return found
+
+
+def _bundle(tasks: list[tuple[Environment, TaskTemplate[Any, Any]]], every_file: bool) -> tuple[Bundle, Path]:
     from flyte.remote._remote_run import bundle_root
 
     root = get_init_config().root_dir
@@ -258,6 +268,8 @@ def _bundle(tasks: list[tuple[Environment, TaskTemplate[Any, Any]]]) -> tuple[Bu
             "to a directory that holds them all"
         )
     bundle_dir = next(iter(roots), root)
+    if every_file:
+        extra.extend(_all_files(bundle_dir))
     return build_bundle(bundle_dir, extra=extra), bundle_dir
 
 
@@ -277,9 +289,12 @@ def _apply(plan: DeploymentPlan, dryrun: bool, copy_style: CopyFiles, client: Ap
     from flyte._internal.bundle import bundle_key, upload_bundle
 
     tasks = _tasks(plan)
-    if copy_style == "none" and not plan.version:
-        raise DeploymentError("copy_style='none' ships no code bundle, so give the version to deploy")
-    bundle, root = _bundle(tasks) if tasks else (None, get_init_config().root_dir)
+    if copy_style == "none":
+        raise DeploymentError(
+            "copy_style='none' expects the code inside the image, but the control plane's workers run "
+            "tasks from their code bundle; deploy with copy_style='loaded_modules' or 'all'"
+        )
+    bundle, root = _bundle(tasks, copy_style == "all") if tasks else (None, get_init_config().root_dir)
     key = bundle.key if bundle is not None else bundle_key("0" * 64)
     specs = [task_spec(task, env, key, root, plan.version or "") for env, task in tasks]
     version = plan.version or content_version(bundle.sha256 if bundle else "", specs)
@@ -330,7 +345,8 @@ async def deploy(
             deploying unchanged code again registers nothing new.
         interactive_mode: accepted for compatibility; notebooks are not bundled differently here.
         copy_style: ``"loaded_modules"`` (the modules loaded from under the root directory, the
-            default); ``"none"`` needs an explicit ``version``.
+            default) or ``"all"`` (every file under it, minus ``.git``, virtual environments and
+            hidden files); ``"none"`` is refused (workers run tasks from their bundle).
 
     Returns:
         One :class:`Deployment` per group of environments deployed together.

@@ -174,6 +174,12 @@ class _Runner:
                 f"Cannot run '{task.name}' in {mode} mode: no control-plane client is available in this "
                 "version. Use mode='local' or flyte.init() without an endpoint.",
             )
+        if getattr(task, "wire_ref", None) is not None:  # flyte.remote.Task.get(...): deployed code
+            from flyte.errors import RemoteTaskUsageError
+
+            raise RemoteTaskUsageError(
+                f"Remote task '{task.name}' runs on the control plane only; it cannot run in a local run"
+            )
         return await run_local(task, args, kwargs, self._config())
 
 

@@ -164,3 +164,31 @@ def test_the_cli_refuses_to_deploy_without_a_control_plane(
     assert "Would register 2 task(s) of lbase, ltop" in dry.output
     missing = runner.invoke(main, ["deploy", "--dry-run", "lwf.py", "nope"])
     assert missing.exit_code == 1 and "No environment named 'nope'" in missing.output
+
+
+def test_copy_styles(project: Path) -> None:
+    (project / "data.csv").write_text("a,b\n")
+    wf = load_module(str(project / "lwf.py"), project)
+    loaded = deploy(wf.base, dryrun=True)[0]
+    every = deploy(wf.base, dryrun=True, copy_style="all")[0]
+    assert every.version != loaded.version  # data.csv is in the bundle now
+    with pytest.raises(flyte.errors.DeploymentError, match="copy_style='none'"):
+        deploy(wf.base, dryrun=True, copy_style="none")
+
+
+def test_a_remote_task_cannot_run_in_a_local_run(project: Path) -> None:
+    from flyte.remote._task import DeployedTaskTemplate
+
+    spec = {
+        "name": "x.t", "version": "v1",
+        "task": {"name": "x.t", "module": "m", "bundle_key": "bundles/" + "0" * 64 + ".tgz"},
+        "interface": {"inputs": [{"name": "a", "type": {"kind": "int"}, "required": True}], "outputs": []},
+    }  # fmt: skip
+    template = DeployedTaskTemplate.from_spec(spec)
+    with pytest.raises(flyte.errors.RemoteTaskUsageError, match="runs on the control plane only"):
+        flyte.with_runcontext(mode="local").run(template, a=1)
+    assert template.wire_ref() == spec["task"]
+    changed = template.override(retries=3, env_vars={"K": "v"}).wire_ref()
+    assert changed["retries"] == 3 and changed["env_vars"] == {"K": "v"} and changed["overrides_b64"]
+    with pytest.raises(ValueError, match="cache behavior 'auto'"):
+        template.override(cache="auto")

@@ -71,7 +71,7 @@ def _automation_text(a: dict[str, Any]) -> str:
 )
 @click.option(
     "--copy-style",
-    type=click.Choice(["loaded_modules", "none"]),
+    type=click.Choice(["loaded_modules", "all"]),
     default="loaded_modules",
     show_default=True,
     help="What goes into the code bundle.",
