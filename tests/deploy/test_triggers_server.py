@@ -211,3 +211,11 @@ def test_cron_ticks_are_read_in_their_time_zone() -> None:
     assert next_tick(rate, start, 0) == start + 300
     assert latest_tick(rate, start, start + 299, 0) is None
     assert latest_tick(rate, start, start + 3000, 0) == start + 3000
+
+
+def test_a_cron_tick_at_exactly_now_is_due() -> None:
+    hourly = AutomationSpec(kind="cron", expression="0 * * * *")
+    on_the_hour = datetime(2027, 3, 1, 10, 0, tzinfo=timezone.utc).timestamp()
+    assert latest_tick(hourly, on_the_hour - 1, on_the_hour, 0) == on_the_hour
+    assert latest_tick(hourly, on_the_hour, on_the_hour + 3599, 0) is None
+    assert latest_tick(hourly, on_the_hour - 10 * 86400, on_the_hour + 5, 0) == on_the_hour

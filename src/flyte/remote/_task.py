@@ -206,8 +206,9 @@ class DeployedTaskTemplate(TaskTemplate[Any, Any]):
         if not changed:
             return ref
         fresh = template_ref(self, ref.get("bundle_key") or "", Path("."))
+        before = template_ref(base, ref.get("bundle_key") or "", Path(".")) if base is not None else {}
         for key in _WIRE_SETTINGS:
-            if key in fresh and fresh[key] != template_ref(base, "", Path("."))[key]:
+            if key in fresh and fresh[key] != before.get(key):
                 ref[key] = fresh[key]
         ref["overrides_b64"] = b64e(pickle.dumps(changed, protocol=pickle.HIGHEST_PROTOCOL))
         return ref

@@ -15,10 +15,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from flyte.server.triggers.models import AutomationSpec
 
-MAX_CATCH_UP_STEPS = 100_000
-"""Cron ticks walked at most to find the latest missed one (a minutely cron missed for ~70 days)."""
-
-
 def check_timezone(name: str) -> None:
     if name.upper() == "UTC":
         return
@@ -58,15 +54,16 @@ def next_tick(a: AutomationSpec, after: float, anchor: float) -> float:
 
 def latest_tick(a: AutomationSpec, base: float, now: float, anchor: float) -> float | None:
     """The last tick in ``(base, now]``, or None when none is due yet."""
-    tick = next_tick(a, base, anchor)
-    if tick > now:
+    if next_tick(a, base, anchor) > now:
         return None
     if a.kind == "fixed_rate":
         first, step = _fixed(a, anchor)
         return first + math.floor((now - first) / step) * step
-    for _ in range(MAX_CATCH_UP_STEPS):
-        following = next_tick(a, tick, anchor)
-        if following > now:
-            return tick
-        tick = following
-    return tick
+    from croniter import croniter
+
+    assert a.expression is not None
+    latest = float(croniter(a.expression, datetime.fromtimestamp(now, _zone(a.timezone))).get_prev(float))
+    following = next_tick(a, latest, anchor)
+    if following <= now:  # ``now`` is itself a tick (get_prev looks strictly before it)
+        latest = following
+    return latest if latest > base else None
