@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from flyte.server.triggers.models import AutomationSpec
 
+
 def check_timezone(name: str) -> None:
     if name.upper() == "UTC":
         return
