@@ -81,6 +81,8 @@ def test_a_changed_file_changes_the_version(project: Path) -> None:
 
 TRIGGERED = textwrap.dedent(
     """
+    from datetime import datetime
+
     import flyte
 
     bad = flyte.TaskEnvironment(name="tbad")
@@ -94,6 +96,20 @@ TRIGGERED = textwrap.dedent(
 
     @unset.task(triggers=flyte.Trigger.hourly())
     async def needs_too(x: int) -> int:
+        return x
+
+
+    good = flyte.TaskEnvironment(name="tgood")
+
+
+    @good.task(
+        triggers=(
+            flyte.Trigger.daily("when", inputs={"x": 3}),
+            flyte.Trigger("ny", flyte.Cron("30 9 * * 1-5", timezone="America/New_York"),
+                          inputs={"x": 1, "when": flyte.TriggerTime}),
+        )
+    )
+    async def report(when: datetime, x: int) -> int:
         return x
     """
 )
@@ -109,6 +125,12 @@ def test_triggers_are_checked_against_the_task_at_deploy_time(project: Path) -> 
             deploy(mod.bad, dryrun=True)
         with pytest.raises(flyte.errors.DeploymentError, match="leaves required input"):
             deploy(mod.unset, dryrun=True)
+        [good] = deploy(mod.good, dryrun=True)
+        daily, ny = good.deployed_tasks[0].triggers
+        assert daily["automation"] == {"kind": "cron", "expression": "0 0 * * *", "timezone": "UTC"}
+        assert daily["trigger_time_inputs"] == ["when"] and daily["inputs_b64"]
+        assert ny["automation"]["timezone"] == "America/New_York" and ny["trigger_time_inputs"] == ["when"]
+        assert [t["name"] for t in good.deployed_triggers] == ["daily", "ny"]
     finally:
         sys.modules.pop("trig", None)
 
