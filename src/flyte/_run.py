@@ -66,6 +66,9 @@ def process_env(env: Mapping[str, str]) -> Iterator[None]:
 
 
 def _check_task(task: Any) -> TaskTemplate:
+    template_of = getattr(task, "template", None)  # a flyte.remote.Task.get(...) reference
+    if not isinstance(task, TaskTemplate) and callable(template_of):
+        task = template_of()
     if not isinstance(task, TaskTemplate):
         what = getattr(task, "__name__", type(task).__name__)
         raise TypeError(f"flyte.run expects a task defined with @env.task, got {what!r}")
@@ -170,6 +173,12 @@ class _Runner:
                 "user",
                 f"Cannot run '{task.name}' in {mode} mode: no control-plane client is available in this "
                 "version. Use mode='local' or flyte.init() without an endpoint.",
+            )
+        if getattr(task, "wire_ref", None) is not None:  # flyte.remote.Task.get(...): deployed code
+            from flyte.errors import RemoteTaskUsageError
+
+            raise RemoteTaskUsageError(
+                f"Remote task '{task.name}' runs on the control plane only; it cannot run in a local run"
             )
         return await run_local(task, args, kwargs, self._config())
 

@@ -52,6 +52,7 @@ from flyte._task import TaskTemplate
 from flyte.errors import ActionAbortedError, InitializationError, MaxRuntimeExceededError, TaskTimeoutError
 from flyte.models import ActionID, GroupData, RawDataPath, TaskContext
 from flyte.remote._client import ApiClient
+from flyte.remote._task import WORKER_ENDPOINT_ENV
 
 log = logging.getLogger("flyte.worker")
 
@@ -196,6 +197,7 @@ class Worker:
             attempt_number=attempt,
             task_name=task.name,
             group_data=GroupData(group) if group else None,
+            version=a["task"].get("version") or "",  # set for deployed tasks (flyte deploy)
         )
 
     async def _run_assignment(self, a: dict[str, Any]) -> None:
@@ -378,6 +380,7 @@ async def _watch_parent(pid: int, main: asyncio.Task[None]) -> None:
 async def _serve(args: argparse.Namespace) -> None:
     # a worker waits out a server that is still starting as patiently as one that restarts
     client = ApiClient(args.endpoint, args.api_key or os.environ.get("FLYTE_API_KEY"), first_contact_for=60.0)
+    os.environ[WORKER_ENDPOINT_ENV] = client.endpoint  # for flyte.remote.Task.get in task processes
     worker = Worker(client, args.worker_id, max(1, args.concurrency))
     main = asyncio.current_task()
     assert main is not None

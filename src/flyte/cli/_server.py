@@ -45,8 +45,20 @@ def start() -> None:
 @click.option(
     "--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: one per CPU)."
 )
+@click.option(
+    "--trigger-time-scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Run trigger time N times faster (at 60, FixedRate(1) fires every second); for demos and tests.",
+)
 def devbox(
-    host: str, port: int, db_url: Optional[str], storage: Optional[Path], workers: Optional[int]
+    host: str,
+    port: int,
+    db_url: Optional[str],
+    storage: Optional[Path],
+    workers: Optional[int],
+    trigger_time_scale: float,
 ) -> None:
     """Run the control plane and its worker processes until Ctrl-C.
 
@@ -59,6 +71,7 @@ def devbox(
       flyte start devbox
       flyte start devbox --port 9000 --workers 4
       flyte start devbox --db postgresql://flyte@127.0.0.1:5432/flyte
+      flyte start devbox --trigger-time-scale 60
     """
     from flyte.cli._devbox_cli import already_running_message, devbox_status
 
@@ -70,7 +83,10 @@ def devbox(
         from flyte.server.settings import ServerSettings
     except ImportError as e:
         fail(f"the server needs its extra dependencies: pip install 'flyte-engine[server]' ({e})", e)
-    settings = ServerSettings(host=host, port=port, db_url=db_url, storage_dir=storage, workers=workers)
+    settings = ServerSettings(
+        host=host, port=port, db_url=db_url, storage_dir=storage, workers=workers,
+        trigger_time_scale=trigger_time_scale,
+    )  # fmt: skip
     try:
         run_devbox(settings)
     except OSError as e:

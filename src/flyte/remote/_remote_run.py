@@ -123,9 +123,12 @@ def submit_run(
     """Bundle, upload and start a run of ``task(*args, **kwargs)``; returns once it is queued."""
     client = client or client_from_config()
     data = encode_inputs(task, task.interface.bind(task.name, args, kwargs))
-    root, rel = bundle_root(task, get_init_config().root_dir)
-    key = upload_bundle(client, build_bundle(root, extra=[rel]))
-    ref = task_ref(task, key, root)
+    if getattr(task, "wire_ref", None) is not None:  # a deployed task: its registered bundle and settings
+        ref = task_ref(task, "", get_init_config().root_dir)
+    else:
+        root, rel = bundle_root(task, get_init_config().root_dir)
+        key = upload_bundle(client, build_bundle(root, extra=[rel]))
+        ref = task_ref(task, key, root)
     ref.update(project=config.project, domain=config.domain)  # carried to every action of the run
     if config.notifications:  # sent by the server when the run ends (flyte.notify._wire)
         from flyte.notify._wire import to_wire

@@ -148,6 +148,49 @@ class Action:
         """Captured stdout, stderr and logging lines of the action, in order."""
         return [f"[{r.stream}] {r.line}" for r in _store().get_logs(self.run_name, self.name)]
 
+    @classmethod
+    def listall(
+        cls, for_run_name: str, in_phase: tuple[ActionPhase | str, ...] | None = None, sort_by: Any = None
+    ) -> Iterator[Action]:
+        """The actions of run ``for_run_name`` (parents before children), optionally only those in
+        the given phases; ``sort_by`` is accepted for compatibility."""
+        wanted = {ActionPhase(p) for p in in_phase or ()}
+        for action in Run.get(for_run_name).actions():
+            if not wanted or action.phase in wanted:
+                yield action
+
+    @syncify
+    async def wait(
+        self,
+        quiet: bool = False,
+        wait_for: Literal["terminal", "running"] = "terminal",
+        timeout: float | None = None,
+    ) -> None:
+        """Block until the action ends (or starts running, with ``wait_for="running"``)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            phase = await asyncio.to_thread(lambda: self.phase)
+            if phase.is_terminal or (wait_for == "running" and phase is not ActionPhase.QUEUED):
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"Action '{self.name}' of run '{self.run_name}' is still {phase.value} after {timeout}s"
+                )
+            await asyncio.sleep(WAIT_POLL_SECONDS)
+
+    @syncify
+    async def abort(self, reason: str = "aborted by the user") -> None:
+        """Abort the action and what runs under it (``flyte abort action``): its parent's call raises
+        ``ActionAbortedError``, which the parent may catch. Aborting ``a0`` aborts the run."""
+        if self.name == "a0":
+            await Run.get(self.run_name).abort.aio(reason)
+            return
+        if not _store().request_action_abort(self.run_name, self.name, reason) and not self.done():
+            raise RuntimeUserError(
+                "AbortFailed",
+                f"Run '{self.run_name}' of action '{self.name}' is not running in a live process",
+            )
+
     def __repr__(self) -> str:
         return f"Action(name={self.name!r}, task={self.task_name!r}, phase={self.phase.value!r})"
 
@@ -309,6 +352,24 @@ class Run:
         """Stop the run: its unfinished actions end as aborted. Works across processes."""
         if not _store().request_abort(self._name, reason) and not self.done():
             raise RuntimeUserError("AbortFailed", f"Run '{self._name}' is not running in a live process")
+
+    def get_logs(self, action: str = "a0") -> list[str]:
+        """The captured output lines of one action of the run (the root action by default)."""
+        found = self.action if action == "a0" else next((a for a in self.actions() if a.name == action), None)
+        if found is None:
+            raise ActionNotFoundError(f"Run '{self._name}' has no action named '{action}'")
+        return found.logs()
+
+    def get_report(self) -> str | None:
+        """The HTML report of the root action (a ``report=True`` task), or None when it wrote none."""
+        path = self.action.report_path
+        if not path:
+            return None
+        try:
+            with open(path.removeprefix("file://"), encoding="utf-8") as f:
+                return f.read()
+        except OSError:
+            return None
 
     def __repr__(self) -> str:
         return f"Run(name={self._name!r}, phase={self.phase.value!r})"

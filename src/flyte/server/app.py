@@ -24,11 +24,14 @@ from flyte.notify._server import ServerNotifier
 from flyte.server.auth import ApiKeys, UrlSigner, require_api_key
 from flyte.server.errors import ApiError, Unauthorized
 from flyte.server.executors import Executor
-from flyte.server.routes import conditions, data, executor, runs, whoami
+from flyte.server.routes import conditions, data, executor, runs, tasks, triggers, whoami
 from flyte.server.scheduler import Scheduler
 from flyte.server.schema import ensure_server_schema
 from flyte.server.settings import ServerSettings
 from flyte.server.submit import Submitter
+from flyte.server.triggers.clock import Clock, server_clock
+from flyte.server.triggers.registry import Registry
+from flyte.server.triggers.service import TriggerService
 
 logger = logging.getLogger("flyte.server")
 
@@ -72,9 +75,11 @@ def create_app(
     *,
     store: RunStore | None = None,
     executor_factory: ExecutorFactory | None = None,
+    trigger_clock: Clock | None = None,
 ) -> FastAPI:
     """The control-plane app. ``store`` defaults to ``settings.open_store()`` (closed on shutdown);
-    ``executor_factory(scheduler)`` makes the executor started with the app (none by default)."""
+    ``executor_factory(scheduler)`` makes the executor started with the app (none by default);
+    ``trigger_clock`` is the time triggers read (default: from ``settings.trigger_time_scale``)."""
     settings = settings or ServerSettings()
 
     @asynccontextmanager
@@ -96,13 +101,20 @@ def create_app(
             hub = conditions.install(app, scheduler)
             notifier = ServerNotifier(settings)
             scheduler.listeners.append(notifier.listen)
+            clock = trigger_clock or server_clock(db, settings.trigger_time_scale)
+            app.state.registry = Registry(db, clock.now)
+            app.state.triggers = trigger_service = TriggerService(
+                app.state.registry, app.state.submitter, clock
+            )
             await scheduler.start()
+            await trigger_service.start()
             runner = executor_factory(scheduler) if executor_factory is not None else None
             try:
                 if runner is not None:
                     await runner.start()
                 yield
             finally:
+                await trigger_service.stop()
                 if runner is not None:
                     await runner.stop()
                 await scheduler.stop()
@@ -135,5 +147,7 @@ def create_app(
     app.include_router(executor.router, prefix="/api/v1", dependencies=authed)
     app.include_router(whoami.router, prefix="/api/v1", dependencies=authed)
     app.include_router(conditions.router, prefix="/api/v1", dependencies=authed)
+    app.include_router(tasks.router, prefix="/api/v1", dependencies=authed)
+    app.include_router(triggers.router, prefix="/api/v1", dependencies=authed)
     app.include_router(data.signed_router)
     return app

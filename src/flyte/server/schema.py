@@ -2,8 +2,12 @@
 
 Portable SQL only (the run store's dialect adapts types for PostgreSQL): ``server_runs`` keeps what
 a run was created with, ``server_actions`` what the scheduler needs to (re)queue an action, and
-``server_api_keys`` the SHA-256 of every API key. Leases live in memory: a lease belongs to the
-server process that granted it, so a restarted server treats every earlier lease as expired.
+``server_api_keys`` the SHA-256 of every API key; ``server_tasks`` every deployed task
+version, ``server_triggers`` the triggers of deployed tasks and ``server_trigger_fires`` each tick
+a trigger fired (its primary key is what keeps two servers from firing the same tick twice), and
+``server_clock`` the anchor of a scaled trigger clock (docs/deploy.md). Leases live in memory:
+a lease belongs to the server process that granted it, so a restarted server treats every
+earlier lease as expired.
 """
 
 from __future__ import annotations
@@ -44,6 +48,47 @@ SERVER_DDL = (
         name       TEXT NOT NULL,
         sha256     TEXT NOT NULL UNIQUE,
         created_at REAL NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS server_tasks (
+        name       TEXT NOT NULL,
+        version    TEXT NOT NULL,
+        spec       TEXT NOT NULL,
+        bundle_key TEXT,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (name, version)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS server_triggers (
+        task_name      TEXT NOT NULL,
+        name           TEXT NOT NULL,
+        task_version   TEXT NOT NULL,
+        spec           TEXT NOT NULL,
+        active         INTEGER NOT NULL,
+        anchor         REAL NOT NULL,
+        last_scheduled REAL,
+        created_at     REAL NOT NULL,
+        updated_at     REAL NOT NULL,
+        PRIMARY KEY (task_name, name)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS server_trigger_fires (
+        task_name    TEXT NOT NULL,
+        trigger_name TEXT NOT NULL,
+        scheduled_at REAL NOT NULL,
+        run_name     TEXT NOT NULL,
+        fired_at     REAL NOT NULL,
+        PRIMARY KEY (task_name, trigger_name, scheduled_at)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS server_clock (
+        name   TEXT PRIMARY KEY,
+        scale  REAL NOT NULL,
+        anchor REAL NOT NULL
     )
     """,
 )

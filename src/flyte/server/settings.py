@@ -66,6 +66,9 @@ class ServerSettings:
     public_url: str | None = None
     """Base URL that clients and workers use to reach this server (signed URLs, run URLs);
     default ``http://<host>:<port>`` (``127.0.0.1`` when bound to all interfaces)."""
+    trigger_time_scale: float = 1.0
+    """How many times faster than the wall clock trigger time runs (``--trigger-time-scale``):
+    at 60, ``FixedRate(1)`` fires every second (docs/deploy.md)."""
     worker_command: list[str] | None = None
     """The worker program; ``--endpoint/--api-key/--worker-id`` are appended.
     Default ``[sys.executable, "-m", "flyte._bin.worker"]``."""

@@ -90,7 +90,16 @@ def _seconds(value: float | timedelta) -> float:
 
 
 def task_ref(task: TaskTemplate[Any, Any], bundle_key: str, root: Path) -> dict[str, Any]:
-    """The ``TaskRef`` of ``task``: where a worker finds it in the bundle, and how to run it."""
+    """The ``TaskRef`` of ``task``: where a worker finds it in the bundle, and how to run it. A
+    deployed task (``flyte.remote.Task.get``) brings its own: its registered bundle and settings."""
+    wire_ref = getattr(task, "wire_ref", None)
+    if wire_ref is not None:
+        return wire_ref()
+    return template_ref(task, bundle_key, root)
+
+
+def template_ref(task: TaskTemplate[Any, Any], bundle_key: str, root: Path) -> dict[str, Any]:
+    """The ``TaskRef`` of a template defined in code under ``root``, its code in ``bundle_key``."""
     cache = task.cache
     version = None
     if cache.is_enabled():
