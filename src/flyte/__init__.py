@@ -17,6 +17,9 @@ _EXPORTS: dict[str, str] = {
     "CachePolicy": "flyte._cache",
     "CacheRequest": "flyte._cache",
     "Checkpoint": "flyte._checkpoint",
+    "ConditionWebhook": "flyte._condition",
+    "Deployment": "flyte._deploy",
+    "DeploymentPlan": "flyte._deploy",
     "Cron": "flyte._trigger",
     "Device": "flyte._resources",
     "DeviceClass": "flyte._resources",
@@ -26,6 +29,8 @@ _EXPORTS: dict[str, str] = {
     "GPU": "flyte._resources",
     "HABANA_GAUDI": "flyte._resources",
     "Image": "flyte._image",
+    "deploy": "flyte._deploy",
+    "new_condition": "flyte._condition",
     "Link": "flyte._link",
     "Neuron": "flyte._resources",
     "PodTemplate": "flyte._pod",
@@ -88,7 +93,10 @@ __all__ = [
     "CachePolicy",
     "CacheRequest",
     "Checkpoint",
+    "ConditionWebhook",
     "Cron",
+    "Deployment",
+    "DeploymentPlan",
     "Device",
     "DeviceClass",
     "Documentation",
@@ -116,6 +124,7 @@ __all__ = [
     "current_domain",
     "current_project",
     "custom_context",
+    "deploy",
     "get_custom_context",
     "group",
     "init",
@@ -123,6 +132,7 @@ __all__ = [
     "latest_checkpoint",
     "logger",
     "map",
+    "new_condition",
     "rerun",
     "run",
     "system_logger",
@@ -159,8 +169,10 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from flyte._cache import Cache, CachePolicy, CacheRequest
     from flyte._checkpoint import Checkpoint, latest_checkpoint
+    from flyte._condition import ConditionWebhook, new_condition
     from flyte._context import ctx
     from flyte._custom_context import custom_context, get_custom_context
+    from flyte._deploy import Deployment, DeploymentPlan, deploy
     from flyte._documentation import Documentation
     from flyte._environment import Environment, TaskEnvironment
     from flyte._group import group
