@@ -91,6 +91,12 @@ def build(
     ENV is the name the environment is bound to in FILE (or its TaskEnvironment name). An image
     whose content-hash tag is already in its registry is not rebuilt. Builds use docker buildx,
     podman or buildah, whichever works here.
+
+    \b
+    Examples:
+      flyte build wf.py env
+      flyte build --all wf.py
+      flyte build --dry-run wf.py env
     """
     import flyte
 
