@@ -69,9 +69,7 @@ async def _build_all(
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.argument("env", required=False)
 @click.option("--all", "all_envs", is_flag=True, help="Build the images of every environment in FILE.")
-@click.option(
-    "--dry-run", is_flag=True, help="Write the Dockerfile and context, print the Dockerfile."
-)
+@click.option("--dry-run", is_flag=True, help="Write the Dockerfile and context, print the Dockerfile.")
 @click.option("--force", is_flag=True, help="Build even when the registry already has the image's tag.")
 @click.option("--root-dir", default=None, help="Root of the code (what with_code_bundle layers copy).")
 @click.option("--copy-style", default="loaded_modules", hidden=True)
