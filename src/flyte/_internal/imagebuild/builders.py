@@ -56,7 +56,8 @@ class Builder:
         """The commands that build (and, with ``push``, publish) ``ctx``'s image, in order."""
         assert ctx.context_dir is not None and ctx.dockerfile_path is not None
         image = ctx.image
-        uri, platforms = image.uri, ",".join(image.platform)
+        # A multi-platform image can only be pushed; one loaded into the local store has one platform.
+        uri, platforms = image.uri, ",".join(image.platform if push else image.platform[:1])
         base = ["-f", str(ctx.dockerfile_path), *secret_flags]
         if self.name == "docker":
             return [
