@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _registry import push_minimal_image, registry_server
+from _registry import TokenIssuer, push_minimal_image, registry_server
 
 import flyte
 from flyte._build import build, build_images
@@ -129,6 +129,29 @@ def test_a_registry_with_basic_auth_is_asked_with_the_configured_credentials(
         assert "s3cret-pw" not in found.reason
     finally:
         server.close()
+
+
+def test_a_registry_with_token_auth_is_asked_with_a_bearer_token(tmp_path: Path, no_builder: None) -> None:
+    pytest.importorskip("cryptography")
+    issuer = TokenIssuer(tmp_path)
+    root = tmp_path / "token-registry"
+    root.mkdir()
+    server = registry_server(root, auth_block=issuer.registry_auth())
+    try:
+        address = next(server)
+        image = _image(address, "rich")
+        repository = image.uri.split("/", 1)[1].rsplit(":", 1)[0]
+        push_minimal_image(address, image.uri, token=issuer.token_for(f"repository:{repository}:pull,push"))
+
+        assert build(image).status == "exists"
+        # The token was asked for the repository it checks, with the registry's service name.
+        assert issuer.requests[-1] == {"service": issuer.service, "scope": f"repository:{repository}:pull"}
+
+        with pytest.raises(ImageBuildError, match="no image builder"):
+            build(image.with_pip_packages("click"))
+    finally:
+        server.close()
+        issuer.close()
 
 
 def test_credentials_are_read_from_the_docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
