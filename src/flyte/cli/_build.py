@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from flyte._environment import Environment
-from flyte._internal.imagebuild import engine
 from flyte._internal.loader import load_module
 from flyte.cli._errors import fail
 from flyte.cli._format import echo_json, output_format_option, print_table
+
+if TYPE_CHECKING:
+    from flyte._internal.imagebuild.engine import ImageBuild
 
 _STATUS_TEXT = {
     "exists": "in registry (not rebuilt)",
@@ -48,10 +50,11 @@ def _environments(module: Any, env_name: str | None, all_envs: bool, target: str
     fail(f"{target} has no environment named {env_name!r}; its environments are: {known}")
 
 
-async def _build_all(
-    envs: list[Environment], dry_run: bool, force: bool
-) -> list[tuple[str, engine.ImageBuild]]:
-    results: dict[str, engine.ImageBuild] = {}
+async def _build_all(envs: list[Environment], dry_run: bool, force: bool) -> list[tuple[str, ImageBuild]]:
+    # Imported here, not at the top: the registry client (httpx) would slow down every `flyte` command.
+    from flyte._internal.imagebuild import engine
+
+    results: dict[str, ImageBuild] = {}
     rows = []
     for name, env in engine.plan_environments(envs).items():
         resolved = engine.resolve_image(env)
