@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -95,7 +97,7 @@ def test_registry_lookup_answers_present_missing_and_unreachable(registry: str) 
     assert missing.exists is False
     assert "lookup/app:absent" in missing.reason
 
-    with __import__("socket").socket() as s:
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = f"127.0.0.1:{s.getsockname()[1]}"
     unreachable = asyncio.run(manifest_exists(f"{dead}/x:1"))
@@ -220,7 +222,6 @@ def _workflow(tmp_path: Path, registry: str, package: str) -> Path:
 
 
 def _flyte(*args: str, cwd: Path, env_path: str) -> subprocess.CompletedProcess[str]:
-    import os
 
     src = str(Path(__file__).resolve().parents[2] / "src")
     env = {**os.environ, "PYTHONPATH": src, "PATH": env_path}
@@ -238,7 +239,7 @@ def test_cli_build_skips_a_present_image_and_reports_a_missing_one(tmp_path: Pat
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     present = _workflow(tmp_path, registry, "click")
-    uri = asyncio.run(_uri_of(present))
+    uri = _uri_of(present)
     push_minimal_image(registry, uri)
 
     done = _flyte("build", str(present), "env", cwd=tmp_path, env_path=str(empty))
@@ -270,7 +271,7 @@ def test_cli_names_the_environments_when_env_is_unknown(tmp_path: Path, registry
     assert "no environment named 'nope'" in done.stderr and "env" in done.stderr
 
 
-async def _uri_of(path: Path) -> str:
+def _uri_of(path: Path) -> str:
     from flyte._internal.loader import load_module
 
     return load_module(str(path)).image.uri
