@@ -318,13 +318,17 @@ def _dockerignore(w: _Writer, layer: DockerIgnore) -> None:
     w.ignore = (*w.ignore, *patterns)
 
 
+def _as_dir(dst: str) -> str:
+    """``dst`` with exactly one trailing ``/`` (COPY then treats it as a folder)."""
+    return dst.rstrip("/") + "/"
+
+
 def _copy(w: _Writer, layer: CopyConfig) -> None:
     src = w.add_to_context(layer.src, "src")
-    dst = layer.dst.rstrip("/") or "/"
     if layer.path_type == 0 or layer.copy_contents_only:
-        w.emit(f"COPY {src} {dst}/" if layer.path_type == 0 else f"COPY {src} {dst}")
+        w.emit(f"COPY {src} {_as_dir(layer.dst)}")
     else:
-        w.emit(f"COPY {src} {dst}/{layer.src.name}")
+        w.emit(f"COPY {src} {_as_dir(layer.dst)}{layer.src.name}")
 
 
 def _code_bundle(w: _Writer, layer: CodeBundleLayer) -> None:
@@ -335,7 +339,7 @@ def _code_bundle(w: _Writer, layer: CodeBundleLayer) -> None:
         src = w.add_to_context(root, "code")
     else:
         src = w.add_files(module_files(root), root, "code")
-    w.emit(f"COPY {src} {layer.dst.rstrip('/') or '/'}/")
+    w.emit(f"COPY {src} {_as_dir(layer.dst)}")
 
 
 def _install_flyte(w: _Writer, layer: InstallFlyte) -> None:

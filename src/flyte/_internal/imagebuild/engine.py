@@ -5,8 +5,9 @@ For one ``flyte.Image`` (rules in order):
 1. A reference name (``Image.from_ref_name``) is replaced by the URI ``flyte.init(images=...)`` maps
    it to; without a mapping the build fails naming the known names.
 2. An image without a name (``Image.from_base(uri)``) is used as is: nothing is built.
-3. Unless ``force`` or ``dry_run``, the registry is asked whether the image's tag exists; the tag is
-   a content hash of the definition, so an existing tag *is* this image and the build is skipped.
+3. Unless ``force`` or ``dry_run`` (or the image has no registry), the registry is asked whether
+   the image's tag exists; the tag is a content hash of the definition, so an existing tag *is*
+   this image and the build is skipped.
 4. Otherwise the Dockerfile and build context are written to
    ``$FLYTE_HOME/image-builds/<name>-<tag>/`` (``FLYTE_IMAGE_BUILD_DIR`` overrides the parent).
 5. ``dry_run`` stops there. Otherwise the first local builder that works builds and pushes it (to
@@ -131,7 +132,8 @@ async def build_image(
         return ImageBuild(uri=image.uri, status="as_is")
     uri = image.uri
     note = ""
-    if not (force or dry_run):
+    # Without a registry there is nowhere to look (and nowhere to push): the image is built locally.
+    if not (force or dry_run) and image.registry:
         lookup = await registry.manifest_exists(uri)
         if lookup.exists:
             logger.info(f"Image {uri} is already in its registry; not rebuilding it")
