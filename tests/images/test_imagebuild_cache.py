@@ -287,3 +287,18 @@ def test_a_docker_client_without_an_engine_is_not_a_builder(monkeypatch: pytest.
     builder, reasons = detect_builder()
     assert builder is None
     assert reasons["docker"] == "the docker client is installed but its engine does not answer"
+
+
+def test_an_image_without_a_registry_is_not_looked_up(no_builder: None) -> None:
+    flyte.init(images={"base": "python:3.12-slim"})
+    image = flyte.Image.from_ref_name("base").with_pip_packages("rich")
+    assert image.registry is None
+    with pytest.raises(ImageBuildError) as info:
+        build(image)
+    message = str(info.value)
+    assert "no image builder" in message
+    assert "could not be reached" not in message  # no registry was asked
+    from flyte._internal.imagebuild.engine import resolve_image
+
+    text = (dockerfile.default_context_dir(resolve_image(image)) / "Dockerfile").read_text()
+    assert "FROM python:3.12-slim\n" in text
