@@ -29,6 +29,8 @@ _EXPORTS: dict[str, str] = {
     "GPU": "flyte._resources",
     "HABANA_GAUDI": "flyte._resources",
     "Image": "flyte._image",
+    "build": "flyte._build",
+    "build_images": "flyte._build",
     "deploy": "flyte._deploy",
     "new_condition": "flyte._condition",
     "Link": "flyte._link",
@@ -120,6 +122,8 @@ __all__ = [
     "Trigger",
     "TriggerTime",
     "__version__",
+    "build",
+    "build_images",
     "ctx",
     "current_domain",
     "current_project",
@@ -167,6 +171,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from flyte._build import build, build_images
     from flyte._cache import Cache, CachePolicy, CacheRequest
     from flyte._checkpoint import Checkpoint, latest_checkpoint
     from flyte._condition import ConditionWebhook, new_condition

@@ -1,7 +1,10 @@
 """``flyte.PodTemplate``: a Kubernetes pod spec to run a task's container in.
 
-The pod spec may be a ``kubernetes.client.V1PodSpec`` or a plain dict in the Kubernetes API shape;
-the ``kubernetes`` package is never imported here.
+The pod spec may be a ``kubernetes.client.V1PodSpec`` or a plain dict in the Kubernetes API shape
+(camelCase keys). The ``kubernetes`` package is not imported here; the grants (``allow_fuse``,
+``allow_nested_sandboxing``, ``with_termination_grace_period``) work on dicts and only convert back
+to a ``V1PodSpec`` for a template that held one. What a task's pod looks like in the end is
+:func:`flyte._internal.k8s.pod_manifest_for`.
 """
 
 from __future__ import annotations
@@ -9,9 +12,15 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Optional
+from datetime import timedelta
+from typing import Any, Optional, Union
 
-__all__ = ["PodTemplate"]
+from flyte._internal import k8s_capabilities
+
+__all__ = ["PodTemplate", "TerminationGracePeriod"]
+
+TerminationGracePeriod = Union[int, timedelta]
+"""A grace period between SIGTERM and SIGKILL: whole seconds, or a timedelta."""
 
 _PRIMARY_CONTAINER_DEFAULT_NAME = "primary"
 
@@ -126,3 +135,62 @@ class PodTemplate:
         if callable(to_dict):
             return to_dict()
         return {"containers": list(getattr(self.pod_spec, "containers", None) or [])}
+
+    # ---- grants (each returns a new template; see flyte._internal.k8s_capabilities) ----------------
+
+    def allow_fuse(self, privileged: bool = False) -> PodTemplate:
+        """A copy whose primary container can mount FUSE filesystems.
+
+        By default (``privileged=False``) it requests the ``smarter-devices/fuse`` device-plugin
+        resource (the cluster must run a FUSE device plugin) and adds ``CAP_SYS_ADMIN``; this composes
+        with :meth:`allow_nested_sandboxing`. ``privileged=True`` is for clusters without such a
+        plugin: a ``/dev/fuse`` hostPath volume and a privileged container (plus ``CAP_SYS_ADMIN``).
+        Both stamp the ``flyte.org/capability-fuse`` annotation.
+
+        Raises:
+            ValueError: the template pins a posture this contradicts (with ``privileged=True``:
+                ``privileged: false`` or ``allowPrivilegeEscalation: false``).
+        """
+        return k8s_capabilities.apply_fuse(self, privileged=bool(privileged))
+
+    def allow_nested_sandboxing(self) -> PodTemplate:
+        """A copy that may create nested sandboxes (bubblewrap/user namespaces), and nothing more.
+
+        Adds ``CAP_SYS_ADMIN`` with ``allowPrivilegeEscalation: false`` to the primary container, the
+        AppArmor ``unconfined`` annotation for it and ``flyte.org/capability-nested-sandboxing``.
+
+        Raises:
+            ValueError: the primary container is privileged or allows privilege escalation, or the
+                template pins another AppArmor profile.
+        """
+        return k8s_capabilities.apply_nested_sandboxing(self)
+
+    def with_termination_grace_period(self, termination_grace_period: TerminationGracePeriod) -> PodTemplate:
+        """A copy with ``terminationGracePeriodSeconds`` set: how long Kubernetes waits after SIGTERM
+        (an abort deletes the pod) before SIGKILL. Accepts seconds or a ``timedelta`` (not negative)."""
+        return k8s_capabilities.with_grace_period(self, termination_grace_period)
+
+    def to_k8s_pod(self) -> Any:
+        """The template as the reference's ``flyteidl2.core.tasks_pb2.K8sPod`` message.
+
+        Needs ``flyteidl2`` (``pip install 'flyte-engine[flyteidl2]'``) and, for a ``V1PodSpec``
+        spec, ``kubernetes``.
+        """
+        try:
+            from flyteidl2.core.tasks_pb2 import K8sObjectMetadata, K8sPod
+        except ImportError:
+            from flyte._internal.k8s_models import KubernetesSpecError
+
+            raise KubernetesSpecError(
+                "PodTemplate.to_k8s_pod needs the flyteidl2 package: pip install 'flyte-engine[flyteidl2]'"
+            ) from None
+        spec: Any = self.pod_spec or {}
+        if not isinstance(spec, Mapping):
+            from flyte._internal.k8s_models import to_api_dict
+
+            spec = to_api_dict(spec)
+        return K8sPod(
+            metadata=K8sObjectMetadata(labels=self.labels or {}, annotations=self.annotations or {}),
+            pod_spec=dict(spec),
+            primary_container_name=self.primary_container_name,
+        )

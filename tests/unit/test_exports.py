@@ -14,7 +14,7 @@ EXPECTED = {
     "TaskEnvironment", "Timeout", "TimeoutType", "Trigger", "TriggerTime", "__version__", "ctx",
     "current_domain", "current_project", "custom_context", "get_custom_context", "group", "init", "init_from_config", "latest_checkpoint",
     "logger", "map", "rerun", "run", "system_logger", "trace", "version", "with_runcontext",
-    "ConditionWebhook", "Deployment", "DeploymentPlan", "deploy", "new_condition",
+    "ConditionWebhook", "Deployment", "DeploymentPlan", "deploy", "new_condition", "build", "build_images",
 }  # fmt: skip
 
 

@@ -175,7 +175,7 @@ def test_pod_spec_from_resources() -> None:
         spec = spec.to_dict()
     container = spec["containers"][0]
     assert container["name"] == PRIMARY_CONTAINER_DEFAULT_NAME == "primary"
-    assert container["resources"]["requests"] == {"cpu": 2, "memory": "1Gi", "nvidia.com/gpu": "2"}
+    assert container["resources"]["requests"] == {"cpu": "2", "memory": "1Gi", "nvidia.com/gpu": "2"}
     assert container["resources"]["limits"] == container["resources"]["requests"]
 
 

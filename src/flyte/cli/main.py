@@ -12,6 +12,7 @@ import flyte.cli._remote  # noqa: F401  (registers `create config`)
 import flyte.cli._secrets  # noqa: F401  (registers the `secret` subcommands)
 from flyte import __version__
 from flyte.cli._abort import abort, rerun  # also registers `delete local-cache`
+from flyte.cli._build import build
 from flyte.cli._deploy import deploy, update  # also registers `get task|trigger`, `delete trigger`
 from flyte.cli._devbox_cli import stop  # also registers `get devbox`
 from flyte.cli._errors import fail, note
@@ -95,7 +96,7 @@ def main(
 cli = main
 """The same click group under its former name."""
 
-for _command in (run, deploy, create, get, update, delete, abort, rerun, start, stop, whoami, signal):
+for _command in (run, deploy, build, create, get, update, delete, abort, rerun, start, stop, whoami, signal):
     main.add_command(_command)
 
 

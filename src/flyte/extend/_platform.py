@@ -50,7 +50,7 @@ def _k8s_resources(resources: Resources | None, gpu_key: str) -> dict[str, Any] 
             if device is not None:
                 out[gpu_key] = str(device.quantity)
         elif f.name in _K8S_NAMES:
-            out[_K8S_NAMES[f.name]] = value
+            out[_K8S_NAMES[f.name]] = str(value)  # Kubernetes quantities are strings
     return out
 
 

@@ -15,527 +15,53 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import sys
-from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Optional, TypeVar, Union
+from typing import Any, ClassVar, Literal, Optional, Union
 
-from flyte._secret import Secret, SecretRequest, secrets_from_request
-from flyte.errors import InvalidImageNameError
+from flyte._image.checks import (
+    _ARCHITECTURES,
+    Architecture,
+    _abs,
+    _bad_name,
+    _check_install_mode,
+    _check_name,
+    _check_platform,
+    _check_python_version,
+    _check_registry,
+    _check_strings,
+    _detect_python_version,
+    _dst,
+    _ensure_tuple,
+    _opt_str,
+    _pip_options,
+    _registry_secret,
+    _secret_mounts,
+)
+from flyte._image.hashing import hash_path_into
+from flyte._image.layers import (
+    AptPackages,
+    CodeBundleLayer,
+    Commands,
+    CopyConfig,
+    DockerIgnore,
+    Env,
+    InstallFlyte,
+    Layer,
+    PipPackages,
+    PoetryProject,
+    Requirements,
+    UVProject,
+    UVScript,
+    WorkDir,
+    _require_file,
+)
+from flyte._image.uv_script import parse_uv_script_metadata
+from flyte._secret import Secret, SecretRequest
 
-__all__ = [
-    "AptPackages",
-    "Architecture",
-    "CodeBundleLayer",
-    "Commands",
-    "CopyConfig",
-    "DockerIgnore",
-    "Env",
-    "Image",
-    "InstallFlyte",
-    "Layer",
-    "PipPackages",
-    "PoetryProject",
-    "PythonWheels",
-    "Requirements",
-    "UVProject",
-    "UVScript",
-    "WorkDir",
-]
-
-Architecture = Literal["linux/amd64", "linux/arm64"]
-_ARCHITECTURES: tuple[str, ...] = ("linux/amd64", "linux/arm64")
 _BASE_REGISTRY = "ghcr.io/flyteorg"
 _DEFAULT_IMAGE_NAME = "flyte"
-_MIN_PYTHON = (3, 10)
-_SKIP_NAMES = frozenset({".git", "__pycache__", ".DS_Store", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
-
-T = TypeVar("T")
-
-# --------------------------------------------------------------------------------------------------
-# hashing helpers
-# --------------------------------------------------------------------------------------------------
-
-
-def _hash_file_into(path: Path, hasher: Any) -> None:
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            hasher.update(chunk)
-
-
-def _hash_path_into(path: Path, hasher: Any) -> None:
-    """Feed the content of a file, or of every file under a folder (by relative path), into ``hasher``.
-
-    Where the path lives does not matter; a missing path hashes as a marker plus its name, so the
-    identifier of a definition that was built elsewhere can still be computed.
-    """
-    if path.is_file():
-        hasher.update(b"F\x00")
-        _hash_file_into(path, hasher)
-    elif path.is_dir():
-        hasher.update(b"D\x00")
-        for root, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if d not in _SKIP_NAMES)
-            for name in sorted(files):
-                if name in _SKIP_NAMES or name.endswith((".pyc", ".pyo")):
-                    continue
-                full = Path(root, name)
-                hasher.update(full.relative_to(path).as_posix().encode("utf-8") + b"\x00")
-                if full.is_file():
-                    _hash_file_into(full, hasher)
-                hasher.update(b"\x00")
-    else:
-        hasher.update(b"M\x00" + path.name.encode("utf-8"))
-
-
-def _ensure_tuple(value: Union[T, list[T], tuple[T, ...], None]) -> tuple[T, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, (list, tuple)):
-        return tuple(value)
-    return (value,)
-
-
-def _abs(path: Union[str, Path], what: str) -> Path:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{what}: expected a path (str or Path), got {path!r}")
-    text = os.fspath(path)
-    if not text:
-        raise ValueError(f"{what}: the path is empty")
-    return Path(text).expanduser().absolute()
-
-
-def _secret_mounts(value: Optional[SecretRequest], what: str) -> Optional[tuple[Secret, ...]]:
-    if value is None:
-        return None
-    try:
-        found = secrets_from_request(value)
-    except (TypeError, ValueError) as e:
-        raise type(e)(f"{what} secret_mounts: {e}") from None
-    return found or None
-
-
-def _check_strings(values: Iterable[Any], what: str, hint: str) -> tuple[str, ...]:
-    out = []
-    for value in values:
-        if isinstance(value, (list, tuple)):
-            raise TypeError(f"{what}: got a {type(value).__name__} {value!r}; {hint}")
-        if not isinstance(value, str) or not value.strip():
-            raise TypeError(f"{what}: every entry must be a non-empty string, got {value!r}")
-        out.append(value.strip())
-    return tuple(out)
-
-
-# --------------------------------------------------------------------------------------------------
-# layers
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Layer:
-    """One step applied on top of an image's base. Subclasses describe what the step does."""
-
-    def _identity(self) -> list[Any]:
-        """JSON-able values that define this layer (file contents are added by :meth:`update_hash`)."""
-        values: list[Any] = [type(self).__name__]
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, Path):
-                continue
-            if isinstance(value, tuple):
-                value = [v.stable_hash() if isinstance(v, Secret) else v for v in value]
-            values.append([f.name, value])
-        return values
-
-    def _content_paths(self) -> tuple[Path, ...]:
-        """Files or folders whose content belongs to this layer's identity."""
-        return ()
-
-    def update_hash(self, hasher: Any) -> None:
-        """Feed this layer's identity, including referenced file contents, into ``hasher``."""
-        hasher.update(json.dumps(self._identity(), sort_keys=True, default=str).encode("utf-8"))
-        for path in self._content_paths():
-            _hash_path_into(path, hasher)
-
-    def validate(self) -> None:
-        """Raise if the layer cannot be built as defined (e.g. a referenced file is missing)."""
-
-
-def _require_file(path: Path, what: str) -> None:
-    if not path.exists():
-        raise FileNotFoundError(f"{what}: {str(path)!r} does not exist")
-    if not path.is_file():
-        raise ValueError(f"{what}: {str(path)!r} is not a file")
-
-
-@dataclass(frozen=True)
-class PipOption:
-    """Options shared by the layers that install Python packages."""
-
-    index_url: Optional[str] = None
-    extra_index_urls: Optional[tuple[str, ...]] = None
-    pre: bool = False
-    extra_args: Optional[str] = None
-    secret_mounts: Optional[tuple[Secret, ...]] = None
-
-    def get_pip_install_args(self) -> list[str]:
-        """The extra ``pip install`` arguments these options stand for."""
-        args: list[str] = []
-        if self.index_url:
-            args.append(f"--index-url {self.index_url}")
-        args.extend(f"--extra-index-url {url}" for url in self.extra_index_urls or ())
-        if self.pre:
-            args.append("--pre")
-        if self.extra_args:
-            args.append(self.extra_args)
-        return args
-
-
-@dataclass(frozen=True)
-class PipPackages(PipOption, Layer):
-    """``pip install`` of the given requirement specifiers."""
-
-    packages: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class PythonWheels(PipOption, Layer):
-    """``pip install`` of the wheels found in a local folder (their bytes are part of the image identity).
-
-    ``package_name`` names the distribution the wheels provide (e.g. a locally built ``flyte``).
-    """
-
-    wheel_dir: Path = Path("dist")
-    package_name: str = ""
-
-    @property
-    def wheel_dir_name(self) -> str:
-        """The folder's own name (where the wheels land inside the build context)."""
-        return self.wheel_dir.name
-
-    def _content_paths(self) -> tuple[Path, ...]:
-        return tuple(sorted(self.wheel_dir.glob("*.whl"))) if self.wheel_dir.is_dir() else (self.wheel_dir,)
-
-    def validate(self) -> None:
-        if not self.wheel_dir.is_dir():
-            raise FileNotFoundError(f"PythonWheels wheel_dir: {str(self.wheel_dir)!r} is not a folder")
-
-
-@dataclass(frozen=True)
-class Requirements(PipOption, Layer):
-    """``pip install -r`` of a requirements file (its content is part of the image identity)."""
-
-    file: Path = Path("requirements.txt")
-
-    def _content_paths(self) -> tuple[Path, ...]:
-        return (self.file,)
-
-    def validate(self) -> None:
-        _require_file(self.file, "Image.with_requirements file")
-
-
-@dataclass(frozen=True)
-class UVProject(PipOption, Layer):
-    """Install a uv project's locked dependencies (or the whole project) from pyproject.toml + uv.lock."""
-
-    pyproject: Path = Path("pyproject.toml")
-    uvlock: Path = Path("uv.lock")
-    project_install_mode: Literal["dependencies_only", "install_project"] = "dependencies_only"
-
-    def _content_paths(self) -> tuple[Path, ...]:
-        if self.project_install_mode == "install_project":
-            return (self.pyproject.parent,)
-        return (self.pyproject, self.uvlock)
-
-    def validate(self) -> None:
-        _require_file(self.pyproject, "Image.with_uv_project pyproject_file")
-        _require_file(self.uvlock, "Image.with_uv_project uvlock")
-
-
-@dataclass(frozen=True)
-class PoetryProject(Layer):
-    """Install a Poetry project's locked dependencies (or the whole project)."""
-
-    pyproject: Path = Path("pyproject.toml")
-    poetry_lock: Path = Path("poetry.lock")
-    extra_args: Optional[str] = None
-    project_install_mode: Literal["dependencies_only", "install_project"] = "dependencies_only"
-    secret_mounts: Optional[tuple[Secret, ...]] = None
-
-    def _content_paths(self) -> tuple[Path, ...]:
-        if self.project_install_mode == "install_project":
-            return (self.pyproject.parent,)
-        return (self.pyproject, self.poetry_lock)
-
-    def validate(self) -> None:
-        _require_file(self.pyproject, "Image.with_poetry_project pyproject_file")
-        _require_file(self.poetry_lock, "Image.with_poetry_project poetry_lock")
-
-
-@dataclass(frozen=True)
-class UVScript(PipOption, Layer):
-    """Install the dependencies declared in a script's inline ``# /// script`` metadata block."""
-
-    script: Path = Path("script.py")
-
-    def _content_paths(self) -> tuple[Path, ...]:
-        return (self.script,)
-
-    def validate(self) -> None:
-        _require_file(self.script, "Image.from_uv_script script")
-        parse_uv_script_metadata(self.script)
-
-
-@dataclass(frozen=True)
-class AptPackages(Layer):
-    """``apt-get install`` of the given packages."""
-
-    packages: tuple[str, ...] = ()
-    secret_mounts: Optional[tuple[Secret, ...]] = None
-
-
-@dataclass(frozen=True)
-class Commands(Layer):
-    """Shell commands run in order at build time (each as its own ``RUN``)."""
-
-    commands: tuple[str, ...] = ()
-    secret_mounts: Optional[tuple[Secret, ...]] = None
-
-
-@dataclass(frozen=True)
-class WorkDir(Layer):
-    """Sets the working directory of the image."""
-
-    workdir: str = "/root"
-
-
-@dataclass(frozen=True)
-class Env(Layer):
-    """Environment variables set in the image, as ``(name, value)`` pairs sorted by name."""
-
-    env_vars: tuple[tuple[str, str], ...] = ()
-
-    @classmethod
-    def from_dict(cls, envs: dict[str, str]) -> Env:
-        """Build the layer from a mapping."""
-        return cls(env_vars=tuple(sorted(envs.items())))
-
-
-@dataclass(frozen=True)
-class DockerIgnore(Layer):
-    """A .dockerignore file whose patterns apply to the copy layers (its content is hashed)."""
-
-    path: Path = Path(".dockerignore")
-
-    def _content_paths(self) -> tuple[Path, ...]:
-        return (self.path,)
-
-    def validate(self) -> None:
-        _require_file(self.path, "Image.with_dockerignore path")
-
-
-CopyConfigType = Literal[0, 1]
-
-
-@dataclass(frozen=True)
-class CopyConfig(Layer):
-    """Copies a local file (``path_type=0``) or folder (``path_type=1``) into the image at ``dst``."""
-
-    path_type: CopyConfigType = 0
-    src: Path = Path(".")
-    dst: str = "."
-    copy_contents_only: bool = False
-
-    def __post_init__(self) -> None:
-        if self.path_type not in (0, 1):
-            raise ValueError(
-                f"CopyConfig path_type: {self.path_type!r} is not allowed; use 0 (file) or 1 (folder)"
-            )
-
-    def _identity(self) -> list[Any]:
-        # The source's own name decides where it lands under dst, so it is part of the identity.
-        return [*super()._identity(), ["src_name", self.src.name]]
-
-    def _content_paths(self) -> tuple[Path, ...]:
-        return (self.src,)
-
-    def validate(self) -> None:
-        method = "with_source_file" if self.path_type == 0 else "with_source_folder"
-        if not self.src.exists():
-            raise FileNotFoundError(f"Image.{method} src: {str(self.src)!r} does not exist")
-        if self.path_type == 0 and not self.src.is_file():
-            raise ValueError(f"Image.{method} src: {str(self.src)!r} is not a file")
-        if self.path_type == 1 and not self.src.is_dir():
-            raise ValueError(f"Image.{method} src: {str(self.src)!r} is not a folder")
-
-
-@dataclass(frozen=True)
-class CodeBundleLayer(Layer):
-    """Bake the task code into the image instead of shipping a code bundle at run time."""
-
-    copy_style: Literal["loaded_modules", "all"] = "loaded_modules"
-    dst: str = "."
-
-
-@dataclass(frozen=True)
-class InstallFlyte(Layer):
-    """Ours: install the flyte package, at ``version`` or, when ``None``, the one running this engine."""
-
-    version: Optional[str] = None
-    pre: bool = False
-
-
-# --------------------------------------------------------------------------------------------------
-# uv script metadata
-# --------------------------------------------------------------------------------------------------
-
-_UV_BLOCK = re.compile(r"(?m)^# /// script\s*$\n((?:^#(?:| .*)$\n)+?)^# ///\s*$")
-
-
-@dataclass(frozen=True)
-class UVScriptMetadata:
-    """What a script's ``# /// script`` block declares."""
-
-    requires_python: Optional[str] = None
-    dependencies: tuple[str, ...] = ()
-
-
-def parse_uv_script_metadata(script: Path) -> UVScriptMetadata:
-    """Read the inline metadata block (PEP 723) of ``script``.
-
-    Raises:
-        ValueError: there is no ``# /// script`` block or it is not valid TOML.
-    """
-    text = script.read_text(encoding="utf-8")
-    match = _UV_BLOCK.search(text if text.endswith("\n") else text + "\n")
-    if match is None:
-        raise ValueError(
-            f"Image.from_uv_script script: {str(script)!r} has no '# /// script' metadata block; "
-            "start the file with '# /// script', 'dependencies = [...]', '# ///'"
-        )
-    body = "\n".join(line[2:] if line.startswith("# ") else line[1:] for line in match.group(1).splitlines())
-    try:
-        data = _load_toml(body)
-    except Exception as e:
-        raise ValueError(
-            f"Image.from_uv_script script: the metadata block of {str(script)!r} is not valid TOML: {e}"
-        ) from e
-    deps = data.get("dependencies", [])
-    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
-        raise ValueError(
-            f"Image.from_uv_script script: 'dependencies' in {str(script)!r} must be a list of strings"
-        )
-    requires = data.get("requires-python")
-    return UVScriptMetadata(
-        requires_python=requires if isinstance(requires, str) else None, dependencies=tuple(deps)
-    )
-
-
-def _load_toml(text: str) -> dict[str, Any]:
-    try:
-        import tomllib  # Python 3.11+
-    except ImportError:  # pragma: no cover - Python 3.10
-        try:
-            import tomli as tomllib  # type: ignore[no-redef]
-        except ImportError:
-            return _load_simple_toml(text)
-    return tomllib.loads(text)
-
-
-def _load_simple_toml(text: str) -> dict[str, Any]:
-    """Enough TOML for script metadata (``key = "str"`` and ``key = [..]``) when no TOML parser exists."""
-    import ast
-
-    data: dict[str, Any] = {}
-    for match in re.finditer(r'(?ms)^([A-Za-z0-9_-]+)\s*=\s*(\[.*?\]|"[^"\n]*"|\'[^\'\n]*\')\s*$', text):
-        data[match.group(1)] = ast.literal_eval(match.group(2))
-    return data
-
-
-# --------------------------------------------------------------------------------------------------
-# name checks
-# --------------------------------------------------------------------------------------------------
-
-_NAME_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_NAME_RE = re.compile(rf"^{_NAME_COMPONENT}(?:/{_NAME_COMPONENT})*$")
-_REGISTRY_RE = re.compile(
-    r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$"
-)
-
-
-def _bad_name(message: str) -> InvalidImageNameError:
-    return InvalidImageNameError("InvalidImageName", message)
-
-
-def _check_name(name: Optional[str], what: str) -> Optional[str]:
-    if name is None:
-        return None
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise _bad_name(
-            f"{what} name: {name!r} is not a valid image name; use lowercase letters, digits and '.', '_', "
-            "'-' "
-            "separators (and '/' between path parts), e.g. 'my-image'"
-        )
-    return name
-
-
-def _check_registry(registry: Optional[str], what: str) -> Optional[str]:
-    if registry is None:
-        return None
-    if not isinstance(registry, str):
-        raise _bad_name(f"{what} registry: expected a string such as 'ghcr.io/my-org', got {registry!r}")
-    cleaned = registry.strip().rstrip("/")
-    if "://" in cleaned:
-        raise _bad_name(
-            f"{what} registry: {registry!r} must not include a scheme; write e.g. 'ghcr.io/my-org'"
-        )
-    if not _REGISTRY_RE.match(cleaned):
-        raise _bad_name(
-            f"{what} registry: {registry!r} is not a valid registry; use 'host[:port][/path]', "
-            "e.g. 'ghcr.io/my-org' or 'localhost:5000'"
-        )
-    return cleaned
-
-
-def _check_python_version(version: Any, what: str) -> tuple[int, int]:
-    if (
-        not isinstance(version, (tuple, list))
-        or len(version) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in version)
-    ):
-        raise TypeError(
-            f"{what} python_version: expected a (major, minor) pair such as (3, 12), got {version!r}"
-        )
-    pair = (int(version[0]), int(version[1]))
-    if pair[0] != 3 or pair < _MIN_PYTHON:
-        raise ValueError(
-            f"{what} python_version: {pair!r} is not supported; use (3, 10) or newer, e.g. (3, 12)"
-        )
-    return pair
-
-
-def _check_platform(platform: Any, what: str) -> tuple[str, ...]:
-    values = _ensure_tuple(platform)
-    if not values:
-        raise ValueError(f"{what} platform: give at least one of {', '.join(map(repr, _ARCHITECTURES))}")
-    for value in values:
-        if value not in _ARCHITECTURES:
-            raise ValueError(
-                f"{what} platform: {value!r} is not supported; use {' or '.join(map(repr, _ARCHITECTURES))}"
-            )
-    return tuple(dict.fromkeys(values))
-
-
-def _detect_python_version() -> tuple[int, int]:
-    return sys.version_info.major, sys.version_info.minor
-
-
-# --------------------------------------------------------------------------------------------------
-# Image
-# --------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -727,7 +253,7 @@ class Image:
         hasher.update(json.dumps(header, sort_keys=True).encode("utf-8"))
         if self.dockerfile is not None:
             hasher.update(b"dockerfile\x00")
-            _hash_path_into(self.dockerfile, hasher)
+            hash_path_into(self.dockerfile, hasher)
         for layer in self._layers:
             hasher.update(b"\x00layer\x00")
             layer.update_hash(hasher)
@@ -1028,58 +554,3 @@ class Image:
     def with_local_v2(self) -> Image:
         """A new image that installs the flyte package running this engine (instead of a released version)."""
         return self.clone(addl_layer=InstallFlyte(version=None))
-
-
-# --------------------------------------------------------------------------------------------------
-# argument helpers
-# --------------------------------------------------------------------------------------------------
-
-
-def _registry_secret(value: Optional[Union[str, Secret]], what: str) -> Optional[Secret]:
-    if value is None:
-        return None
-    if isinstance(value, Secret):
-        return value
-    if isinstance(value, str):
-        return Secret(key=value)
-    raise TypeError(f"{what} registry_secret: expected a secret key or a flyte.Secret, got {value!r}")
-
-
-def _opt_str(value: Optional[str], what: str, param: str) -> Optional[str]:
-    if value is not None and not isinstance(value, str):
-        raise TypeError(f"{what} {param}: expected a string or None, got {value!r}")
-    return value or None
-
-
-def _pip_options(
-    what: str,
-    index_url: Optional[str],
-    extra_index_urls: Union[str, list[str], tuple[str, ...], None],
-    pre: bool,
-    extra_args: Optional[str],
-) -> dict[str, Any]:
-    extras = _check_strings(
-        _ensure_tuple(extra_index_urls), f"{what} extra_index_urls", "give a list of URLs"
-    )
-    return {
-        "index_url": _opt_str(index_url, what, "index_url"),
-        "extra_index_urls": extras or None,
-        "pre": bool(pre),
-        "extra_args": _opt_str(extra_args, what, "extra_args"),
-    }
-
-
-def _check_install_mode(mode: str, what: str) -> None:
-    if mode not in ("dependencies_only", "install_project"):
-        raise ValueError(
-            f"{what} project_install_mode: {mode!r} is not allowed; use 'dependencies_only' or "
-            "'install_project'"
-        )
-
-
-def _dst(dst: str, what: str) -> str:
-    if not isinstance(dst, str) or not dst.strip():
-        raise ValueError(
-            f"{what} dst: expected a destination path in the image such as '.' or '/app', got {dst!r}"
-        )
-    return dst.strip()
