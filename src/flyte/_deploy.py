@@ -124,6 +124,19 @@ def plan_deploy(*envs: Environment, version: str | None = None) -> list[Deployme
 # -- specs ----------------------------------------------------------------------------------------
 
 
+def _image_uri_of(task: TaskTemplate[Any, Any], env: Environment) -> str | None:
+    """The URI ``flyte build`` gives the task's image (its content-hash tag), as deploy records it."""
+    from flyte._internal.imagebuild import image_uri_for
+
+    image = task.image if task.image is not None else env.image
+    if image is None or image == "auto":
+        return image_uri(image)
+    try:
+        return image_uri_for(image)
+    except Exception:  # an image that cannot be resolved here is still recorded as given
+        return image_uri(image)
+
+
 def image_uri(image: Any) -> str | None:
     """What a task's image is recorded as: an image's URI (its content-hash tag), or the string given."""
     if image is None or isinstance(image, str):
@@ -219,6 +232,7 @@ def task_spec(
 ) -> dict[str, Any]:
     """The ``TaskDeploy`` body of ``task`` (see ``flyte.server.triggers.models``)."""
     docs = inspect.cleandoc(task.func.__doc__) if task.func.__doc__ else None
+    image = _image_uri_of(task, env)
     return {
         "name": task.name,
         "version": version,
@@ -226,11 +240,23 @@ def task_spec(
         "short_name": task.short_name,
         "task": task_ref(task, bundle_key, root),
         "interface": _interface(task),
-        "image": image_uri(task.image if task.image is not None else env.image),
+        "image": image,
         "triggers": [_trigger_spec(task, t) for t in task.triggers],
         "docs": docs,
         "extra": {},
     }
+
+
+def _k8s_extra(task: TaskTemplate[Any, Any], image: str | None, version: str) -> dict[str, Any]:
+    """The Kubernetes pod the task would run as, when the optional ``kubernetes`` package is here
+    to validate it (``flyte deploy --dry-run`` prints it); nothing otherwise."""
+    import importlib.util
+
+    if importlib.util.find_spec("kubernetes") is None:
+        return {}
+    from flyte._internal.k8s import pod_manifest_for
+
+    return {"k8s_pod": pod_manifest_for(task, image_uri=image, version=version)}
 
 
 def _tasks(plan: DeploymentPlan) -> list[tuple[Environment, TaskTemplate[Any, Any]]]:
@@ -279,7 +305,7 @@ def content_version(bundle_sha256: str, specs: list[dict[str, Any]]) -> str:
     for spec in sorted(specs, key=lambda s: s["name"]):
         h.update(
             json.dumps(
-                {k: v for k, v in spec.items() if k != "version"}, sort_keys=True, default=str
+                {k: v for k, v in spec.items() if k not in ("version", "extra")}, sort_keys=True, default=str
             ).encode()
         )
     return h.hexdigest()[:32]
@@ -298,9 +324,10 @@ def _apply(plan: DeploymentPlan, dryrun: bool, copy_style: CopyFiles, client: Ap
     key = bundle.key if bundle is not None else bundle_key("0" * 64)
     specs = [task_spec(task, env, key, root, plan.version or "") for env, task in tasks]
     version = plan.version or content_version(bundle.sha256 if bundle else "", specs)
-    for spec in specs:
+    for (_, task), spec in zip(tasks, specs, strict=True):
         spec["version"] = version
         spec["task"]["version"] = version  # what flyte.ctx().version says in the deployed task
+        spec["extra"].update(_k8s_extra(task, spec["image"], version))  # derived: not in the version
     deployment = Deployment(plan.envs, version=version, dryrun=dryrun)
     deployment.deployed_triggers = [{"task": s["name"], **t} for s in specs for t in s["triggers"]]
     if dryrun:

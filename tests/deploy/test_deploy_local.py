@@ -214,3 +214,42 @@ def test_a_remote_task_cannot_run_in_a_local_run(project: Path) -> None:
     assert changed["retries"] == 3 and changed["env_vars"] == {"K": "v"} and changed["overrides_b64"]
     with pytest.raises(ValueError, match="cache behavior 'auto'"):
         template.override(cache="auto")
+
+
+IMAGED = """
+import flyte
+
+image = flyte.Image.from_debian_base(registry="127.0.0.1:5000", name="app").with_pip_packages("numpy")
+env = flyte.TaskEnvironment(name="imaged", image=image, resources=flyte.Resources(cpu=2, memory="1Gi"))
+
+
+@env.task
+async def main(x: int = 1) -> int:
+    return x
+"""
+
+
+def test_a_dry_run_records_the_image_uri_and_prints_the_kubernetes_pod(tmp_path: Path) -> None:
+    pytest.importorskip("kubernetes")
+    from click.testing import CliRunner
+
+    from flyte._internal.imagebuild import image_uri_for
+    from flyte.cli.main import main
+
+    (tmp_path / "imaged.py").write_text(IMAGED)
+    mod = load_module(str(tmp_path / "imaged.py"), tmp_path)
+    try:
+        [plan] = deploy(mod.env, dryrun=True)
+        [task] = plan.deployed_tasks
+        uri = image_uri_for(mod.env.image)
+        assert task.spec["image"] == uri and uri.startswith("127.0.0.1:5000/app:")
+        pod = task.spec["extra"]["k8s_pod"]
+        container = pod["spec"]["containers"][0]
+        assert container["image"] == uri
+        assert container["resources"]["requests"] == {"cpu": "2", "memory": "1Gi"}
+        assert pod["metadata"]["labels"]["flyte.org/version"] == plan.version
+        shown = CliRunner().invoke(main, ["deploy", "--dry-run", str(tmp_path / "imaged.py"), "imaged"])
+        assert shown.exit_code == 0, shown.output
+        assert "Kubernetes pod:" in shown.output and f"image: {uri}" in shown.output
+    finally:
+        sys.modules.pop("imaged", None)

@@ -149,6 +149,12 @@ def deploy(
                     ("env vars", ", ".join(sorted(ref.get("env_vars") or {})) or "-"),
                 ]
             )
+            pod = t.spec.get("extra", {}).get("k8s_pod")
+            if pod is not None:  # what it would run as on Kubernetes (with the kubernetes extra)
+                import yaml
+
+                click.echo("Kubernetes pod:")
+                click.echo(yaml.safe_dump(pod, sort_keys=False).rstrip())
 
 
 # -- get task ------------------------------------------------------------------------------------
