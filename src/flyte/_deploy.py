@@ -34,6 +34,7 @@ from flyte._internal.typespec import describe
 from flyte._syncify import syncify
 from flyte._trigger import Cron, FixedRate, Trigger, TriggerTime
 from flyte.errors import CodeBundleError, DeploymentError
+from flyte.notify._wire import run_notifications_field
 from flyte.types import TypeEngine, TypeTransformerFailedError
 
 if TYPE_CHECKING:
@@ -224,6 +225,7 @@ def _trigger_spec(task: TaskTemplate[Any, Any], trigger: Trigger) -> dict[str, A
         "labels": dict(trigger.labels or {}),
         "custom_context": dict(trigger.custom_context or {}),
         "overwrite_cache": trigger.overwrite_cache,
+        "notifications": run_notifications_field(trigger.notifications).get("run_notifications", []),
     }
 
 

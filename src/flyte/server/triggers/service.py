@@ -25,7 +25,7 @@ import msgpack
 
 from flyte.errors import RuntimeSystemError
 from flyte.server.errors import ApiError
-from flyte.server.models import RunCreate
+from flyte.server.models import RunCreate, TaskRef
 from flyte.server.triggers.clock import Clock
 from flyte.server.triggers.models import TriggerSpec
 from flyte.server.triggers.registry import Registry
@@ -137,7 +137,7 @@ class TriggerService:
         when = datetime.fromtimestamp(due, timezone.utc).isoformat()
         request = RunCreate(
             name=run_name,
-            task=deployed.spec.task,
+            task=_with_run_notifications(deployed.spec.task, trigger),
             inputs_b64=fire_inputs(trigger, due),
             env_vars=dict(trigger.env_vars),
             custom_context=dict(trigger.custom_context),
@@ -156,3 +156,10 @@ class TriggerService:
             "flyte server: trigger '%s' of '%s' fired for %s: run %s", trigger.name, task_name, when, run_name
         )
         return True
+
+
+def _with_run_notifications(task: TaskRef, trigger: TriggerSpec) -> TaskRef:
+    """The deployed task's ref, carrying the trigger's notifications for the run it starts."""
+    if not trigger.notifications:
+        return task
+    return TaskRef.model_validate({**task.model_dump(), "run_notifications": trigger.notifications})
