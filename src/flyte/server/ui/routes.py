@@ -363,9 +363,14 @@ def run_live(
     run: str,
     action: list[str] = Query(default=[]),
     group: list[str] = Query(default=[]),
+    top: int = -1,
     _cookie: str | None = Depends(viewer),
 ) -> Response:
-    """The run's state, and the current state of the actions and groups on screen."""
+    """The run's state, and the current state of the actions and groups on screen.
+
+    ``top`` is how many rows the page shows under the root (-1: no root yet); when the root's
+    children now make another number of groups, the answer carries the tree's first level anew.
+    """
     source = console_source(request)
     source.refresh()
     record = source.get_run(run)
@@ -384,7 +389,13 @@ def run_live(
                 groups[f"{parent}|{g.key}"] = views.group_state(g)
     state = views.run_state(record)
     state["counts"] = f"{sum(counts.values())} · {views.counts_text(counts)}"
-    return JSONResponse({"run": state, "actions": actions, "groups": groups})
+    answer: dict[str, Any] = {"run": state, "actions": actions, "groups": groups}
+    root = source.get_action(run, "a0")
+    if root is not None:
+        first = source.child_groups(run, "a0")
+        if top == -1 or len(first[: views.MAX_GROUPS]) != top:
+            answer["tree_html"] = views.root_html(run, root, first, source.parents(run))
+    return JSONResponse(answer)
 
 
 @router.get("/ui/api/runs/{run}/actions/{action}/logs")

@@ -208,6 +208,16 @@ def action_state(a: ActionRecord) -> dict[str, Any]:
 # -- run -------------------------------------------------------------------------------------------
 
 
+def root_html(run: str, root: ActionRecord | None, groups: list[ChildGroup], parents: set[str]) -> str:
+    """The tree's first level: the root action, its child groups open under it."""
+    if root is None:
+        return '<li class="muted">No actions recorded yet.</li>'
+    row = action_row(root, run, False, time.time()).replace('<span class="toggle-space"></span>', "", 1)
+    return row.replace(
+        "</div></li>", f'</div><ul class="children">{groups_html(groups, run, parents)}</ul></li>', 1
+    )
+
+
 def run_body(
     run: RunRecord,
     root: ActionRecord | None,
@@ -232,10 +242,7 @@ def run_body(
     error = f'<pre class="error-box">{esc(err)}</pre>' if err else ""
     note = f'<p class="flash" role="status">{esc(message)}</p>' if message else ""
     total = sum(counts.values())
-    root_row = ""
-    if root is not None:
-        root_row = action_row(root, run.name, False, now).replace('<span class="toggle-space"></span>', "", 1)
-        root_row = root_row.replace("</div></li>", f'</div><ul class="children">{groups_html(groups, run.name, parents)}</ul></li>', 1)  # fmt: skip
+    root_row = root_html(run.name, root, groups, parents)
     source = f'<p class="muted">recovers <a href="{esc(run_url(run.source_run))}">{esc(run.source_run)}</a></p>' if run.source_run else ""  # fmt: skip
     inputs, outputs = root_io
     return f"""

@@ -127,12 +127,18 @@
       const params = new URLSearchParams();
       for (const node of $$("li.node[data-live]", tree()).slice(0, 500)) params.append("action", node.dataset.action);
       for (const g of $$("li.group[data-live]", tree()).slice(0, 200)) params.append("group", g.dataset.parent + "|" + g.dataset.key);
+      const root = $("li.node[data-action=a0]", tree());
+      params.set("top", root ? String($$(":scope > ul.children > li:not(.muted)", root).length) : "-1");
       const data = await getJSON(api(run) + "/live?" + params.toString());
       const expanded = $$('.toggle[aria-expanded="true"]', tree()).length > 0;
       if (data.run.ended && !expanded) {
         // Nothing opened by the viewer to lose: show the ended run whole (outputs, timeline).
         window.location.replace(window.location.pathname);
         return false;
+      }
+      if (data.tree_html !== undefined) {
+        tree().innerHTML = data.tree_html; // new children under the root: its first level anew
+        localTimes(tree());
       }
       for (const [name, state] of Object.entries(data.actions)) {
         for (const node of $$('li.node[data-action="' + CSS.escape(name) + '"]', tree())) {
