@@ -1,0 +1,171 @@
+"""The console's read layer and HTML on a real run store: keyset paging over many runs, fan-outs
+collapsed into groups and paged, and data that can never become markup."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flyte._internal.store import RunStore
+from flyte.models import ActionPhase
+from flyte.server.ui import views
+from flyte.server.ui.reader import ConsoleReader, RunFilter, split_group_key
+
+T0 = 1_700_000_000.0
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[RunStore]:
+    found = RunStore(tmp_path / "runs.db")
+    yield found
+    found.close()
+
+
+def add_runs(store: RunStore, rows: list[tuple[str, str, str, float]]) -> None:
+    """(name, task, phase, created_at) rows."""
+    full = [
+        (
+            n,
+            t,
+            p,
+            at,
+            None if p == "running" else at + 1,
+            "test:0:0",
+            None,
+            None,
+            None,
+            None,
+            "wf",
+            None,
+            None,
+            None,
+        )
+        for n, t, p, at in rows
+    ]
+    store.execute_write(
+        lambda c: c.executemany(
+            "INSERT INTO runs (name, task_name, phase, created_at, ended_at, owner, error_type, error_message,"
+            " source_run, abort_reason, task_module, task_file, root_dir, labels)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            full,
+        )
+    )
+
+
+def add_actions(
+    store: RunStore, run: str, rows: list[tuple[str, str | None, str, str | None, str, float]]
+) -> None:
+    """(name, parent, task, group, phase, created_at) rows."""
+    full = [
+        (run, n, parent, task, group, phase, 1, at, at, None if phase == "running" else at + 0.5,
+         None, None, None, None, "ValueError" if phase == "failed" else None,
+         "bad <input>" if phase == "failed" else None, None, b"\x90", None)
+        for n, parent, task, group, phase, at in rows
+    ]  # fmt: skip
+    store.execute_write(
+        lambda c: c.executemany(
+            "INSERT INTO actions (run_name, name, parent, task_name, group_name, phase, attempts, created_at,"
+            " started_at, ended_at, inputs, inputs_ref, outputs, outputs_ref, error_type, error_message,"
+            " cache_status, history, report_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            full,
+        )
+    )
+
+
+def test_paging_shows_every_run_once_newest_first_even_with_equal_times(store: RunStore) -> None:
+    # 237 runs, three at a time sharing one creation time: an offset-free cursor must still split them
+    rows = [
+        (f"r{i:04d}", f"env.task{i % 3}", "failed" if i % 5 == 0 else "succeeded", T0 + i // 3)
+        for i in range(237)
+    ]
+    add_runs(store, rows)
+    reader = ConsoleReader(store)
+    seen, cursor = [], None
+    while True:
+        page = reader.runs_page(RunFilter(), cursor, limit=50)
+        seen += [r.name for r in page.runs]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    expected = [n for n, *_ in sorted(rows, key=lambda r: (r[3], r[0]), reverse=True)]
+    assert seen == expected
+
+    failed = reader.runs_page(RunFilter(phases=(ActionPhase.FAILED,)), limit=1000).runs
+    assert len(failed) == 48 and {r.phase for r in failed} == {ActionPhase.FAILED}
+    by_short_task = reader.runs_page(RunFilter(task="task1"), limit=1000).runs
+    assert len(by_short_task) == 79 and {r.task_name for r in by_short_task} == {"env.task1"}
+    assert [r.name for r in reader.runs_page(RunFilter(search="r012"), limit=1000).runs] == [
+        f"r012{i}" for i in range(9, -1, -1)
+    ]
+    assert reader.newer_runs(RunFilter(), T0 + 77) == 3  # r0234..r0236, the last second
+
+
+def test_a_search_takes_wildcards_literally(store: RunStore) -> None:
+    add_runs(
+        store,
+        [("a_b", "t", "succeeded", T0), ("axb", "t", "succeeded", T0 + 1), ("50%", "t", "failed", T0 + 2)],
+    )
+    reader = ConsoleReader(store)
+    assert [r.name for r in reader.runs_page(RunFilter(search="a_b")).runs] == ["a_b"]
+    assert [r.name for r in reader.runs_page(RunFilter(search="%")).runs] == ["50%"]
+
+
+def test_a_fan_out_is_one_group_with_counts_and_pages_of_members(store: RunStore) -> None:
+    add_runs(store, [("run1", "env.main", "running", T0)])
+    rows: list[tuple[str, str | None, str, str | None, str, float]] = [
+        ("a0", None, "env.main", None, "running", T0)
+    ]
+    rows.append(("mk", "a0", "env.make", None, "succeeded", T0 + 0.1))
+    for i in range(250):
+        phase = "failed" if i == 7 else "running" if i >= 240 else "succeeded"
+        rows.append((f"sq{i:03d}", "a0", "env.square", None, phase, T0 + 1 + i * 0.001))
+    rows += [(f"g{i}", "a0", "env.square", "batch 1", "succeeded", T0 + 2 + i) for i in range(3)]
+    rows.append(("child", "sq000", "env.leaf", None, "succeeded", T0 + 5))
+    add_actions(store, "run1", rows)
+    reader = ConsoleReader(store)
+
+    groups = reader.child_groups("run1", "a0")
+    assert [(g.task_name, g.group, g.size) for g in groups] == [
+        ("env.make", None, 1), ("env.square", None, 250), ("env.square", "batch 1", 3)
+    ]  # fmt: skip
+    assert groups[0].single is not None and groups[0].single.name == "mk"
+    fan = groups[1]
+    assert fan.counts == {ActionPhase.SUCCEEDED: 239, ActionPhase.FAILED: 1, ActionPhase.RUNNING: 10}
+    assert fan.done == 240 and fan.phase is ActionPhase.FAILED
+    assert split_group_key(groups[2].key) == ("batch 1", "env.square")
+    assert reader.parents("run1") == {"a0", "sq000"}
+
+    names, cursor, pages = [], None, 0
+    while True:
+        page, cursor = reader.group_members("run1", "a0", fan.key, cursor)
+        names += [a.name for a in page]
+        pages += 1
+        if cursor is None:
+            break
+    assert pages == 3 and names == [f"sq{i:03d}" for i in range(250)]
+    failed, more = reader.group_members("run1", "a0", fan.key, phase=ActionPhase.FAILED)
+    assert [a.name for a in failed] == ["sq007"] and more is None
+    assert reader.phase_counts("run1")[ActionPhase.SUCCEEDED] == 239 + 1 + 3 + 1
+
+    html = views.groups_html(groups, "run1", reader.parents("run1"))
+    assert "× 250" in html and "240/250 done" in html and "1 failed" in html
+    first, _ = reader.group_members("run1", "a0", fan.key)
+    rows_html = views.members_html(first, "run1", reader.parents("run1"))
+    assert rows_html.count('class="node"') == 100
+    assert 'data-children="sq000"' in rows_html  # sq000 has a child: it gets an expand button
+    assert "bad &lt;input&gt;" in rows_html and "bad <input>" not in rows_html
+
+
+def test_names_and_messages_never_become_markup(store: RunStore) -> None:
+    evil = '<script>alert("x")</script>'
+    add_runs(store, [(evil, f"env.{evil}", "failed", T0)])
+    reader = ConsoleReader(store)
+    page = reader.runs_page(RunFilter())
+    html = views.runs_body(page, RunFilter(search=evil), reader.task_names(), None)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    run = page.runs[0]
+    body = views.run_body(run, None, [], set(), {}, (None, None), "tok", lambda p: p, evil)
+    assert "<script>" not in body
+    assert "/runs/%3Cscript%3Ealert%28%22x%22%29%3C%2Fscript%3E/rerun" in body  # URLs are encoded too
