@@ -92,6 +92,12 @@ def test_a_fan_out_with_a_failing_child_abort_and_rerun(browser: Any, devbox: De
     expect(page.locator("li.node[data-action=a0] > .row .phase")).to_have_attribute(
         "data-phase", "running", timeout=WAIT_MS
     )
+    # Its root's page tails the logs while it runs.
+    page.locator("li.node[data-action=a0] a.aname").click()
+    expect(page.locator("#logs")).to_contain_text("going to sleep", timeout=WAIT_MS)
+    assert page.locator("#action-head .phase").get_attribute("data-phase") == "running"
+    assert page.inner_text("#logs-state") == "following…"
+    page.goto(sleepy_url)
     page.click("form[action$='/abort'] button")
     page.wait_for_selector("#run-phase .phase[data-phase=aborted]", timeout=WAIT_MS)
     assert page.locator("form[action$='/abort']").count() == 0

@@ -79,6 +79,15 @@ def test_local_runs_in_the_console(
     assert page.inner_text("#error .error-type") == "ValueError"
     expect(page.locator("#logs")).to_contain_text("about to fail on seven")
 
+    # Rerun --recover: `flyte rerun` in a process of its own, then the new run's page.
+    page.goto(f"{console.url}/runs/{name}")
+    page.click("form:has(input[name=recover]) button")
+    expect(page.locator(".flash")).to_contain_text(f"recovering {name}", timeout=WAIT_MS)
+    expect(page.locator("#run-phase .phase")).to_have_attribute("data-phase", "succeeded", timeout=WAIT_MS)
+    assert "recovers" in page.inner_text("#run-head") and page.url.split("/runs/")[1].split("?")[0] != name
+    # The root succeeded before, so the whole run is replayed from the store, not executed.
+    assert page.inner_text("li.node[data-action=a0] > .row .tag.cache") == "cache recovered"
+
     # Abort a local run that executes in its own `flyte run --local` process.
     env = dict(os.environ, FLYTE_HOME=str(console.home))
     sleeper = subprocess.Popen(
@@ -87,7 +96,7 @@ def test_local_runs_in_the_console(
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
-        while len(_run_names(console.home)) < 2:
+        while len(_run_names(console.home)) < 3:
             assert sleeper.poll() is None and time.monotonic() < deadline, "the local run did not start"
             time.sleep(0.1)
         sleepy = _run_names(console.home)[0]
