@@ -33,8 +33,11 @@ PHONE = {"width": 390, "height": 844}
 WORKFLOW = textwrap.dedent(
     """
     import asyncio
+    import os
+    import tempfile
 
     import flyte
+    from flyte.io import File
 
     env = flyte.TaskEnvironment(name="console")
 
@@ -52,6 +55,14 @@ WORKFLOW = textwrap.dedent(
     async def fanout(n: int = 12) -> int:
         results = await asyncio.gather(*(square(i) for i in range(n)), return_exceptions=True)
         return sum(r for r in results if isinstance(r, int))
+
+
+    @env.task
+    async def make_file(text: str = "hello from a task") -> File:
+        path = os.path.join(tempfile.mkdtemp(), "greeting.txt")
+        with open(path, "w") as f:
+            f.write(text)
+        return await File.from_local(path)
 
 
     @env.task

@@ -86,8 +86,21 @@ def test_a_fan_out_with_a_failing_child_abort_and_rerun(browser: Any, devbox: De
     page.wait_for_selector("#run-phase .phase[data-phase=succeeded]", timeout=WAIT_MS)
     assert "recovers" in page.inner_text("#run-head") and name in page.inner_text("#run-head")
 
-    # Abort a run that is still running, from its page.
+    # A File output is a link that downloads it.
+    file_url = run_on_devbox(devbox, "make_file")
+    page.goto(file_url)
+    page.wait_for_selector("#run-phase .phase[data-phase=succeeded]", timeout=WAIT_MS)
+    link = page.locator(".io .ref a").first
+    assert link.inner_text() == "greeting.txt"
+    with page.expect_download() as download:
+        link.click()
+    assert Path(download.value.path()).read_text() == "hello from a task"
+
+    # Abort a run that is still running, from its page; the runs list in another tab follows it.
     sleepy_url = run_on_devbox(devbox, "sleepy", "--seconds", "120")
+    sleepy = sleepy_url.rsplit("/", 1)[1]
+    runs_tab = browser.new_page()
+    runs_tab.goto(f"{devbox.endpoint}/runs")
     page.goto(sleepy_url)
     expect(page.locator("li.node[data-action=a0] > .row .phase")).to_have_attribute(
         "data-phase", "running", timeout=WAIT_MS
@@ -101,19 +114,23 @@ def test_a_fan_out_with_a_failing_child_abort_and_rerun(browser: Any, devbox: De
     page.click("form[action$='/abort'] button")
     page.wait_for_selector("#run-phase .phase[data-phase=aborted]", timeout=WAIT_MS)
     assert page.locator("form[action$='/abort']").count() == 0
+    expect(runs_tab.locator(f'tr[data-run="{sleepy}"] .phase')).to_have_attribute(
+        "data-phase", "aborted", timeout=WAIT_MS
+    )
+    runs_tab.close()
     check_widths(page, shots, "aborted")
 
     # The runs page: all of them, newest first; a search by name keeps one.
     page.goto(f"{devbox.endpoint}/runs")
     names = page.locator("table#runs td.c-name").all_inner_texts()
-    assert names[0] == sleepy_url.rsplit("/", 1)[1] and name in names
+    assert names[0] == sleepy and name in names
     assert page.locator(f'tr[data-run="{name}"] .phase[data-phase=succeeded]').count() == 1
     check_widths(page, shots, "runs")
     page.fill("input[name=q]", name[3:9])
     page.click("form.filters button")
     assert page.locator("table#runs td.c-name").all_inner_texts() == [name]
     page.goto(f"{devbox.endpoint}/runs?phase=aborted")
-    assert page.locator("table#runs td.c-name").all_inner_texts() == [sleepy_url.rsplit("/", 1)[1]]
+    assert page.locator("table#runs td.c-name").all_inner_texts() == [sleepy]
     for shot in ("signin", "run", "run-phone", "action", "action-phone", "aborted", "runs", "runs-phone"):
         assert (shots / f"{shot}.png").stat().st_size > 1000
 
@@ -130,8 +147,10 @@ def test_nothing_is_readable_without_signing_in(devbox: Devbox) -> None:
         assert plain.get("/ui/api/runs/states").status_code == 401
         assert plain.get(f"/ui/api{target}/live").status_code == 401
         assert plain.get("/ui/static/console.js").status_code == 200  # the script is not a secret
-        forged = plain.get("/runs", cookies={"flyte_console": "abc.9999999999.0000"})
-        assert forged.status_code == 303
+        with httpx.Client(
+            base_url=devbox.endpoint, cookies={"flyte_console": "abc.9999999999.0000"}
+        ) as forged:
+            assert forged.get("/runs").status_code == 303
 
         refused = plain.post("/signin", data={"api_key": "fk_wrong", "next": "/runs"})
         assert refused.status_code == 401 and "flyte_console" not in refused.cookies

@@ -169,3 +169,21 @@ def test_names_and_messages_never_become_markup(store: RunStore) -> None:
     body = views.run_body(run, None, [], set(), {}, (None, None), "tok", lambda p: p, evil)
     assert "<script>" not in body
     assert "/runs/%3Cscript%3Ealert%28%22x%22%29%3C%2Fscript%3E/rerun" in body  # URLs are encoded too
+
+
+def test_an_error_shows_its_type_message_and_a_traceback_it_carries(store: RunStore) -> None:
+    add_runs(store, [("run1", "env.main", "failed", T0)])
+    add_actions(store, "run1", [("a0", None, "env.main", None, "failed", T0)])
+    message = 'bad <input>\nTraceback (most recent call last):\n  File "wf.py", line 3, in main'
+    store.execute_write(
+        lambda c: c.execute("UPDATE actions SET error_message = ? WHERE name = 'a0'", (message,))
+    )
+    reader = ConsoleReader(store)
+    action = reader.get_action("run1", "a0")
+    assert action is not None
+    run = reader.get_run("run1")
+    assert run is not None
+    html = views.action_body(run, action, [], (None, None), [], [], "", lambda p: p, None)
+    assert '<span class="error-type">ValueError</span>' in html
+    assert '<pre class="error-box">ValueError: bad &lt;input&gt;</pre>' in html
+    assert '<pre class="traceback">Traceback (most recent call last):\n  File &quot;wf.py&quot;' in html
