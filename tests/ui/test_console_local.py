@@ -119,6 +119,7 @@ def test_the_local_console_answers_only_this_machine(console: LocalConsole) -> N
         assert client.get("/runs").status_code == 200
         assert client.get("/runs", headers={"Host": "evil.example"}).status_code == 403  # DNS rebinding
         assert client.post("/runs/any/abort", data={}).status_code == 403  # no CSRF token
+        assert client.post("/signin", data={"api_key": "x"}).status_code == 303  # nothing to sign in to
         missing = client.get("/runs/no-such-run")
         assert missing.status_code == 404 and "No run named &#x27;no-such-run&#x27;" in missing.text
     host = console.url.split("//", 1)[1].rsplit(":", 1)[0]

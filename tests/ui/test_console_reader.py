@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flyte._internal.store import RunStore
+from flyte._internal.store import RunStore, store_for_url
 from flyte.models import ActionPhase
 from flyte.server.ui import views
 from flyte.server.ui.reader import ConsoleReader, RunFilter, split_group_key
@@ -16,9 +16,13 @@ from flyte.server.ui.reader import ConsoleReader, RunFilter, split_group_key
 T0 = 1_700_000_000.0
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[RunStore]:
-    found = RunStore(tmp_path / "runs.db")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunStore]:
+    """The local store's dialect and the control plane's: the console reads both with one SQL."""
+    if request.param == "sqlite":
+        found = RunStore(tmp_path / "runs.db")
+    else:
+        found = store_for_url(request.getfixturevalue("postgres_db"), blob_dir=tmp_path / "blobs")
     yield found
     found.close()
 

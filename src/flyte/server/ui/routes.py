@@ -147,6 +147,8 @@ async def signin(request: Request) -> Response:
 
     form = await _form(request)
     target = _safe_next(form.get("next"))
+    if not console_source(request).requires_sign_in:  # the local console has no sign-in
+        return RedirectResponse(target, status_code=303)
     if not same_origin(request):
         raise Refused("sign in from this console's own page")
     keys: ApiKeys = request.app.state.api_keys
