@@ -49,7 +49,14 @@ def _refused(request: Request, error: Exception) -> Response:
 
 
 def mount(app: FastAPI) -> None:
-    """Serve the console from ``app``: pages at ``/``, ``/runs/...``, static files under ``/ui/static``."""
+    """Serve the console from ``app``: pages at ``/``, ``/runs/...``, static files under ``/ui/static``.
+
+    More pages (Tasks, Triggers, once deployment exists) plug in with a router of their own whose
+    routes depend on :func:`flyte.server.ui.routes.viewer` and answer
+    :func:`flyte.server.ui.routes.page`, plus ``app.state.console_nav.append((label, path))`` for
+    their link in the header.
+    """
+    app.state.console_nav = []
     app.add_exception_handler(SignInNeeded, _sign_in_needed)
     app.add_exception_handler(Refused, _refused)
     app.include_router(router)

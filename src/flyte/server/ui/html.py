@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -92,8 +93,17 @@ def first_line(text: str, limit: int = 160) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def layout(title: str, body: str, *, csrf: str = "", signed_in: bool = False, source_label: str = "") -> str:
-    """The whole page around ``body``: header with navigation, the CSRF token for console.js."""
+def layout(
+    title: str,
+    body: str,
+    *,
+    csrf: str = "",
+    signed_in: bool = False,
+    source_label: str = "",
+    nav: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The whole page around ``body``: header with navigation (Runs, then ``nav``'s (label, path)
+    pages), the CSRF token for console.js."""
     sign_out = (
         f'<form method="post" action="/signout" class="signout">{csrf_field(csrf)}'
         '<button type="submit" class="link">Sign out</button></form>'
@@ -113,7 +123,7 @@ def layout(title: str, body: str, *, csrf: str = "", signed_in: bool = False, so
 <body>
 <header class="top">
   <a class="brand" href="/">Flyte console</a>
-  <nav><a href="/runs">Runs</a>{nav_extensions()}</nav>
+  <nav><a href="/runs">Runs</a>{"".join(f'<a href="{esc(path)}">{esc(label)}</a>' for label, path in nav)}</nav>
   <span class="source muted">{esc(source_label)}</span>
   {sign_out}
 </header>
@@ -122,15 +132,6 @@ def layout(title: str, body: str, *, csrf: str = "", signed_in: bool = False, so
 </main>
 </body>
 </html>"""
-
-
-NAV_PAGES: list[tuple[str, str]] = []
-"""Extra top-level pages as (label, path): where Tasks and Triggers pages plug in once deployment
-exists (a module adding routes to the console router appends its entry here)."""
-
-
-def nav_extensions() -> str:
-    return "".join(f'<a href="{esc(path)}">{esc(label)}</a>' for label, path in NAV_PAGES)
 
 
 def csrf_field(token: str) -> str:

@@ -95,6 +95,7 @@ async def checked_form(request: Request, cookie: str | None) -> dict[str, str]:
 
 
 def page(request: Request, title: str, body: str, cookie: str | None, status: int = 200) -> HTMLResponse:
+    """``body`` in the console's layout (header, navigation, CSRF token), with its security headers."""
     source = console_source(request)
     html = layout(
         title,
@@ -102,6 +103,7 @@ def page(request: Request, title: str, body: str, cookie: str | None, status: in
         csrf=sessions(request).csrf(cookie),
         signed_in=cookie is not None,
         source_label=source.label,
+        nav=getattr(request.app.state, "console_nav", ()),
     )
     return HTMLResponse(html, status_code=status, headers=_PAGE_HEADERS)
 
