@@ -187,7 +187,31 @@ def test_an_error_shows_its_type_message_and_a_traceback_it_carries(store: RunSt
     assert action is not None
     run = reader.get_run("run1")
     assert run is not None
-    html = views.action_body(run, action, [], (None, None), [], [], "", lambda p: p, None)
+    html = views.action_body(run, action, [], (None, None), ([], 0), [], "", lambda p: p, None)
     assert '<span class="error-type">ValueError</span>' in html
     assert '<pre class="error-box">ValueError: bad &lt;input&gt;</pre>' in html
     assert '<pre class="traceback">Traceback (most recent call last):\n  File &quot;wf.py&quot;' in html
+
+
+def test_an_action_page_starts_at_the_end_of_long_logs_and_tails_from_there(store: RunStore) -> None:
+    def write(lines: range) -> None:
+        rows = [("run1", "a0", 1, "stderr" if i % 2 else "stdout", T0 + i, f"line {i} <b>") for i in lines]
+        store.execute_write(
+            lambda c: c.executemany(
+                "INSERT INTO logs (run_name, action, attempt, stream, at, line) VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        )
+
+    write(range(2500))
+    reader = ConsoleReader(store)
+    lines, total = reader.logs_tail("run1", "a0", limit=2000)
+    assert total == 2500 and [r.line for _i, r in lines] == [f"line {i} <b>" for i in range(500, 2500)]
+    last = lines[-1][0]
+    assert reader.logs("run1", "a0", after=last) == []
+    write(range(2500, 2503))
+    more = reader.logs("run1", "a0", after=last)
+    assert [r.line for _i, r in more] == ["line 2500 <b>", "line 2501 <b>", "line 2502 <b>"]
+    payload = views.logs_payload(more, last)
+    assert payload["after"] == more[-1][0] and "line 2501 &lt;b&gt;" in payload["html"]
+    assert '<span class="err">line 2501' in payload["html"]

@@ -7,10 +7,12 @@ message can never become HTML. Nothing here reads a store.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -18,8 +20,10 @@ from flyte.models import ActionPhase
 from flyte.server.ui.reader import ref_kind
 
 STATIC = "/ui/static"
-ASSET_VERSION = "1"
-"""Bumped with the static files, so that browsers do not keep an old console.js."""
+ASSET_VERSION = hashlib.sha256(
+    b"".join((Path(__file__).parent / "static" / name).read_bytes() for name in ("console.css", "console.js"))
+).hexdigest()[:12]
+"""Changes with the static files, so that a browser never keeps an old console.js."""
 
 
 def esc(value: object) -> str:

@@ -368,5 +368,17 @@ class ConsoleReader:
         )
         return [(r[0], LogRecord(*r[1:])) for r in rows]
 
+    def logs_tail(
+        self, run: str, action: str, limit: int = LOGS_PAGE
+    ) -> tuple[list[tuple[int, LogRecord]], int]:
+        """The last ``limit`` log lines of the action (oldest first) and how many it has in all."""
+        total = self._read("SELECT COUNT(*) FROM logs WHERE run_name = ? AND action = ?", (run, action))[0][0]
+        rows = self._read(
+            "SELECT id, run_name, action, attempt, stream, at, line FROM logs"
+            " WHERE run_name = ? AND action = ? ORDER BY id DESC LIMIT ?",
+            (run, action, limit),
+        )
+        return [(r[0], LogRecord(*r[1:])) for r in reversed(rows)], total
+
     def traces(self, run: str, action: str) -> list[TraceRecord]:
         return self.store.get_traces(run, action)

@@ -236,7 +236,7 @@ def action_page(request: Request, run: str, action: str, cookie: str | None = De
     children = views.groups_html(source.child_groups(run, action), run, parents) if action in parents else ""
     report = f"{action_url(run, action)}/report" if _report_file(found.report_path) else None
     body = views.action_body(
-        record, found, attempts_of(found), source.action_io(run, action), source.logs(run, action),
+        record, found, attempts_of(found), source.action_io(run, action), source.logs_tail(run, action),
         source.traces(run, action), children, _blob_link(run, action), report,
     )  # fmt: skip
     return page(request, f"Action {action} of {run}", body, cookie)

@@ -321,7 +321,7 @@ def action_body(
     a: ActionRecord,
     attempts: list[Attempt],
     io: tuple[dict[str, Any] | None, dict[str, Any] | None],
-    logs: list[tuple[int, LogRecord]],
+    logs: tuple[list[tuple[int, LogRecord]], int],
     traces: list[TraceRecord],
     children: str,
     blob_link: Callable[[str], str],
@@ -363,8 +363,11 @@ def action_body(
         if traces
         else '<p class="muted">no trace calls</p>'
     )
-    last = logs[-1][0] if logs else 0
-    log_text = "".join(_log_line(rec) for _id, rec in logs)
+    lines, total = logs
+    last = lines[-1][0] if lines else 0
+    log_text = "".join(_log_line(rec) for _id, rec in lines)
+    shown = f"the last {len(lines)} of {total} lines" if total > len(lines) else f"{total} lines"
+    cut = f'<p class="muted small">Showing {shown}.</p>' if total > len(lines) else ""
     report = (
         f'<section class="panel"><h2>Report</h2><iframe class="report" sandbox="allow-scripts" src="{esc(report_url)}" title="Report of {esc(a.name)}"></iframe>'
         f'<p><a href="{esc(report_url)}" target="_blank" rel="noopener">Open the report</a></p></section>'
@@ -397,7 +400,7 @@ def action_body(
 {error}
 <section class="panel"><h2>Logs</h2>
 <pre class="logs" id="logs" data-after="{last}" {attr(data_src=f"/ui/api/runs/{q(run.name)}/actions/{q(a.name)}/logs")}>{log_text}</pre>
-<p class="muted small" id="logs-state">{"following…" if not a.phase.is_terminal else f"{len(logs)} lines"}</p>
+{cut}<p class="muted small" id="logs-state">{"following…" if not a.phase.is_terminal else shown}</p>
 </section>
 {report}
 <section class="panel io"><div><h2>Inputs</h2>{render_values(inputs, blob_link)}</div>
