@@ -4,6 +4,7 @@ a failing action's error and logs, and aborting a local run that is executing in
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -124,3 +125,13 @@ def test_the_local_console_answers_only_this_machine(console: LocalConsole) -> N
         assert missing.status_code == 404 and "No run named &#x27;no-such-run&#x27;" in missing.text
     host = console.url.split("//", 1)[1].rsplit(":", 1)[0]
     assert host == "127.0.0.1"
+
+
+def test_start_ui_on_a_taken_port_says_so(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        ran = flyte_cli("start", "ui", "--port", str(port), cwd=tmp_path, home=tmp_path / "home", timeout=60)
+    assert ran.returncode == 1
+    assert f"Port {port} on 127.0.0.1 is in use by another program; choose another with --port" in ran.stderr
