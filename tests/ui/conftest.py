@@ -101,8 +101,10 @@ def stop(proc: subprocess.Popen[Any]) -> None:
 # -- the browser ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Any]:
+    """Playwright's driver, for one test module: its sync API runs an event loop in this thread
+    while it lives, which must be gone before other tests call ``asyncio.run``."""
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="the test extra's playwright is not installed"
     )
