@@ -95,6 +95,9 @@ def test_a_fan_out_with_a_failing_child_abort_and_rerun(browser: Any, devbox: De
     with page.expect_download() as download:
         link.click()
     assert Path(download.value.path()).read_text() == "hello from a task"
+    outside = devbox.project / "wf.py"  # a file of the host, outside the server's storage
+    r = page.request.get(f"{file_url}/actions/a0/blob?path={outside}")
+    assert r.status == 404
 
     # Abort a run that is still running, from its page; the runs list in another tab follows it.
     sleepy_url = run_on_devbox(devbox, "sleepy", "--seconds", "120")

@@ -12,6 +12,7 @@ from flyte._internal.store import RunStore, store_for_url
 from flyte.models import ActionPhase
 from flyte.server.ui import views
 from flyte.server.ui.reader import ConsoleReader, RunFilter, split_group_key
+from flyte.server.ui.source import LocalSource, ServerSource
 
 T0 = 1_700_000_000.0
 
@@ -215,3 +216,22 @@ def test_an_action_page_starts_at_the_end_of_long_logs_and_tails_from_there(stor
     payload = views.logs_payload(more, last)
     assert payload["after"] == more[-1][0] and "line 2501 &lt;b&gt;" in payload["html"]
     assert '<span class="err">line 2501' in payload["html"]
+
+
+def test_the_server_console_serves_files_only_from_its_storage(store: RunStore, tmp_path: Path) -> None:
+    storage = tmp_path / "storage"
+    (storage / "data" / "r1").mkdir(parents=True)
+    inside = storage / "data" / "r1" / "out.csv"
+    inside.write_text("a,b")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not for the console")
+    server = ServerSource(store, None, None, storage)  # type: ignore[arg-type]  (no buttons used here)
+    assert server.local_path(str(inside)) == inside.resolve()
+    assert server.local_path(f"file://{inside}") == inside.resolve()
+    assert server.local_path("data/r1/out.csv") == inside.resolve()  # a data-proxy key
+    assert server.local_path(str(outside)) is None
+    assert server.local_path(f"{storage}/../secret.txt") is None
+    assert server.local_path("../secret.txt") is None
+    assert server.local_path("s3://bucket/out.csv") is None
+    local = LocalSource(store, tmp_path / "home")
+    assert local.local_path(str(outside)) == outside.resolve()  # local runs are the user's own files

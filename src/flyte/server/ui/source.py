@@ -55,14 +55,17 @@ class ConsoleSource(ConsoleReader):
         """Bring the store up to date before a page is read (a no-op unless a subclass needs it)."""
 
     def local_path(self, path: str) -> Path | None:
-        """``path`` (from a File, Dir or DataFrame of some action) as a readable file on this
-        machine, or None when it lives elsewhere (an object store)."""
-        if path.startswith("file://"):
-            path = path[len("file://") :]
-        candidate = Path(path)
-        if candidate.is_absolute() and candidate.exists():
-            return candidate
+        """``path`` (from a File, Dir or DataFrame of some action) as a file this console may
+        serve, or None when it lives elsewhere (an object store) or outside what it serves."""
         return None
+
+
+def _existing(path: str) -> Path | None:
+    """An absolute local path (``/x`` or ``file:///x``) that exists, resolved."""
+    if path.startswith("file://"):
+        path = path[len("file://") :]
+    candidate = Path(path)
+    return candidate.resolve() if candidate.is_absolute() and candidate.exists() else None
 
 
 class ServerSource(ConsoleSource):
@@ -94,12 +97,14 @@ class ServerSource(ConsoleSource):
             raise ActionRefused(e.detail if isinstance(e.detail, str) else str(e.detail)) from e
 
     def local_path(self, path: str) -> Path | None:
-        found = super().local_path(path)
-        if found is None and not path.startswith("/") and "://" not in path:  # a data-proxy key
-            candidate = (self.storage_dir / path).resolve()
-            if candidate.is_relative_to(self.storage_dir.resolve()) and candidate.exists():
-                return candidate
-        return found
+        """Only what lives in the server's storage (what tasks wrote and clients uploaded): an
+        API key that can start runs must not make the console read other files of the host."""
+        root = self.storage_dir.resolve()
+        found = _existing(path)
+        if found is None and "://" not in path and not path.startswith("/"):  # a data-proxy key
+            candidate = (root / path).resolve()
+            found = candidate if candidate.exists() else None
+        return found if found is not None and found.is_relative_to(root) else None
 
 
 class LocalSource(ConsoleSource):
@@ -112,6 +117,10 @@ class LocalSource(ConsoleSource):
         self._reaped = 0.0
         self.started: list[subprocess.Popen[bytes]] = []
         """The ``flyte rerun`` processes this console started (waited for on shutdown)."""
+
+    def local_path(self, path: str) -> Path | None:
+        """Any file of this machine that an action references: the runs are this user's own."""
+        return _existing(path)
 
     def refresh(self) -> None:
         """Mark runs whose process died as failed (at most every few seconds), as the CLI does."""
