@@ -3,6 +3,7 @@ collapsed into groups and paged, and data that can never become markup."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -174,6 +175,10 @@ def test_names_and_messages_never_become_markup(store: RunStore) -> None:
     body = views.run_body(run, None, [], set(), {}, (None, None), "tok", lambda p: p, evil)
     assert "<script>" not in body
     assert "/runs/%3Cscript%3Ealert%28%22x%22%29%3C%2Fscript%3E/rerun" in body  # URLs are encoded too
+    labelled = dataclasses.replace(run, labels={"project": "ml", "team": evil}, abort_reason="wrong inputs")
+    body = views.run_body(labelled, None, [], set(), {}, (None, None), "tok", lambda p: p, None)
+    assert '<span class="tag">project=ml</span>' in body and "abort requested: wrong inputs" in body
+    assert "<script>" not in body
 
 
 def test_an_error_shows_its_type_message_and_a_traceback_it_carries(store: RunStore) -> None:

@@ -245,6 +245,15 @@ def run_body(
     root_row = root_html(run.name, root, groups, parents)
     source = f'<p class="muted">recovers <a href="{esc(run_url(run.source_run))}">{esc(run.source_run)}</a></p>' if run.source_run else ""  # fmt: skip
     inputs, outputs = root_io
+    labels = (
+        "<dt>Labels</dt><dd>"
+        + " ".join(f'<span class="tag">{esc(k)}={esc(v)}</span>' for k, v in run.labels.items())
+        + "</dd>"
+        if run.labels
+        else ""
+    )
+    if run.abort_reason:
+        source += f'<p class="muted">abort requested: {esc(run.abort_reason)}</p>'
     return f"""
 <nav class="crumbs"><a href="/runs">Runs</a> / <span>{esc(run.name)}</span></nav>
 {note}
@@ -255,6 +264,7 @@ def run_body(
     <dt>Started</dt><dd>{timestamp(run.created_at)}</dd>
     <dt>Duration</dt><dd id="run-duration">{duration(_elapsed(run.created_at, run.ended_at, now))}</dd>
     <dt>Actions</dt><dd id="run-counts">{total} · {esc(counts_text(counts))}</dd>
+    {labels}
   </dl>
   {source}
   <div class="buttons">{"".join(buttons)}</div>
