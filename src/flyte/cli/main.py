@@ -10,6 +10,7 @@ import flyte.cli._inspect  # noqa: F401  (registers `get runs|run|action|io|logs
 import flyte.cli._projects  # noqa: F401  (registers `get project`, `create project`)
 import flyte.cli._remote  # noqa: F401  (registers `create config`)
 import flyte.cli._secrets  # noqa: F401  (registers the `secret` subcommands)
+import flyte.cli._ui  # noqa: F401  (registers `start ui`)
 from flyte import __version__
 from flyte.cli._abort import abort, rerun  # also registers `delete local-cache`
 from flyte.cli._build import build

@@ -21,6 +21,7 @@ from flyte import __version__
 from flyte._internal.store import RunStore
 from flyte.errors import RuntimeSystemError
 from flyte.notify._server import ServerNotifier
+from flyte.server import ui
 from flyte.server.auth import ApiKeys, UrlSigner, require_api_key
 from flyte.server.errors import ApiError, Unauthorized
 from flyte.server.executors import Executor
@@ -150,4 +151,5 @@ def create_app(
     app.include_router(tasks.router, prefix="/api/v1", dependencies=authed)
     app.include_router(triggers.router, prefix="/api/v1", dependencies=authed)
     app.include_router(data.signed_router)
+    ui.mount(app)  # the web console: /, /runs/{run} (the URL runs print), /ui/...
     return app
