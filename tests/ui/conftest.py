@@ -65,6 +65,14 @@ WORKFLOW = textwrap.dedent(
         return await File.from_local(path)
 
 
+    @env.task(report=True)
+    async def reported(n: int = 3) -> int:
+        import flyte.report
+
+        flyte.report.log(f"<h1>report of {n} rows</h1>")
+        return n
+
+
     @env.task
     async def sleepy(seconds: float = 120.0) -> str:
         print("going to sleep")

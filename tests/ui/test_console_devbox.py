@@ -174,3 +174,18 @@ def test_nothing_is_readable_without_signing_in(devbox: Devbox) -> None:
         signed_out = plain.post("/signout", data={"csrf": csrf})
         assert signed_out.status_code == 303
         assert plain.get("/runs").status_code == 303
+
+
+def test_a_devbox_report_is_embedded_in_the_action_page(devbox: Devbox) -> None:
+    url = run_on_devbox(devbox, "reported", "--n", "5")
+    name = url.rsplit("/", 1)[1]
+    with devbox.api() as api:
+        done = api.get(f"/api/v1/runs/{name}/actions/a0/wait", params={"timeout": 60}, timeout=90).json()
+        assert done["phase"] == "succeeded", done
+    with httpx.Client(base_url=devbox.endpoint, follow_redirects=False) as client:
+        assert client.post("/signin", data={"api_key": devbox.api_key, "next": "/runs"}).status_code == 303
+        page = client.get(f"{url}/actions/a0")
+        assert page.status_code == 200 and 'iframe class="report"' in page.text
+        report = client.get(f"{url}/actions/a0/report")
+        assert report.status_code == 200 and "report of 5 rows" in report.text
+        assert report.headers["content-security-policy"] == "sandbox allow-scripts"

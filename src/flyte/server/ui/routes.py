@@ -25,6 +25,7 @@ from flyte.server.ui.html import action_url, layout, q, run_url
 from flyte.server.ui.reader import RunFilter, attempts_of, blob_refs
 from flyte.server.ui.session import COOKIE, Sessions, loopback_host, same_origin
 from flyte.server.ui.source import ActionRefused, ConsoleSource, ServerSource
+from flyte.storage import validate_key
 
 logger = logging.getLogger("flyte.server")
 
@@ -234,7 +235,7 @@ def action_page(request: Request, run: str, action: str, cookie: str | None = De
         return _not_found(request, what, cookie)
     parents = source.parents(run)
     children = views.groups_html(source.child_groups(run, action), run, parents) if action in parents else ""
-    report = f"{action_url(run, action)}/report" if _report_file(found.report_path) else None
+    report = f"{action_url(run, action)}/report" if _report_file(request, found.report_path) else None
     body = views.action_body(
         record, found, attempts_of(found), source.action_io(run, action), source.logs_tail(run, action),
         source.traces(run, action), children, _blob_link(run, action), report,
@@ -242,10 +243,21 @@ def action_page(request: Request, run: str, action: str, cookie: str | None = De
     return page(request, f"Action {action} of {run}", body, cookie)
 
 
-def _report_file(path: str | None) -> Path | None:
+def _report_file(request: Request, path: str | None) -> Path | None:
+    """The file of an action's report: a local run's records its path; a devbox run's the storage
+    key its worker uploaded it under (served from the server's storage only)."""
     if not path or not path.endswith(".html"):
         return None
     candidate = Path(path)
+    if not candidate.is_absolute():
+        source = console_source(request)
+        if not isinstance(source, ServerSource):
+            return None
+        try:
+            validate_key(path)
+        except ValueError:
+            return None
+        candidate = source.storage_dir / path
     return candidate if candidate.is_file() else None
 
 
@@ -253,7 +265,7 @@ def _report_file(path: str | None) -> Path | None:
 def action_report(request: Request, run: str, action: str, cookie: str | None = Depends(viewer)) -> Response:
     """The action's HTML report, sandboxed: it may run its scripts but never as the console."""
     found = console_source(request).get_action(run, action)
-    report = _report_file(found.report_path if found else None)
+    report = _report_file(request, found.report_path if found else None)
     if report is None:
         return _not_found(request, f"Action '{action}' of run '{run}' has no report", cookie)
     return FileResponse(
