@@ -219,3 +219,42 @@ def test_a_cron_tick_at_exactly_now_is_due() -> None:
     assert latest_tick(hourly, on_the_hour - 1, on_the_hour, 0) == on_the_hour
     assert latest_tick(hourly, on_the_hour, on_the_hour + 3599, 0) is None
     assert latest_tick(hourly, on_the_hour - 10 * 86400, on_the_hour + 5, 0) == on_the_hour
+
+
+def test_a_fired_run_carries_its_triggers_notifications(tmp_path: Path) -> None:
+    asyncio.run(_a_fired_run_carries_its_triggers_notifications(tmp_path))
+
+
+async def _a_fired_run_carries_its_triggers_notifications(tmp_path: Path) -> None:
+    import flyte.notify
+    from flyte._deploy import _trigger_spec
+    from flyte.notify._wire import from_wire
+    from flyte.server.state import load_spec
+
+    hook = flyte.notify.Webhook(url="http://127.0.0.1:9/hook", on_phase=("succeeded",))
+    wire = _trigger_spec_notifications(_trigger_spec, hook)
+    clock = FakeClock(START)
+    async with plane(tmp_path, clock) as p:
+        assert (await p.deploy(task_body(triggers=[every_minute(notifications=wire)]))).status_code == 201
+        clock.advance(60)
+        [run] = await p.triggers.tick()
+        spec = await asyncio.to_thread(load_spec, p.store, run)
+        assert spec is not None
+        # what the server's notifier sends when the root action ends (flyte.notify._server)
+        sent = from_wire((spec.task.model_extra or {}).get("run_notifications") or [])
+        assert [type(n).__name__ for n in sent] == ["Webhook"] and sent[0].url == hook.url
+
+
+def _trigger_spec_notifications(trigger_spec, hook) -> list:
+    import flyte
+
+    env = flyte.TaskEnvironment(name="notified")
+
+    @env.task
+    async def report(when: datetime, label: str = "tick") -> str:
+        return label
+
+    trigger = flyte.Trigger(
+        "every_minute", flyte.FixedRate(1), inputs={"when": flyte.TriggerTime}, notifications=hook
+    )
+    return trigger_spec(report, trigger)["notifications"]
