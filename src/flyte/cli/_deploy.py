@@ -303,7 +303,12 @@ def update_trigger(name: str, task_name: str, activate: bool) -> None:
 @click.argument("name")
 @click.argument("task_name")
 def delete_trigger(name: str, task_name: str) -> None:
-    """Delete trigger NAME of task TASK_NAME: it fires no more (a later deploy declaring it adds it again)."""
+    """Delete trigger NAME of task TASK_NAME: it fires no more (a later deploy declaring it adds it again).
+
+    \b
+    Examples:
+      flyte delete trigger every_minute app.tick
+    """
     from flyte.remote._trigger import Trigger
 
     if not remote_configured():

@@ -132,6 +132,12 @@ def signal_condition(run_name: str, action_name: str, value: str | None, by: str
     """Answer the condition ACTION_NAME of RUN_NAME (its action's name, or the condition's own name)
     with VALUE, converted to the condition's type: true/false for bool, an integer for int, a
     number for float, any text for str. Without VALUE, the prompt is shown and the value asked.
+
+    \b
+    Examples:
+      flyte signal condition RUN approve true
+      flyte signal condition RUN a3 42
+      flyte signal condition RUN approve        # shows the prompt and asks
     """
     from flyte.remote._condition import find_record, signal_record
 
