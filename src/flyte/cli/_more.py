@@ -219,5 +219,6 @@ def start_tui() -> None:
     """
     click.echo(
         "No separate TUI here: `flyte run` shows the live action tree in a terminal, "
-        "and `flyte get run NAME` shows a run's tree (`flyte get runs` lists them)."
+        "and `flyte get run NAME` shows a run's tree (`flyte get runs` lists them); "
+        "`flyte start ui` serves the web console with live runs in a browser."
     )
