@@ -33,6 +33,7 @@ from flyte._internal.overrides import overrides_of
 from flyte._retry import Backoff
 
 if TYPE_CHECKING:
+    from flyte._resources import Device
     from flyte._task import TaskTemplate
 
 
@@ -72,6 +73,19 @@ def _resources(task: TaskTemplate[Any, Any]) -> dict[str, Any] | None:
         "gpu": r.gpu_count(),
         "disk": r.disk_bytes(),
         "shm": "auto" if r.shm == "auto" else r.shm_bytes(),
+        "accelerator": _accelerator(r.device()),
+    }
+
+
+def _accelerator(device: Device | None) -> dict[str, Any] | None:
+    """The accelerator a task asks for, for executors that place tasks by it (Ray)."""
+    if device is None:
+        return None
+    return {
+        "class": device.device_class,
+        "device": device.device,
+        "quantity": device.quantity,
+        "partition": device.partition,
     }
 
 
@@ -98,6 +112,7 @@ def task_ref(task: TaskTemplate[Any, Any], bundle_key: str, root: Path) -> dict[
     timeout = task.timeout
     return {
         "name": task.name,
+        "is_async": task.is_async,
         "module": getattr(task.func, "__module__", None),
         "file": relative_file(task_file(task), root),
         "bundle_key": bundle_key,
