@@ -177,7 +177,12 @@ class RayDispatcher:
                 await asyncio.sleep(1.0)
                 continue
             for assignment in batch or []:
-                self.submit(assignment)
+                try:
+                    self.submit(assignment)
+                except Exception as e:  # one bad assignment must not end the dispatcher
+                    log.exception("could not hand %s/%s to Ray", assignment["run"], assignment["action"])
+                    lost = WorkerDiedError(f"the Ray executor could not submit this attempt: {e}")
+                    self._report_later(assignment, lost, retryable=True)
 
     def submit(self, a: dict[str, Any]) -> None:
         """Hand one assignment to Ray, or fail it at once if no node could ever run it."""
@@ -190,7 +195,6 @@ class RayDispatcher:
             why = unfit(wanted, self.node_totals(refresh=True))  # a node may have joined since
         if why is not None:
             error = ResourceExhaustedError(
-                "ResourceExhausted",
                 f"Task '{ref_of_task['name']}' (action '{action}') cannot run on this Ray cluster: {why}",
             )
             self._report_later(a, error, retryable=False)
