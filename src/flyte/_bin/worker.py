@@ -80,8 +80,14 @@ class AttemptRunner:
         worker_id: str,
         home: Path | None = None,
         on_park: Callable[[], None] | None = None,
+        report_in_background: bool = False,
     ):
         self.client = client
+        self.report_in_background = report_in_background
+        """Return from :meth:`run_assignment` once the outcome is known, and send it (after the
+        attempt's logs and traces) in the background: what keeps a Ray slot busy is the attempt,
+        not the server's commit of its report. :meth:`aclose` waits for the reports in flight."""
+        self._reports: set[asyncio.Future[None]] = set()
         self.worker_id = worker_id
         """The name attempts are reported under (the lease holder's)."""
         self.home = home or flyte_home()
@@ -202,6 +208,16 @@ class AttemptRunner:
     async def _report(
         self, a: dict[str, Any], phase: str, outputs: bytes | None, error: dict[str, Any]
     ) -> None:
+        if not self.report_in_background:
+            await self._send_report(a, phase, outputs, error)
+            return
+        sending = asyncio.ensure_future(self._send_report(a, phase, outputs, error))
+        self._reports.add(sending)
+        sending.add_done_callback(self._reports.discard)
+
+    async def _send_report(
+        self, a: dict[str, Any], phase: str, outputs: bytes | None, error: dict[str, Any]
+    ) -> None:
         run, action, attempt = a["run"], a["action"], int(a.get("attempt", 0))
         await self.logs.flush((run, action, attempt))
         await self.controller.flush()
@@ -267,6 +283,8 @@ class AttemptRunner:
 
     async def aclose(self) -> None:
         """Ship the last logs and stop the pools and the client (attempts must have ended)."""
+        if self._reports:
+            await asyncio.gather(*self._reports, return_exceptions=True)
         if self._shipper is not None:
             self._shipper.cancel()
             capture.stop()

@@ -158,9 +158,8 @@ def run_devbox(settings: ServerSettings) -> None:
         print(f"  database: {store.identity if hasattr(store, 'identity') else settings.db_url}")
         print(f"  storage:  {settings.storage_dir}")
         if settings.executor == "ray":
-            print(
-                f"  executor: ray at {settings.ray_address or 'a new local cluster'} (logs in {settings.log_dir})"
-            )
+            where = settings.ray_address or "a new local cluster"
+            print(f"  executor: ray at {where} (logs in {settings.log_dir})")
         else:
             print(f"  workers:  {settings.workers} (logs in {settings.log_dir})")
         sys.stdout.flush()

@@ -20,7 +20,11 @@ RAY_EXTRA_HINT = "the Ray executor needs Ray: pip install 'flyte-engine[ray]'"
 
 def require_ray() -> None:
     """Raise a one-line ``InitializationError`` naming the extra when Ray is not installed."""
-    if importlib.util.find_spec("ray") is None:
+    try:
+        found = importlib.util.find_spec("ray")
+    except ValueError:  # a module 'ray' without a spec (blocked in sys.modules)
+        found = None
+    if found is None:
         raise InitializationError("RayNotInstalled", "user", RAY_EXTRA_HINT)
 
 

@@ -3,9 +3,11 @@
 :func:`run_attempt` runs the assignment with the process worker's own
 :class:`~flyte._bin.worker.AttemptRunner` (one attempt runner for every executor), which submits
 child actions, ships logs and reports the outcome over the executor API of the control plane,
-exactly as a worker process does. Nothing of the outcome travels back through Ray: the Ray task
-returns once the report is sent, so that the server records each attempt once, whoever notices
-its end first.
+exactly as a worker process does. Nothing of the outcome travels back through Ray, so the server
+records each attempt once, whoever notices its end first. The Ray task returns as soon as the
+outcome is known and the report goes out from the process's event loop meanwhile (the Ray slot
+is not held while the server commits it); should the Ray worker die in between, the action's
+lease runs out and the server queues it again.
 
 A Ray worker process runs one task at a time and keeps one runner (an API client, the bundle
 cache, an event loop on a thread) for every attempt it runs later, so a warm Ray worker starts
@@ -64,7 +66,8 @@ class _ProcessRunner:
     @staticmethod
     async def _make(config: WorkerConfig) -> AttemptRunner:
         client = ApiClient(config.endpoint, config.api_key, first_contact_for=30.0)
-        runner = AttemptRunner(client, config.worker_id, Path(config.home) if config.home else None)
+        home = Path(config.home) if config.home else None
+        runner = AttemptRunner(client, config.worker_id, home, report_in_background=True)
         runner.start()
         return runner
 
