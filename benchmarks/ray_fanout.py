@@ -171,8 +171,8 @@ def devbox(home: Path, address: str | None) -> Iterator[tuple[str, str]]:
     env = dict(_env(), FLYTE_HOME=str(home))
     with open(home / "server.log", "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-c", launch, str(home), address or ""], env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            [sys.executable, "-c", launch, str(home), address or ""], env=env, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
         import httpx
