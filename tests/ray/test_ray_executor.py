@@ -1,7 +1,8 @@
 """The Ray executor on a real two-node Ray cluster (see conftest.py): a devbox started with
 ``executor="ray"`` runs fan-outs and child calls, places a GPU task on the node that has the
 GPU, fails at once what no node can hold, retries an attempt whose Ray worker was killed,
-stops aborted Ray tasks, and hands secrets and env vars to its tasks."""
+stops aborted Ray tasks, and enforces timeouts and hands secrets and env vars to its tasks as
+the process executor does."""
 
 from __future__ import annotations
 
@@ -157,6 +158,18 @@ WORKFLOW = textwrap.dedent(
     @secret_env.task
     async def reads_secret() -> str:
         return os.environ["API_TOKEN"]
+
+
+    @env.task(timeout=0.5)
+    async def too_slow() -> int:
+        await asyncio.sleep(30)
+        return 1
+
+
+    @env.task(timeout=1.0)
+    def sync_too_slow() -> int:
+        time.sleep(30)
+        return 1
     """
 )
 
@@ -302,7 +315,13 @@ def test_abort_stops_the_running_ray_tasks(wf: ModuleType, tmp_path: Path) -> No
     assert {a.phase for a in run.actions()} == {ActionPhase.ABORTED}
 
 
-def test_secrets_and_env_vars_reach_the_ray_task(wf: ModuleType) -> None:
+def test_timeouts_secrets_and_env_vars_behave_as_on_the_process_executor(wf: ModuleType) -> None:
+    slow = start(wf.too_slow)
+    with pytest.raises(flyte.errors.MaxRuntimeExceededError, match="max_runtime of 0.5s"):
+        slow.outputs()
+    assert slow.phase is ActionPhase.TIMED_OUT
+    with pytest.raises(flyte.errors.MaxRuntimeExceededError, match="max_runtime of 1s"):
+        start(wf.sync_too_slow).outputs()
     assert start(wf.reads_secret).outputs() == ("t0ken-on-ray",)
     assert start(wf.reads_env).outputs() == ("unset|task value",)
     run = flyte.with_runcontext(env_vars={"GREETING": "from the run"}).run(wf.reads_env)
