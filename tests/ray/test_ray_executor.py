@@ -51,6 +51,11 @@ WORKFLOW = textwrap.dedent(
     a100 = flyte.TaskEnvironment(name="a100", resources=flyte.Resources(gpu="A100:1"))
     secret_env = flyte.TaskEnvironment(name="secretive", secrets="api-token")
     with_vars = flyte.TaskEnvironment(name="withvars", env_vars={"FROM_TASK": "task value"})
+    reused = flyte.TaskEnvironment(
+        name="reused",
+        resources=flyte.Resources(cpu=0),  # an actor holds its resources while it is kept warm
+        reusable=flyte.ReusePolicy(replicas=2, concurrency=2, idle_ttl=60),
+    )
 
 
     def node_ip() -> str:
@@ -158,6 +163,17 @@ WORKFLOW = textwrap.dedent(
     @secret_env.task
     async def reads_secret() -> str:
         return os.environ["API_TOKEN"]
+
+
+    @reused.task
+    async def in_replica(i: int) -> str:
+        await asyncio.sleep(0.2)
+        return f"{os.getpid()}/{os.getppid()}:{i * i}"
+
+
+    @orchestrator.task
+    async def many_in_replicas(n: int) -> list[str]:
+        return list(await asyncio.gather(*(in_replica(i) for i in range(n))))
 
 
     @env.task(timeout=0.5)
@@ -326,3 +342,34 @@ def test_timeouts_secrets_and_env_vars_behave_as_on_the_process_executor(wf: Mod
     assert start(wf.reads_env).outputs() == ("unset|task value",)
     run = flyte.with_runcontext(env_vars={"GREETING": "from the run"}).run(wf.reads_env)
     assert run.outputs() == ("from the run|task value",)
+
+
+ACTORS_PROBE = textwrap.dedent(
+    """
+    import json, sys, ray
+    import ray._private.state as state
+    ray.init(address=sys.argv[1], _node_ip_address=sys.argv[2], log_to_driver=False, configure_logging=False)
+    print(json.dumps([[a.get("Name"), a.get("State"), a.get("Pid")] for a in state.actors().values()]))
+    """
+)
+
+
+def test_a_reusable_environment_runs_in_warm_ray_actors(ray_cluster: RayCluster, wf: ModuleType) -> None:
+    first = start(wf.many_in_replicas, n=6).outputs()[0]
+    assert [int(x.split(":")[1]) for x in first] == [i * i for i in range(6)]
+    second = start(wf.many_in_replicas, n=4).outputs()[0]
+    probe = subprocess.run(
+        [sys.executable, "-c", ACTORS_PROBE, ray_cluster.address, HEAD_IP],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert probe.returncode == 0, probe.stderr
+    alive = {
+        pid for name, state, pid in json.loads(probe.stdout.strip().splitlines()[-1])
+        if (name or "").startswith("flyte:reused:") and state == "ALIVE"
+    }  # fmt: skip
+    assert 1 <= len(alive) <= 2  # ReusePolicy(replicas=2)
+    for out in first + second:  # in a replica, or in a child process of one (a sync task)
+        pid, parent = (int(p) for p in out.split(":")[0].split("/"))
+        assert pid in alive or parent in alive, (out, alive)

@@ -101,3 +101,24 @@ def test_import_flyte_does_not_import_ray() -> None:
     code = "import sys, flyte, flyte.server.settings; print('ray' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_a_reuse_policy_travels_with_the_task_reference() -> None:
+    from flyte._internal.controllers._wire import _reusable
+
+    env = flyte.TaskEnvironment(
+        name="warm", reusable=flyte.ReusePolicy(replicas=(1, 3), concurrency=4, idle_ttl=60, scope="run")
+    )
+
+    @env.task
+    async def t() -> int:
+        return 1
+
+    assert _reusable(t) == {
+        "env": "warm",
+        "replicas": [1, 3],
+        "concurrency": 4,
+        "idle_ttl": 60.0,
+        "scaledown_ttl": 30.0,
+        "scope": "run",
+    }

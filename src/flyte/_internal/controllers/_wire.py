@@ -89,6 +89,21 @@ def _accelerator(device: Device | None) -> dict[str, Any] | None:
     }
 
 
+def _reusable(task: TaskTemplate[Any, Any]) -> dict[str, Any] | None:
+    """The task's ``ReusePolicy``, for executors that keep replicas warm (Ray actors)."""
+    policy = task.reusable
+    if policy is None:
+        return None
+    return {
+        "env": task.env_name,
+        "replicas": list(policy.replicas),
+        "concurrency": policy.concurrency,
+        "idle_ttl": _seconds(policy.idle_ttl),
+        "scaledown_ttl": _seconds(policy.scaledown_ttl),
+        "scope": policy.scope,
+    }
+
+
 def _backoff(task: TaskTemplate[Any, Any]) -> float | dict[str, float | None] | None:
     backoff = task.retries.backoff
     if backoff is None:
@@ -135,6 +150,7 @@ def task_ref(task: TaskTemplate[Any, Any], bundle_key: str, root: Path) -> dict[
             for s in task.secrets
         ],
         "resources": _resources(task),
+        "reusable": _reusable(task),
         # extensions (docs/control-plane.md): retry backoff and the other time bounds
         "backoff": _backoff(task),
         "max_queued_time": timeout.max_queued_seconds if timeout else None,

@@ -11,6 +11,9 @@ its ``flyte.Resources`` mapped to Ray's (:mod:`ray_resources`), and Ray places i
 room. The Ray task runs the attempt and reports it over HTTP; the dispatcher
 
 - fails at once (``ResourceExhaustedError``, not retried) an action no live node could ever hold;
+- runs the attempts of a reusable environment (``flyte.ReusePolicy``) on a pool of warm Ray actors
+  (:class:`ray_task.AttemptActor`) instead: up to ``max`` replicas of ``concurrency`` attempts
+  each, started on first use and stopped when idle past ``scaledown_ttl`` / ``idle_ttl``;
 - renews the leases of all its Ray tasks every 5 s, and cancels with ``ray.cancel`` those the
   server answers to abort (``force=True`` for a sync task, whose thread cannot be interrupted);
 - reports a Ray task that ended without reporting (its Ray worker or node died, the Ray worker ran
@@ -33,7 +36,8 @@ import logging
 import os
 import signal
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 import ray.exceptions
@@ -43,7 +47,7 @@ from flyte._internal.controllers._wire import error_fields
 from flyte.errors import InitializationError, OOMError, ResourceExhaustedError, WorkerDiedError
 from flyte.remote._client import ApiClient
 from flyte.server.executors.ray_resources import demand, ray_options, unfit
-from flyte.server.executors.ray_task import WorkerConfig, run_attempt
+from flyte.server.executors.ray_task import AttemptActor, WorkerConfig, run_attempt
 
 log = logging.getLogger("flyte.ray")
 
@@ -58,12 +62,44 @@ NODES_TTL_SECONDS = 5.0
 
 @dataclass
 class _Flight:
-    """One submitted attempt."""
+    """One submitted attempt (``ref`` is None while it waits for a replica of its pool)."""
 
     attempt: int
     ref: Any
     is_async: bool
     aborted: bool = False
+    replica: _Replica | None = None
+
+
+@dataclass
+class _Replica:
+    """One actor of a reusable environment's pool."""
+
+    handle: Any
+    running: int = 0
+    idle_since: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Pool:
+    """The warm replicas (Ray actors) of one reusable environment, per ``ReusePolicy``."""
+
+    name: str
+    options: dict[str, Any]
+    low: int
+    high: int
+    concurrency: int
+    idle_ttl: float
+    scaledown_ttl: float
+    replicas: list[_Replica] = field(default_factory=list)
+    waiting: deque[tuple[dict[str, Any], _Flight]] = field(default_factory=deque)
+    last_used: float = field(default_factory=time.monotonic)
+    made: int = 0
+
+    def free(self) -> _Replica | None:
+        """The least busy replica with room, if any."""
+        room = [r for r in self.replicas if r.running < self.concurrency]
+        return min(room, key=lambda r: r.running) if room else None
 
 
 def node_ip_for(address: str | None) -> str | None:
@@ -101,6 +137,7 @@ class RayDispatcher:
         self.home = home
         self.default_cpus = default_cpus
         self._flights: dict[tuple[str, str], _Flight] = {}
+        self._pools: dict[tuple[str, ...], _Pool] = {}
         self._room = asyncio.Event()
         self._nodes: list[dict[str, float]] = []
         self._nodes_at = 0.0
@@ -130,6 +167,7 @@ class RayDispatcher:
         self._config = ray.put(config)
         # Ray never retries: the control plane decides (and counts) retries
         self._remote = ray.remote(max_retries=0, retry_exceptions=False)(run_attempt)
+        self._actor = ray.remote(max_restarts=0, max_task_retries=0)(AttemptActor)
         nodes = self.node_totals(refresh=True)
         log.info("joined Ray at %s: %d nodes", self.address or "a new local cluster", len(nodes))
 
@@ -153,7 +191,12 @@ class RayDispatcher:
             heartbeats.cancel()
             for flight in self._flights.values():
                 with contextlib.suppress(Exception):
-                    ray.cancel(flight.ref, force=True)
+                    if flight.ref is not None and flight.replica is None:
+                        ray.cancel(flight.ref, force=True)
+            for pool in self._pools.values():
+                for replica in pool.replicas:
+                    with contextlib.suppress(Exception):
+                        ray.kill(replica.handle)
             with contextlib.suppress(Exception):
                 await self.client.aclose()
             ray.shutdown()
@@ -201,18 +244,95 @@ class RayDispatcher:
             return
         previous = self._flights.get((run, action))
         if previous is not None:  # the server gave up on the previous attempt
-            previous.aborted = True
-            with contextlib.suppress(Exception):
-                ray.cancel(previous.ref, force=True)
-        ref = self._remote.options(name=f"{ref_of_task['name']} {run}/{action}", **options).remote(
+            self._cancel(run, action, previous)
+        flight = _Flight(attempt, None, bool(ref_of_task.get("is_async")))
+        self._flights[(run, action)] = flight
+        reusable = ref_of_task.get("reusable")
+        if reusable:
+            pool = self._pool_for(a, reusable, options)
+            pool.waiting.append((a, flight))
+            self._fill(pool)
+            return
+        flight.ref = self._remote.options(name=f"{ref_of_task['name']} {run}/{action}", **options).remote(
             self._config, a
         )
-        flight = _Flight(attempt, ref, bool(ref_of_task.get("is_async")))
-        self._flights[(run, action)] = flight
         asyncio.ensure_future(self._watch(a, flight))
 
-    async def _watch(self, a: dict[str, Any], flight: _Flight) -> None:
+    # -- reusable environments: pools of actors ------------------------------------------------------
+
+    def _pool_for(self, a: dict[str, Any], policy: dict[str, Any], options: dict[str, Any]) -> _Pool:
+        scope = a["run"] if policy.get("scope") == "run" else ""
+        bundle = a["task"].get("bundle_key") or ""
+        key = (str(policy.get("env")), bundle, scope, repr(sorted(options.items())))
+        pool = self._pools.get(key)
+        if pool is None:
+            low, high = (int(x) for x in policy.get("replicas") or (1, 1))
+            pool = self._pools[key] = _Pool(
+                name=str(policy.get("env")), options=options, low=low, high=max(1, high),
+                concurrency=max(1, int(policy.get("concurrency") or 1)),
+                idle_ttl=float(policy.get("idle_ttl") or 30.0),
+                scaledown_ttl=float(policy.get("scaledown_ttl") or 30.0),
+            )  # fmt: skip
+        return pool
+
+    def _fill(self, pool: _Pool) -> None:
+        """Start the waiting attempts of ``pool`` on replicas with room, adding replicas up to max."""
+        while pool.waiting:
+            a, flight = pool.waiting[0]
+            if flight.aborted:
+                pool.waiting.popleft()
+                continue
+            replica = pool.free()
+            if replica is None and len(pool.replicas) < pool.high:
+                pool.made += 1
+                handle = self._actor.options(
+                    name=f"flyte:{pool.name}:{self.worker_id}:{pool.made}",
+                    max_concurrency=pool.concurrency + 1,  # one thread stays free for abort()
+                    **pool.options,
+                ).remote(self._config)
+                replica = _Replica(handle)
+                pool.replicas.append(replica)
+            if replica is None:
+                return
+            pool.waiting.popleft()
+            replica.running += 1
+            pool.last_used = time.monotonic()
+            flight.replica = replica
+            flight.ref = replica.handle.run.remote(a)
+            asyncio.ensure_future(self._watch(a, flight, pool))
+
+    def _release(self, pool: _Pool, flight: _Flight, dead: bool) -> None:
+        replica = flight.replica
+        if replica is not None:
+            replica.running -= 1
+            replica.idle_since = time.monotonic()
+            if dead and replica in pool.replicas:
+                pool.replicas.remove(replica)
+        pool.last_used = time.monotonic()
+        self._fill(pool)
+
+    def reap(self) -> None:
+        """Stop replicas idle past the policy: all of a pool after ``idle_ttl``, those above the
+        minimum after ``scaledown_ttl``."""
+        now = time.monotonic()
+        for key, pool in list(self._pools.items()):
+            busy = pool.waiting or any(r.running for r in pool.replicas)
+            if not busy and now - pool.last_used > pool.idle_ttl:
+                for replica in pool.replicas:
+                    with contextlib.suppress(Exception):
+                        ray.kill(replica.handle)
+                del self._pools[key]
+                continue
+            for replica in list(pool.replicas):
+                idle = replica.running == 0 and now - replica.idle_since > pool.scaledown_ttl
+                if idle and len(pool.replicas) > pool.low:
+                    with contextlib.suppress(Exception):
+                        ray.kill(replica.handle)
+                    pool.replicas.remove(replica)
+
+    async def _watch(self, a: dict[str, Any], flight: _Flight, pool: _Pool | None = None) -> None:
         key = (a["run"], a["action"])
+        dead = False
         try:
             await flight.ref
         except (ray.exceptions.TaskCancelledError, asyncio.CancelledError):
@@ -222,6 +342,7 @@ class RayDispatcher:
                 message = _first_line(e)
                 await self._report(a, OOMError("OOMError", f"the Ray worker ran out of memory: {message}"))
         except ray.exceptions.RayError as e:
+            dead = isinstance(e, ray.exceptions.RayActorError)
             if not flight.aborted:
                 where = "node" if isinstance(e, ray.exceptions.NodeDiedError) else "worker"
                 lost = WorkerDiedError(f"the Ray {where} running this attempt died: {_first_line(e)}")
@@ -230,6 +351,8 @@ class RayDispatcher:
             if self._flights.get(key) is flight:
                 del self._flights[key]
                 self._room.set()
+            if pool is not None:
+                self._release(pool, flight, dead)
 
     def _report_later(self, a: dict[str, Any], error: Exception, retryable: bool) -> None:
         asyncio.ensure_future(self._report(a, error, retryable))
@@ -258,6 +381,7 @@ class RayDispatcher:
 
     async def heartbeat(self) -> None:
         """Renew the leases of the Ray tasks; cancel those the server aborted."""
+        self.reap()
         flights = list(self._flights.items())
         if not flights:
             return
@@ -272,10 +396,17 @@ class RayDispatcher:
         for run, action in (answer or {}).get("abort", []):
             flight = self._flights.get((run, action))
             if flight is not None and not flight.aborted:
-                flight.aborted = True
                 log.info("cancelling %s/%s on Ray (aborted on the control plane)", run, action)
-                with contextlib.suppress(Exception):
-                    ray.cancel(flight.ref, force=not flight.is_async)
+                self._cancel(run, action, flight)
+
+    def _cancel(self, run: str, action: str, flight: _Flight) -> None:
+        """Stop one attempt: ``ray.cancel`` its task (forced for a sync task), or ask its replica."""
+        flight.aborted = True
+        with contextlib.suppress(Exception):
+            if flight.replica is not None:
+                flight.replica.handle.abort.remote(run, action)
+            elif flight.ref is not None:
+                ray.cancel(flight.ref, force=not flight.is_async)
 
 
 def _first_line(e: BaseException) -> str:

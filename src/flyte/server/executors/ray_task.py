@@ -35,7 +35,7 @@ from flyte._bin.worker import AttemptRunner
 from flyte._internal.run_guard import mark_action_executor
 from flyte.remote._client import ApiClient
 
-__all__ = ["WorkerConfig", "run_attempt"]
+__all__ = ["AttemptActor", "WorkerConfig", "run_attempt"]
 
 CANCEL_GRACE_SECONDS = 10.0
 """How long a cancelled attempt gets to cancel its children before the Ray task gives up on it."""
@@ -58,6 +58,7 @@ class _ProcessRunner:
     """The attempt runner of this Ray worker process, on an event loop of its own thread."""
 
     def __init__(self, config: WorkerConfig):
+        self._running: dict[tuple[str, str], tuple[threading.Event, Any]] = {}
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="flyte-attempts", daemon=True)
         self._thread.start()
@@ -72,9 +73,10 @@ class _ProcessRunner:
         return runner
 
     def run(self, assignment: dict[str, Any]) -> None:
-        """Run the attempt to its end (reported by the runner), or until interrupted."""
+        """Run the attempt to its end (reported by the runner), or until interrupted or aborted."""
         aborted = threading.Event()
         finished = threading.Event()
+        key = (assignment["run"], assignment["action"])
 
         async def attempt() -> None:
             try:
@@ -83,16 +85,27 @@ class _ProcessRunner:
                 finished.set()
 
         future = asyncio.run_coroutine_threadsafe(attempt(), self.loop)
+        self._running[key] = (aborted, future)
         try:
             # a short wait in a loop: Ray's interrupt reaches this thread between two waits
             while not finished.wait(0.25):
                 pass
         except BaseException:  # KeyboardInterrupt from ray.cancel
-            aborted.set()
-            future.cancel()
+            self.abort(*key)
             finished.wait(CANCEL_GRACE_SECONDS)
             raise
-        future.result()
+        finally:
+            if self._running.get(key, (None, None))[1] is future:
+                del self._running[key]
+        if not future.cancelled():
+            future.result()
+
+    def abort(self, run: str, action: str) -> None:
+        """Cancel the attempt of ``run``/``action`` running here, without reporting it."""
+        entry = self._running.get((run, action))
+        if entry is not None:
+            entry[0].set()
+            entry[1].cancel()
 
 
 _runners: dict[tuple[str, str, str | None], _ProcessRunner] = {}
@@ -109,6 +122,24 @@ def _runner_for(config: WorkerConfig) -> _ProcessRunner:
                 logging.getLogger(noisy).setLevel(logging.WARNING)
             found = _runners[key] = _ProcessRunner(config)
         return found
+
+
+class AttemptActor:
+    """A warm replica of a reusable environment (``flyte.ReusePolicy``), as a Ray actor.
+
+    It runs attempts with the same runner as :func:`run_attempt`, up to the policy's
+    ``concurrency`` at once (a threaded actor with one more thread, kept free for :meth:`abort`:
+    Ray cannot interrupt a running call of a threaded actor).
+    """
+
+    def __init__(self, config: WorkerConfig):
+        self._config = config
+
+    def run(self, assignment: dict[str, Any]) -> str:
+        return run_attempt(self._config, assignment)
+
+    def abort(self, run: str, action: str) -> None:
+        _runner_for(self._config).abort(run, action)
 
 
 def run_attempt(config: WorkerConfig, assignment: dict[str, Any]) -> str:
