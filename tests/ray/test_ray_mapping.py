@@ -3,6 +3,9 @@ one-line error when the Ray executor is chosen without Ray installed."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -90,7 +93,7 @@ def test_choosing_ray_without_ray_installed_is_one_line_naming_the_extra(tmp_pat
         capture_output=True,
         text=True,
         timeout=120,
-        env={**__import__("os").environ, "FLYTE_HOME": str(tmp_path)},
+        env={**os.environ, "FLYTE_HOME": str(tmp_path)},
     )
     assert done.returncode == 1
     assert done.stderr.strip() == "Error: the Ray executor needs Ray: pip install 'flyte-engine[ray]'"
@@ -122,3 +125,18 @@ def test_a_reuse_policy_travels_with_the_task_reference() -> None:
         "scaledown_ttl": 30.0,
         "scope": "run",
     }
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed")
+def test_a_ray_address_where_nothing_answers_is_refused_before_the_server_starts(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.2", 0))
+        closed = s.getsockname()[1]  # nothing listens once the socket is closed
+    done = subprocess.run(
+        [sys.executable, "-m", "flyte.cli.main", "start", "devbox", "--port", "0", "--executor", "ray",
+         "--ray-address", f"127.0.0.2:{closed}"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "FLYTE_HOME": str(tmp_path)},
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"Error: no Ray cluster answers at 127.0.0.2:{closed}"), done.stderr
+    assert not (tmp_path / "devbox.json").exists()

@@ -129,10 +129,11 @@ def run_devbox(settings: ServerSettings) -> None:
 
     from flyte.server.app import create_app
     from flyte.server.executors.processes import ProcessExecutor
-    from flyte.server.executors.ray_executor import ray_executor, require_ray
+    from flyte.server.executors.ray_executor import check_ray_address, ray_executor, require_ray
 
-    if settings.executor == "ray":
-        require_ray()  # before anything starts: a one-line error naming the extra
+    if settings.executor == "ray":  # before anything starts: one-line errors
+        require_ray()
+        check_ray_address(settings.ray_address)
     store = settings.open_store()
     try:
         ensure_server_schema(store)

@@ -8,6 +8,7 @@ dies, its actions queued again), so the server itself never imports Ray. See doc
 from __future__ import annotations
 
 import importlib.util
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 
@@ -26,6 +27,25 @@ def require_ray() -> None:
         found = None
     if found is None:
         raise InitializationError("RayNotInstalled", "user", RAY_EXTRA_HINT)
+
+
+def check_ray_address(address: str | None, timeout: float = 5.0) -> None:
+    """Refuse a ``HOST:PORT`` where no Ray head answers, before the server starts (the dispatcher
+    would otherwise retry it forever, out of sight, in its log)."""
+    if not address or "://" in address or address == "auto":
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise InitializationError(
+            "BadRayAddress", "user", f"--ray-address {address!r}: expected HOST:PORT of the Ray head"
+        )
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as e:
+        raise InitializationError(
+            "RayUnreachable", "user", f"no Ray cluster answers at {address} ({e.strerror or e})"
+        ) from e
 
 
 def dispatcher_command(settings: ServerSettings) -> list[str]:
