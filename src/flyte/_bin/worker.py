@@ -19,6 +19,10 @@ its children does not count, as in a local run) and runs each with the shared ru
 - every 5 s a heartbeat renews the leases of the running actions; those the server answers to
   abort are cancelled (and not reported: the server has already ended them);
 - the outcome is reported once per attempt; the server decides about retries.
+
+Running one assignment is :class:`AttemptRunner`'s job, shared with the Ray executor
+(:mod:`flyte.server.executors.ray_task`), whose Ray tasks run assignments with the same code and
+report over the same API; :class:`Worker` adds the claim loop, the heartbeats and aborts.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -63,6 +68,253 @@ SYNC_THREADS = 256
 """Threads for sync tasks; a sync parent blocks one while its children run elsewhere."""
 
 
+class AttemptRunner:
+    """Runs assignments (one attempt of one action each) and reports their outcomes.
+
+    The one attempt runner of the remote executors: the process worker and the Ray executor's
+    tasks both call :meth:`run_assignment`. It owns what attempts share in one process: the
+    controller that submits child actions, the log shipper, the bundle cache and the pools that
+    run sync and isolated tasks. Call :meth:`start` on the event loop that will run attempts.
+    """
+
+    def __init__(
+        self,
+        client: ApiClient,
+        worker_id: str,
+        home: Path | None = None,
+        on_park: Callable[[], None] | None = None,
+        report_in_background: bool = False,
+    ):
+        self.client = client
+        self.report_in_background = report_in_background
+        """Return from :meth:`run_assignment` once the outcome is known, and send it (after the
+        attempt's logs and traces) in the background: what keeps a Ray slot busy is the attempt,
+        not the server's commit of its report. :meth:`aclose` waits for the reports in flight."""
+        self._reports: set[asyncio.Future[None]] = set()
+        self.worker_id = worker_id
+        """The name attempts are reported under (the lease holder's)."""
+        self.home = home or flyte_home()
+        self.logs = LogShipper(client)
+        self.bundles = BundleCache(client, self.home / "worker-cache")
+        self.controller = RemoteController(client, recorder=self.logs, on_park=on_park)
+        self._tasks: dict[tuple[Any, ...], TaskTemplate[Any, Any]] = {}
+        self._threads = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="flyte-sync")
+        self._processes: ProcessExecutor | None = None
+        self._shipper: asyncio.Future[None] | None = None
+
+    def start(self) -> None:
+        """Start shipping logs and capturing each action's output (on the running loop)."""
+        if self._shipper is None:
+            self._shipper = asyncio.ensure_future(self.logs.run_forever())
+            capture.start()
+
+    async def _task_of(self, ref: dict[str, Any]) -> tuple[TaskTemplate[Any, Any], Path]:
+        bundle_dir = await self.bundles.ensure(ref["bundle_key"])
+        cache_key = (
+            ref["bundle_key"],
+            ref.get("module"),
+            ref.get("file"),
+            ref["name"],
+            ref.get("overrides_b64"),
+        )
+        task = self._tasks.get(cache_key)
+        if task is None:
+            task = load_task(bundle_dir, ref["name"], ref.get("module"), ref.get("file"))
+            task = apply_overrides(task, b64d(ref.get("overrides_b64")))
+            self._tasks[cache_key] = task
+        return task, bundle_dir
+
+    def _context(self, a: dict[str, Any], task: TaskTemplate[Any, Any]) -> TaskContext:
+        run, action, attempt = a["run"], a["action"], int(a.get("attempt", 0))
+        base = self.home / "worker-runs" / run
+        group = a.get("group")
+        return TaskContext(
+            action=ActionID(
+                name=action, run_name=run, project=a["task"].get("project"), domain=a["task"].get("domain")
+            ),
+            mode="remote",
+            raw_data_path=RawDataPath(path=a.get("raw_data_path") or str(self.home / "data")),
+            run_base_dir=str(base),
+            output_path=f"{base}/{action}/{attempt}",
+            custom_context=dict(a.get("custom_context") or {}),
+            attempt_number=attempt,
+            task_name=task.name,
+            group_data=GroupData(group) if group else None,
+            version=a["task"].get("version") or "",  # set for deployed tasks (flyte deploy)
+        )
+
+    async def aborted_on_server(self, run: str, action: str, attempt: int) -> bool:
+        """Whether the server no longer wants this attempt (aborted, or given to another worker)."""
+        body = {"worker_id": self.worker_id, "actions": [[run, action, attempt]]}
+        try:
+            answer = await self.client.acall("POST", "/api/v1/executor/heartbeat", json=body)
+        except Exception as e:
+            log.warning("heartbeat failed: %s", e)
+            return False
+        return [run, action] in [list(x) for x in (answer or {}).get("abort", [])]
+
+    async def run_assignment(
+        self,
+        a: dict[str, Any],
+        cancelled_by_abort: Callable[[], bool] = lambda: False,
+        confirm_abort: Callable[[], Awaitable[bool]] | None = None,
+    ) -> None:
+        """Run one attempt of ``a`` and report its outcome, unless it was aborted.
+
+        When the attempt is cancelled, ``cancelled_by_abort()`` tells whether the server aborted it
+        (then nothing is reported; otherwise the cancellation propagates). When a child raises
+        ``ActionAbortedError``, ``confirm_abort()`` (default: ask the server) tells whether this
+        action was aborted along with it.
+        """
+        run, action, attempt = a["run"], a["action"], int(a.get("attempt", 0))
+        node: RunningAction | None = None
+        try:
+            task, bundle_dir = await self._task_of(a["task"])
+            inputs = b64d(a.get("inputs_b64")) or b""
+            node = RunningAction(
+                ActionID(
+                    name=action,
+                    run_name=run,
+                    project=a["task"].get("project"),
+                    domain=a["task"].get("domain"),
+                ),
+                task.name,
+                inputs,
+                a["task"]["bundle_key"],
+                bundle_dir,
+            )
+            node.attempts = attempt + 1
+            env = {**task.env_vars, **(a.get("env") or {})}
+            outputs = await self._attempt(task, node, self._context(a, task), env)
+        except asyncio.CancelledError:
+            if node is not None:
+                self.controller.cancel_children(node, "parent action was aborted")
+            if not cancelled_by_abort():
+                raise
+            return
+        except Exception as e:
+            if node is not None:
+                self.controller.cancel_children(node, f"parent action '{action}' failed")
+            if isinstance(e, ActionAbortedError):
+                confirmed = (
+                    await confirm_abort()
+                    if confirm_abort is not None
+                    else await self.aborted_on_server(run, action, attempt)
+                )
+                if confirmed:
+                    return  # a child was aborted because the whole run was: so is this action
+            phase = "timed_out" if isinstance(e, TaskTimeoutError) else "failed"
+            await self._report(a, phase, None, {**error_fields(e), **await self._upload_report(a, node)})
+            return
+        self.controller.cancel_children(node, f"parent action '{action}' returned before it")
+        await self._report(a, "succeeded", outputs, await self._upload_report(a, node))
+
+    async def _upload_report(self, a: dict[str, Any], node: RunningAction | None) -> dict[str, str]:
+        """Store the attempt's report (``report=True`` tasks) through the data proxy, so that it is
+        served by the control plane rather than left in this worker's directory; the field that
+        tells the server where it is (none when there is no report)."""
+        if node is None or not node.report_path:
+            return {}
+        key = report_key(a["run"], a["action"], int(a.get("attempt", 0)))
+        try:
+            data = await asyncio.to_thread(Path(node.report_path).read_bytes)
+            await self.client.aupload(key, data)
+        except Exception as e:  # the outcome matters more than its report
+            log.error("could not upload the report of %s/%s: %s", a["run"], a["action"], e)
+            return {}
+        return {"report_key": key}
+
+    async def _report(
+        self, a: dict[str, Any], phase: str, outputs: bytes | None, error: dict[str, Any]
+    ) -> None:
+        if not self.report_in_background:
+            await self._send_report(a, phase, outputs, error)
+            return
+        sending = asyncio.ensure_future(self._send_report(a, phase, outputs, error))
+        self._reports.add(sending)
+        sending.add_done_callback(self._reports.discard)
+
+    async def _send_report(
+        self, a: dict[str, Any], phase: str, outputs: bytes | None, error: dict[str, Any]
+    ) -> None:
+        run, action, attempt = a["run"], a["action"], int(a.get("attempt", 0))
+        await self.logs.flush((run, action, attempt))
+        await self.controller.flush()
+        body = {"worker_id": self.worker_id, "run": run, "action": action, "attempt": attempt, "phase": phase}
+        body.update(
+            outputs_b64=b64e(outputs), error_type=None, error_message=None, error_kind="user", retryable=False
+        )
+        body.update(error)
+        try:
+            await self.client.acall("POST", "/api/v1/executor/report", json=body)
+        except Exception as e:  # the lease runs out and the server retries the action
+            log.error("could not report %s of %s/%s (attempt %d): %s", phase, run, action, attempt, e)
+
+    def _isolated(self, task: TaskTemplate[Any, Any], env: dict[str, str]) -> bool:
+        if not (needs_isolation(task) or env):
+            return False
+        if self._processes is None:
+            self._processes = ProcessExecutor(max_workers=max(1, int(Capacity.detect().cpus)))
+        return self._processes.supports(task)
+
+    async def _attempt(
+        self, task: TaskTemplate[Any, Any], node: RunningAction, tctx: TaskContext, env: dict[str, str]
+    ) -> bytes:
+        secrets, secrets_dir = _secrets(task, Path(tctx.output_path))  # as locally: this machine's store
+        try:
+            env = {**env, **secrets}
+            runtime = task.timeout.max_runtime_seconds if task.timeout else None
+            if self._isolated(task, env):
+                return await self._in_process_worker(task, node, tctx, env, runtime)
+            executor = None if task.is_async else self._threads
+            try:
+                attempt = execute(task, node.inputs, tctx, self.controller, node, executor)
+                return await within(attempt, runtime, task.name)
+            except AttemptOverran:
+                pass
+            raise MaxRuntimeExceededError(
+                f"Task '{task.name}' (action '{node.name}') exceeded its max_runtime of {runtime:g}s on "
+                f"attempt {tctx.attempt_number + 1} and was cancelled"
+            )
+        finally:
+            cleanup(secrets_dir)
+
+    async def _in_process_worker(
+        self,
+        task: TaskTemplate[Any, Any],
+        node: RunningAction,
+        tctx: TaskContext,
+        env: dict[str, str],
+        runtime: float | None,
+    ) -> bytes:
+        assert self._processes is not None
+        frame = Frame(tctx=tctx, controller=self.controller, action=node)
+        key = (node.id.run_name or "", node.name, tctx.attempt_number)
+        try:
+            result = await run_for_controller(
+                self._processes, frame, task, node.inputs, timeout=runtime, env=env
+            )
+        except BaseException as e:
+            self.logs.add(key, [[s, time.time(), line] for s, line in logs_of(e)])
+            raise
+        self.logs.add(key, [[s, time.time(), line] for s, line in result.logs])
+        return result.outputs
+
+    async def aclose(self) -> None:
+        """Ship the last logs and stop the pools and the client (attempts must have ended)."""
+        if self._reports:
+            await asyncio.gather(*self._reports, return_exceptions=True)
+        if self._shipper is not None:
+            self._shipper.cancel()
+            capture.stop()
+            self._shipper = None
+        await self.logs.flush()
+        if self._processes is not None:
+            await self._processes.aclose()
+        self._threads.shutdown(wait=False, cancel_futures=True)
+        await self.client.aclose()
+
+
 class Worker:
     """Claims actions and runs up to ``concurrency`` of them at once (see the module docstring)."""
 
@@ -70,35 +322,28 @@ class Worker:
         self.client = client
         self.worker_id = worker_id
         self.concurrency = concurrency
-        self.home = home or flyte_home()
-        self.logs = LogShipper(client)
-        self.bundles = BundleCache(client, self.home / "worker-cache")
-        self.controller: RemoteController | None = None
-        self._tasks: dict[tuple[Any, ...], TaskTemplate[Any, Any]] = {}
+        self.runner = AttemptRunner(client, worker_id, home, on_park=self._wake)
         self._running: dict[tuple[str, str], tuple[int, asyncio.Task[None]]] = {}
         self._aborted: set[tuple[str, str]] = set()
         self._changed = asyncio.Event()
-        self._threads = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="flyte-sync")
-        self._processes: ProcessExecutor | None = None
+
+    def _wake(self) -> None:
+        self._changed.set()
 
     # -- the loops ------------------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Work until cancelled; an invalid API key ends the worker."""
-        self.controller = RemoteController(self.client, recorder=self.logs, on_park=self._changed.set)
-        helpers = [asyncio.ensure_future(c) for c in (self._heartbeats(), self.logs.run_forever())]
-        capture.start()
+        heartbeats = asyncio.ensure_future(self._heartbeats())
+        self.runner.start()
         try:
             await self._claims()
         finally:
-            capture.stop()
-            for helper in helpers:
-                helper.cancel()
+            heartbeats.cancel()
             await self.shutdown()
 
     def _busy(self) -> int:
-        parked = self.controller.parked if self.controller is not None else 0
-        return len(self._running) - parked
+        return len(self._running) - self.runner.controller.parked
 
     async def _claims(self) -> None:
         while True:
@@ -152,7 +397,13 @@ class Worker:
         previous = self._running.get(key)
         if previous is not None:  # a newer attempt replaces one the server gave up on
             previous[1].cancel("superseded by a newer attempt")
-        task = asyncio.ensure_future(self._run_assignment(assignment))
+
+        async def confirm_abort() -> bool:
+            return key in await self.heartbeat()
+
+        task = asyncio.ensure_future(
+            self.runner.run_assignment(assignment, lambda: key in self._aborted, confirm_abort)
+        )
         self._running[key] = (int(assignment.get("attempt", 0)), task)
 
         def done(_: asyncio.Task[None]) -> None:
@@ -163,182 +414,13 @@ class Worker:
 
         task.add_done_callback(done)
 
-    # -- one assignment ---------------------------------------------------------------------------
-
-    async def _task_of(self, ref: dict[str, Any]) -> tuple[TaskTemplate[Any, Any], Path]:
-        bundle_dir = await self.bundles.ensure(ref["bundle_key"])
-        cache_key = (
-            ref["bundle_key"],
-            ref.get("module"),
-            ref.get("file"),
-            ref["name"],
-            ref.get("overrides_b64"),
-        )
-        task = self._tasks.get(cache_key)
-        if task is None:
-            task = load_task(bundle_dir, ref["name"], ref.get("module"), ref.get("file"))
-            task = apply_overrides(task, b64d(ref.get("overrides_b64")))
-            self._tasks[cache_key] = task
-        return task, bundle_dir
-
-    def _context(self, a: dict[str, Any], task: TaskTemplate[Any, Any]) -> TaskContext:
-        run, action, attempt = a["run"], a["action"], int(a.get("attempt", 0))
-        base = self.home / "worker-runs" / run
-        group = a.get("group")
-        return TaskContext(
-            action=ActionID(
-                name=action, run_name=run, project=a["task"].get("project"), domain=a["task"].get("domain")
-            ),
-            mode="remote",
-            raw_data_path=RawDataPath(path=a.get("raw_data_path") or str(self.home / "data")),
-            run_base_dir=str(base),
-            output_path=f"{base}/{action}/{attempt}",
-            custom_context=dict(a.get("custom_context") or {}),
-            attempt_number=attempt,
-            task_name=task.name,
-            group_data=GroupData(group) if group else None,
-            version=a["task"].get("version") or "",  # set for deployed tasks (flyte deploy)
-        )
-
-    async def _run_assignment(self, a: dict[str, Any]) -> None:
-        assert self.controller is not None
-        run, action, attempt = a["run"], a["action"], int(a.get("attempt", 0))
-        node: RunningAction | None = None
-        try:
-            task, bundle_dir = await self._task_of(a["task"])
-            inputs = b64d(a.get("inputs_b64")) or b""
-            node = RunningAction(
-                ActionID(
-                    name=action,
-                    run_name=run,
-                    project=a["task"].get("project"),
-                    domain=a["task"].get("domain"),
-                ),
-                task.name,
-                inputs,
-                a["task"]["bundle_key"],
-                bundle_dir,
-            )
-            node.attempts = attempt + 1
-            env = {**task.env_vars, **(a.get("env") or {})}
-            outputs = await self._attempt(task, node, self._context(a, task), env)
-        except asyncio.CancelledError:
-            if node is not None:
-                self.controller.cancel_children(node, "parent action was aborted")
-            if (run, action) not in self._aborted:
-                raise
-            return
-        except Exception as e:
-            if node is not None:
-                self.controller.cancel_children(node, f"parent action '{action}' failed")
-            if isinstance(e, ActionAbortedError) and (run, action) in await self.heartbeat():
-                return  # a child was aborted because the whole run was: so is this action
-            phase = "timed_out" if isinstance(e, TaskTimeoutError) else "failed"
-            await self._report(a, phase, None, error_fields(e), await self._upload_report(a, node))
-            return
-        self.controller.cancel_children(node, f"parent action '{action}' returned before it")
-        await self._report(a, "succeeded", outputs, {}, await self._upload_report(a, node))
-
-    async def _upload_report(self, a: dict[str, Any], node: RunningAction | None) -> str | None:
-        """Store the attempt's report (``report=True`` tasks) through the data proxy, so that it is
-        served by the control plane rather than left in this worker's directory."""
-        if node is None or not node.report_path:
-            return None
-        key = report_key(a["run"], a["action"], int(a.get("attempt", 0)))
-        try:
-            data = await asyncio.to_thread(Path(node.report_path).read_bytes)
-            await self.client.aupload(key, data)
-        except Exception as e:  # the outcome matters more than its report
-            log.error("could not upload the report of %s/%s: %s", a["run"], a["action"], e)
-            return None
-        return key
-
-    async def _report(
-        self,
-        a: dict[str, Any],
-        phase: str,
-        outputs: bytes | None,
-        error: dict[str, Any],
-        report: str | None = None,
-    ) -> None:
-        run, action, attempt = a["run"], a["action"], int(a.get("attempt", 0))
-        await self.logs.flush((run, action, attempt))
-        assert self.controller is not None
-        await self.controller.flush()
-        body = {"worker_id": self.worker_id, "run": run, "action": action, "attempt": attempt, "phase": phase}
-        body.update(
-            outputs_b64=b64e(outputs), error_type=None, error_message=None, error_kind="user", retryable=False
-        )
-        body.update(error)
-        if report is not None:
-            body["report_key"] = report
-        try:
-            await self.client.acall("POST", "/api/v1/executor/report", json=body)
-        except Exception as e:  # the lease runs out and the server retries the action
-            log.error("could not report %s of %s/%s (attempt %d): %s", phase, run, action, attempt, e)
-
-    def _isolated(self, task: TaskTemplate[Any, Any], env: dict[str, str]) -> bool:
-        if not (needs_isolation(task) or env):
-            return False
-        if self._processes is None:
-            self._processes = ProcessExecutor(max_workers=max(1, int(Capacity.detect().cpus)))
-        return self._processes.supports(task)
-
-    async def _attempt(
-        self, task: TaskTemplate[Any, Any], node: RunningAction, tctx: TaskContext, env: dict[str, str]
-    ) -> bytes:
-        assert self.controller is not None
-        secrets, secrets_dir = _secrets(task, Path(tctx.output_path))  # as locally: this machine's store
-        try:
-            env = {**env, **secrets}
-            runtime = task.timeout.max_runtime_seconds if task.timeout else None
-            if self._isolated(task, env):
-                return await self._in_process_worker(task, node, tctx, env, runtime)
-            executor = None if task.is_async else self._threads
-            try:
-                attempt = execute(task, node.inputs, tctx, self.controller, node, executor)
-                return await within(attempt, runtime, task.name)
-            except AttemptOverran:
-                pass
-            raise MaxRuntimeExceededError(
-                f"Task '{task.name}' (action '{node.name}') exceeded its max_runtime of {runtime:g}s on "
-                f"attempt {tctx.attempt_number + 1} and was cancelled"
-            )
-        finally:
-            cleanup(secrets_dir)
-
-    async def _in_process_worker(
-        self,
-        task: TaskTemplate[Any, Any],
-        node: RunningAction,
-        tctx: TaskContext,
-        env: dict[str, str],
-        runtime: float | None,
-    ) -> bytes:
-        assert self.controller is not None and self._processes is not None
-        frame = Frame(tctx=tctx, controller=self.controller, action=node)
-        key = (node.id.run_name or "", node.name, tctx.attempt_number)
-        try:
-            result = await run_for_controller(
-                self._processes, frame, task, node.inputs, timeout=runtime, env=env
-            )
-        except BaseException as e:
-            self.logs.add(key, [[s, time.time(), line] for s, line in logs_of(e)])
-            raise
-        self.logs.add(key, [[s, time.time(), line] for s, line in result.logs])
-        return result.outputs
-
     async def shutdown(self) -> None:
         """Stop every running action (their leases run out; the server retries them)."""
         running = [task for _, task in self._running.values()]
         for task in running:
             task.cancel("worker shutting down")
         await asyncio.gather(*running, return_exceptions=True)
-        await self.logs.flush()
-        if self._processes is not None:
-            await self._processes.aclose()
-        self._threads.shutdown(wait=False, cancel_futures=True)
-        await self.client.aclose()
+        await self.runner.aclose()
 
 
 def _secrets(task: TaskTemplate[Any, Any], base: Path) -> tuple[dict[str, str], Path | None]:

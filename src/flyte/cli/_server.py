@@ -14,6 +14,7 @@ import click
 
 from flyte.cli._errors import fail
 from flyte.cli._groups import create
+from flyte.errors import InitializationError
 
 __all__ = ["create", "start"]
 
@@ -52,6 +53,18 @@ def start() -> None:
     show_default=True,
     help="Run trigger time N times faster (at 60, FixedRate(1) fires every second); for demos and tests.",
 )
+@click.option(
+    "--executor",
+    type=click.Choice(["processes", "ray"]),
+    default="processes",
+    show_default=True,
+    help="Where attempts run: worker processes on this host, or a Ray cluster (docs/ray.md).",
+)
+@click.option(
+    "--ray-address",
+    default=None,
+    help="HOST:PORT of the Ray cluster's head, with --executor ray (default: start a local Ray).",
+)
 def devbox(
     host: str,
     port: int,
@@ -59,6 +72,8 @@ def devbox(
     storage: Optional[Path],
     workers: Optional[int],
     trigger_time_scale: float,
+    executor: str,
+    ray_address: Optional[str],
 ) -> None:
     """Run the control plane and its worker processes until Ctrl-C.
 
@@ -72,6 +87,7 @@ def devbox(
       flyte start devbox --port 9000 --workers 4
       flyte start devbox --db postgresql://flyte@127.0.0.1:5432/flyte
       flyte start devbox --trigger-time-scale 60
+      flyte start devbox --executor ray --ray-address 127.0.0.2:6379
     """
     from flyte.cli._devbox_cli import already_running_message, devbox_status
 
@@ -83,12 +99,16 @@ def devbox(
         from flyte.server.settings import ServerSettings
     except ImportError as e:
         fail(f"the server needs its extra dependencies: pip install 'flyte-engine[server]' ({e})", e)
+    if ray_address and executor != "ray":
+        fail("--ray-address needs --executor ray")
     settings = ServerSettings(
-        host=host, port=port, db_url=db_url, storage_dir=storage, workers=workers,
-        trigger_time_scale=trigger_time_scale,
+        host=host, port=port, db_url=db_url, storage_dir=storage, workers=workers, executor=executor,
+        ray_address=ray_address, trigger_time_scale=trigger_time_scale,
     )  # fmt: skip
     try:
         run_devbox(settings)
+    except InitializationError as e:
+        fail(str(e), e)
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             fail(f"Port {port} on {host} is in use by another program; choose another with --port", e)

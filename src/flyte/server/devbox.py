@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -128,7 +129,11 @@ def run_devbox(settings: ServerSettings) -> None:
 
     from flyte.server.app import create_app
     from flyte.server.executors.processes import ProcessExecutor
+    from flyte.server.executors.ray_executor import check_ray_address, ray_executor, require_ray
 
+    if settings.executor == "ray":  # before anything starts: one-line errors
+        require_ray()
+        check_ray_address(settings.ray_address)
     store = settings.open_store()
     try:
         ensure_server_schema(store)
@@ -144,6 +149,8 @@ def run_devbox(settings: ServerSettings) -> None:
         _write_private(devbox_file(settings.home), json.dumps(record, indent=2))
 
         def executor(scheduler: Scheduler) -> ProcessExecutor:
+            if settings.executor == "ray":
+                return ray_executor(settings, endpoint, api_key, on_exit=scheduler.worker_gone)
             assert settings.worker_command is not None and settings.workers is not None
             return ProcessExecutor(
                 settings.worker_command, endpoint, api_key, settings.workers, log_dir=settings.log_dir,
@@ -154,7 +161,12 @@ def run_devbox(settings: ServerSettings) -> None:
         print(f"  API key:  {api_key}   (id {key_id(api_key)}; saved in {devbox_file(settings.home)})")
         print(f"  database: {store.identity if hasattr(store, 'identity') else settings.db_url}")
         print(f"  storage:  {settings.storage_dir}")
-        print(f"  workers:  {settings.workers} (logs in {settings.log_dir})", flush=True)
+        if settings.executor == "ray":
+            where = settings.ray_address or "a new local cluster"
+            print(f"  executor: ray at {where} (logs in {settings.log_dir})")
+        else:
+            print(f"  workers:  {settings.workers} (logs in {settings.log_dir})")
+        sys.stdout.flush()
         app = create_app(settings, store=store, executor_factory=executor)
         config = uvicorn.Config(app, log_level="info", access_log=False, timeout_graceful_shutdown=5)
         try:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from flyte._internal.store import RunStore
 
 SIGNING_KEY_FILE = "signing.key"
+EXECUTORS = ("processes", "ray")
 
 
 def is_loopback(host: str) -> bool:
@@ -72,6 +73,13 @@ class ServerSettings:
     worker_command: list[str] | None = None
     """The worker program; ``--endpoint/--api-key/--worker-id`` are appended.
     Default ``[sys.executable, "-m", "flyte._bin.worker"]``."""
+    executor: str = "processes"
+    """Where attempts run: ``"processes"`` (worker processes on this host) or ``"ray"`` (a Ray
+    cluster, docs/ray.md)."""
+    ray_address: str | None = None
+    """``HOST:PORT`` of the Ray cluster's head (``--ray-address``); None starts a local Ray."""
+    ray_default_cpus: float = 1.0
+    """``num_cpus`` of the Ray task of an action whose task sets no ``cpu`` (Ray's own default)."""
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).expanduser().absolute()
@@ -85,6 +93,8 @@ class ServerSettings:
             self.workers = os.cpu_count() or 1
         if self.worker_command is None:
             self.worker_command = [sys.executable, "-m", "flyte._bin.worker"]
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"executor: {self.executor!r} is not known; use one of {', '.join(EXECUTORS)}")
 
     # -- derived locations ------------------------------------------------------------------------
 

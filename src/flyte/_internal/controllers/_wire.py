@@ -33,6 +33,7 @@ from flyte._internal.overrides import overrides_of
 from flyte._retry import Backoff
 
 if TYPE_CHECKING:
+    from flyte._resources import Device
     from flyte._task import TaskTemplate
 
 
@@ -72,6 +73,34 @@ def _resources(task: TaskTemplate[Any, Any]) -> dict[str, Any] | None:
         "gpu": r.gpu_count(),
         "disk": r.disk_bytes(),
         "shm": "auto" if r.shm == "auto" else r.shm_bytes(),
+        "accelerator": _accelerator(r.device()),
+    }
+
+
+def _accelerator(device: Device | None) -> dict[str, Any] | None:
+    """The accelerator a task asks for, for executors that place tasks by it (Ray)."""
+    if device is None:
+        return None
+    return {
+        "class": device.device_class,
+        "device": device.device,
+        "quantity": device.quantity,
+        "partition": device.partition,
+    }
+
+
+def _reusable(task: TaskTemplate[Any, Any]) -> dict[str, Any] | None:
+    """The task's ``ReusePolicy``, for executors that keep replicas warm (Ray actors)."""
+    policy = task.reusable
+    if policy is None:
+        return None
+    return {
+        "env": task.env_name,
+        "replicas": list(policy.replicas),
+        "concurrency": policy.concurrency,
+        "idle_ttl": _seconds(policy.idle_ttl),
+        "scaledown_ttl": _seconds(policy.scaledown_ttl),
+        "scope": policy.scope,
     }
 
 
@@ -107,6 +136,7 @@ def template_ref(task: TaskTemplate[Any, Any], bundle_key: str, root: Path) -> d
     timeout = task.timeout
     return {
         "name": task.name,
+        "is_async": task.is_async,
         "module": getattr(task.func, "__module__", None),
         "file": relative_file(task_file(task), root),
         "bundle_key": bundle_key,
@@ -129,6 +159,7 @@ def template_ref(task: TaskTemplate[Any, Any], bundle_key: str, root: Path) -> d
             for s in task.secrets
         ],
         "resources": _resources(task),
+        "reusable": _reusable(task),
         # extensions (docs/control-plane.md): retry backoff and the other time bounds
         "backoff": _backoff(task),
         "max_queued_time": timeout.max_queued_seconds if timeout else None,

@@ -1,0 +1,468 @@
+"""``python -m flyte.server.executors.ray_dispatch``: the Ray executor's driver.
+
+::
+
+    python -m flyte.server.executors.ray_dispatch --endpoint URL --worker-id ID \\
+        [--ray-address HOST:PORT] [--home DIR] [--default-cpus 1]
+
+It speaks the executor protocol like a worker process (the key comes from ``FLYTE_API_KEY``), but
+runs nothing itself: each claimed action becomes one Ray task (:func:`ray_task.run_attempt`), with
+its ``flyte.Resources`` mapped to Ray's (:mod:`ray_resources`), and Ray places it on a node with
+room. The Ray task runs the attempt and reports it over HTTP; the dispatcher
+
+- fails at once (``ResourceExhaustedError``, not retried) an action no live node could ever hold;
+- runs the attempts of a reusable environment (``flyte.ReusePolicy``) on a pool of warm Ray actors
+  (:class:`ray_task.AttemptActor`) instead: up to ``max`` replicas of ``concurrency`` attempts
+  each, started on first use and stopped when idle past ``scaledown_ttl`` / ``idle_ttl``;
+- renews the leases of all its Ray tasks every 5 s, and cancels with ``ray.cancel`` those the
+  server answers to abort (``force=True`` for a sync task, whose thread cannot be interrupted);
+- reports a Ray task that ended without reporting (its Ray worker or node died, the Ray worker ran
+  out of memory) as a failed attempt with a retryable ``WorkerDiedError``/``OOMError``, so that the
+  server retries it per the task's ``retries``. A report for an attempt the task already reported
+  is ignored by the server: each attempt is recorded once.
+
+Ray itself never retries (``max_retries=0``): the server decides. When this process dies, Ray
+cancels the tasks it owns and the server queues their actions again (the process executor
+restarts the dispatcher).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import ray.exceptions
+
+import ray
+from flyte._internal.controllers._wire import error_fields
+from flyte._internal.parent_death import die_with_parent
+from flyte.errors import InitializationError, OOMError, ResourceExhaustedError, WorkerDiedError
+from flyte.remote._client import ApiClient
+from flyte.server.executors.ray_resources import demand, ray_options, unfit
+from flyte.server.executors.ray_task import AttemptActor, WorkerConfig, run_attempt
+
+log = logging.getLogger("flyte.ray")
+
+CLAIM_SECONDS = 30.0
+HEARTBEAT_SECONDS = 5.0
+MAX_CLAIM = 256
+MAX_IN_FLIGHT = 10_000
+"""Ray tasks submitted and not yet ended; Ray queues those without room on a node."""
+NODES_TTL_SECONDS = 5.0
+"""How long the cluster's node list is trusted before it is asked again."""
+
+
+@dataclass
+class _Flight:
+    """One submitted attempt (``ref`` is None while it waits for a replica of its pool)."""
+
+    attempt: int
+    ref: Any
+    is_async: bool
+    aborted: bool = False
+    replica: _Replica | None = None
+
+
+@dataclass
+class _Replica:
+    """One actor of a reusable environment's pool."""
+
+    handle: Any
+    running: int = 0
+    idle_since: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Pool:
+    """The warm replicas (Ray actors) of one reusable environment, per ``ReusePolicy``."""
+
+    name: str
+    options: dict[str, Any]
+    low: int
+    high: int
+    concurrency: int
+    idle_ttl: float
+    scaledown_ttl: float
+    replicas: list[_Replica] = field(default_factory=list)
+    waiting: deque[tuple[dict[str, Any], _Flight]] = field(default_factory=deque)
+    last_used: float = field(default_factory=time.monotonic)
+    made: int = 0
+
+    def free(self) -> _Replica | None:
+        """The least busy replica with room, if any."""
+        room = [r for r in self.replicas if r.running < self.concurrency]
+        return min(room, key=lambda r: r.running) if room else None
+
+
+def node_ip_for(address: str | None) -> str | None:
+    """The IP this driver announces to Ray: the head's when it is a loopback address.
+
+    Ray would otherwise announce the host's outward interface (and rewrite 127.0.0.1 to it),
+    and a driver on loopback must join the raylet listening there.
+    """
+    if not address:
+        return None
+    host = address.split("://")[-1].rsplit(":", 1)[0].strip("[]")
+    try:
+        return host if ipaddress.ip_address(host).is_loopback else None
+    except ValueError:
+        return None
+
+
+class RayDispatcher:
+    """Claims actions and runs each as a Ray task (see the module docstring)."""
+
+    def __init__(
+        self,
+        client: ApiClient,
+        worker_id: str,
+        *,
+        api_key: str | None = None,
+        address: str | None = None,
+        home: str | None = None,
+        default_cpus: float = 1.0,
+    ):
+        self.client = client
+        self.worker_id = worker_id
+        self._api_key = api_key
+        self.address = address
+        self.home = home
+        self.default_cpus = default_cpus
+        self._flights: dict[tuple[str, str], _Flight] = {}
+        self._pools: dict[tuple[str, ...], _Pool] = {}
+        self._room = asyncio.Event()
+        self._nodes: list[dict[str, float]] = []
+        self._nodes_at = 0.0
+        self._config: Any = None
+        self._remote: Any = None
+
+    # -- Ray ------------------------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Join the Ray cluster at ``address`` (start a private local one when None)."""
+        ray.init(
+            address=self.address,
+            _node_ip_address=node_ip_for(self.address),
+            namespace="flyte",
+            log_to_driver=False,
+            include_dashboard=False if self.address is None else None,
+            configure_logging=False,
+            # secrets and the bundle cache of the attempts are found under this FLYTE_HOME
+            runtime_env={"env_vars": {"FLYTE_HOME": self.home}} if self.home else None,
+        )
+        config = WorkerConfig(
+            endpoint=self.client.endpoint,
+            worker_id=self.worker_id,
+            api_key=self._api_key,
+            home=self.home,
+        )
+        self._config = ray.put(config)
+        # Ray never retries: the control plane decides (and counts) retries
+        self._remote = ray.remote(max_retries=0, retry_exceptions=False)(run_attempt)
+        self._actor = ray.remote(max_restarts=0, max_task_retries=0)(AttemptActor)
+        nodes = self.node_totals(refresh=True)
+        log.info("joined Ray at %s: %d nodes", self.address or "a new local cluster", len(nodes))
+
+    def node_totals(self, refresh: bool = False) -> list[dict[str, float]]:
+        """The total resources of each live node (cached for a few seconds)."""
+        now = time.monotonic()
+        if refresh or now - self._nodes_at > NODES_TTL_SECONDS:
+            self._nodes = [dict(n["Resources"]) for n in ray.nodes() if n.get("Alive")]
+            self._nodes_at = now
+        return self._nodes
+
+    # -- the loops ------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Dispatch until cancelled."""
+        await asyncio.to_thread(self.connect)
+        heartbeats = asyncio.ensure_future(self._heartbeats())
+        try:
+            await self._claims()
+        finally:
+            heartbeats.cancel()
+            for flight in self._flights.values():
+                with contextlib.suppress(Exception):
+                    if flight.ref is not None and flight.replica is None:
+                        ray.cancel(flight.ref, force=True)
+            for pool in self._pools.values():
+                for replica in pool.replicas:
+                    with contextlib.suppress(Exception):
+                        ray.kill(replica.handle)
+            with contextlib.suppress(Exception):
+                await self.client.aclose()
+            ray.shutdown()
+
+    async def _claims(self) -> None:
+        while True:
+            free = MAX_IN_FLIGHT - len(self._flights)
+            if free <= 0:
+                self._room.clear()
+                await self._room.wait()
+                continue
+            body = {"worker_id": self.worker_id, "max": min(free, MAX_CLAIM), "timeout": CLAIM_SECONDS}
+            try:
+                batch = await self.client.acall(
+                    "POST", "/api/v1/executor/claim", json=body, poll=CLAIM_SECONDS
+                )
+            except InitializationError:
+                raise
+            except Exception as e:
+                log.warning("claim failed: %s", e)
+                await asyncio.sleep(1.0)
+                continue
+            for assignment in batch or []:
+                try:
+                    self.submit(assignment)
+                except Exception as e:  # one bad assignment must not end the dispatcher
+                    log.exception("could not hand %s/%s to Ray", assignment["run"], assignment["action"])
+                    lost = WorkerDiedError(f"the Ray executor could not submit this attempt: {e}")
+                    self._report_later(assignment, lost, retryable=True)
+
+    def submit(self, a: dict[str, Any]) -> None:
+        """Hand one assignment to Ray, or fail it at once if no node could ever run it."""
+        run, action, attempt = a["run"], a["action"], int(a.get("attempt", 0))
+        ref_of_task = a["task"]
+        options = ray_options(ref_of_task.get("resources"), self.default_cpus)
+        wanted = demand(options)
+        why = unfit(wanted, self.node_totals())
+        if why is not None:
+            why = unfit(wanted, self.node_totals(refresh=True))  # a node may have joined since
+        if why is not None:
+            error = ResourceExhaustedError(
+                f"Task '{ref_of_task['name']}' (action '{action}') cannot run on this Ray cluster: {why}",
+            )
+            self._report_later(a, error, retryable=False)
+            return
+        previous = self._flights.get((run, action))
+        if previous is not None:  # the server gave up on the previous attempt
+            self._cancel(run, action, previous)
+        flight = _Flight(attempt, None, bool(ref_of_task.get("is_async")))
+        self._flights[(run, action)] = flight
+        reusable = ref_of_task.get("reusable")
+        if reusable:
+            pool = self._pool_for(a, reusable, options)
+            pool.waiting.append((a, flight))
+            self._fill(pool)
+            return
+        flight.ref = self._remote.options(name=f"{ref_of_task['name']} {run}/{action}", **options).remote(
+            self._config, a
+        )
+        asyncio.ensure_future(self._watch(a, flight))
+
+    # -- reusable environments: pools of actors ------------------------------------------------------
+
+    def _pool_for(self, a: dict[str, Any], policy: dict[str, Any], options: dict[str, Any]) -> _Pool:
+        scope = a["run"] if policy.get("scope") == "run" else ""
+        bundle = a["task"].get("bundle_key") or ""
+        key = (str(policy.get("env")), bundle, scope, repr(sorted(options.items())))
+        pool = self._pools.get(key)
+        if pool is None:
+            low, high = (int(x) for x in policy.get("replicas") or (1, 1))
+            pool = self._pools[key] = _Pool(
+                name=str(policy.get("env")), options=options, low=low, high=max(1, high),
+                concurrency=max(1, int(policy.get("concurrency") or 1)),
+                idle_ttl=float(policy.get("idle_ttl") or 30.0),
+                scaledown_ttl=float(policy.get("scaledown_ttl") or 30.0),
+            )  # fmt: skip
+        return pool
+
+    def _fill(self, pool: _Pool) -> None:
+        """Start the waiting attempts of ``pool`` on replicas with room, adding replicas up to max."""
+        while pool.waiting:
+            a, flight = pool.waiting[0]
+            if flight.aborted:
+                pool.waiting.popleft()
+                continue
+            replica = pool.free()
+            if replica is None and len(pool.replicas) < pool.high:
+                pool.made += 1
+                handle = self._actor.options(
+                    name=f"flyte:{pool.name}:{self.worker_id}:{pool.made}",
+                    max_concurrency=pool.concurrency + 1,  # one thread stays free for abort()
+                    **pool.options,
+                ).remote(self._config)
+                replica = _Replica(handle)
+                pool.replicas.append(replica)
+            if replica is None:
+                return
+            pool.waiting.popleft()
+            replica.running += 1
+            pool.last_used = time.monotonic()
+            flight.replica = replica
+            flight.ref = replica.handle.run.remote(a)
+            asyncio.ensure_future(self._watch(a, flight, pool))
+
+    def _release(self, pool: _Pool, flight: _Flight, dead: bool) -> None:
+        replica = flight.replica
+        if replica is not None:
+            replica.running -= 1
+            replica.idle_since = time.monotonic()
+            if dead and replica in pool.replicas:
+                pool.replicas.remove(replica)
+        pool.last_used = time.monotonic()
+        self._fill(pool)
+
+    def reap(self) -> None:
+        """Stop replicas idle past the policy: all of a pool after ``idle_ttl``, those above the
+        minimum after ``scaledown_ttl``."""
+        now = time.monotonic()
+        for key, pool in list(self._pools.items()):
+            busy = pool.waiting or any(r.running for r in pool.replicas)
+            if not busy and now - pool.last_used > pool.idle_ttl:
+                for replica in pool.replicas:
+                    with contextlib.suppress(Exception):
+                        ray.kill(replica.handle)
+                del self._pools[key]
+                continue
+            for replica in list(pool.replicas):
+                idle = replica.running == 0 and now - replica.idle_since > pool.scaledown_ttl
+                if idle and len(pool.replicas) > pool.low:
+                    with contextlib.suppress(Exception):
+                        ray.kill(replica.handle)
+                    pool.replicas.remove(replica)
+
+    async def _watch(self, a: dict[str, Any], flight: _Flight, pool: _Pool | None = None) -> None:
+        key = (a["run"], a["action"])
+        dead = False
+        try:
+            await flight.ref
+        except (ray.exceptions.TaskCancelledError, asyncio.CancelledError):
+            pass
+        except ray.exceptions.OutOfMemoryError as e:
+            if not flight.aborted:
+                message = _first_line(e)
+                await self._report(a, OOMError("OOMError", f"the Ray worker ran out of memory: {message}"))
+        except ray.exceptions.RayError as e:
+            dead = isinstance(e, ray.exceptions.RayActorError)
+            if not flight.aborted:
+                where = "node" if isinstance(e, ray.exceptions.NodeDiedError) else "worker"
+                lost = WorkerDiedError(f"the Ray {where} running this attempt died: {_first_line(e)}")
+                await self._report(a, lost)
+        finally:
+            if self._flights.get(key) is flight:
+                del self._flights[key]
+                self._room.set()
+            if pool is not None:
+                self._release(pool, flight, dead)
+
+    def _report_later(self, a: dict[str, Any], error: Exception, retryable: bool) -> None:
+        asyncio.ensure_future(self._report(a, error, retryable))
+
+    async def _report(self, a: dict[str, Any], error: Exception, retryable: bool = True) -> None:
+        """Report a failed attempt that its Ray task could not report itself."""
+        body: dict[str, Any] = {
+            "worker_id": self.worker_id,
+            "run": a["run"],
+            "action": a["action"],
+            "attempt": int(a.get("attempt", 0)),
+            "phase": "failed",
+            "outputs_b64": None,
+        }
+        body.update(error_fields(error), retryable=retryable)
+        log.warning("%s/%s attempt %s: %s", a["run"], a["action"], body["attempt"], error)
+        try:
+            await self.client.acall("POST", "/api/v1/executor/report", json=body)
+        except Exception as e:  # the lease runs out and the server retries the action
+            log.error("could not report %s/%s: %s", a["run"], a["action"], e)
+
+    async def _heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await self.heartbeat()
+
+    async def heartbeat(self) -> None:
+        """Renew the leases of the Ray tasks; cancel those the server aborted."""
+        self.reap()
+        flights = list(self._flights.items())
+        if not flights:
+            return
+        actions = [[run, action, f.attempt] for (run, action), f in flights]
+        try:
+            answer = await self.client.acall(
+                "POST", "/api/v1/executor/heartbeat", json={"worker_id": self.worker_id, "actions": actions}
+            )
+        except Exception as e:
+            log.warning("heartbeat failed: %s", e)
+            return
+        for run, action in (answer or {}).get("abort", []):
+            flight = self._flights.get((run, action))
+            if flight is not None and not flight.aborted:
+                log.info("cancelling %s/%s on Ray (aborted on the control plane)", run, action)
+                self._cancel(run, action, flight)
+
+    def _cancel(self, run: str, action: str, flight: _Flight) -> None:
+        """Stop one attempt: ``ray.cancel`` its task (forced for a sync task), or ask its replica."""
+        flight.aborted = True
+        with contextlib.suppress(Exception):
+            if flight.replica is not None:
+                flight.replica.handle.abort.remote(run, action)
+            elif flight.ref is not None:
+                ray.cancel(flight.ref, force=not flight.is_async)
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+# -- the command --------------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m flyte.server.executors.ray_dispatch", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--endpoint", required=True, help="URL of the control plane")
+    parser.add_argument("--worker-id", required=True, help="name of this dispatcher among workers")
+    parser.add_argument("--ray-address", default=None, help="HOST:PORT of the Ray cluster's head")
+    parser.add_argument("--home", default=None, help="FLYTE_HOME of the attempts (default: the node's)")
+    parser.add_argument("--default-cpus", type=float, default=1.0, help="num_cpus of a task without cpu=")
+    return parser
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    key = os.environ.get("FLYTE_API_KEY")
+    client = ApiClient(args.endpoint, key, first_contact_for=60.0)
+    dispatcher = RayDispatcher(
+        client, args.worker_id, api_key=key, address=args.ray_address, home=args.home,
+        default_cpus=args.default_cpus,
+    )  # fmt: skip
+    main = asyncio.current_task()
+    assert main is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, main.cancel)
+    try:
+        await dispatcher.run()
+    except asyncio.CancelledError:
+        log.info("ray dispatcher %s stopped", args.worker_id)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    die_with_parent()  # the server that started this dispatcher may die: do not outlive it
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s flyte-ray[%(process)d] %(levelname)s %(message)s"
+    )
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        asyncio.run(_serve(args))
+    except InitializationError as e:
+        log.error("%s", e)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

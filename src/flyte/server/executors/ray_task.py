@@ -1,0 +1,151 @@
+"""The body of the Ray tasks the Ray executor submits: one attempt of one action.
+
+:func:`run_attempt` runs the assignment with the process worker's own
+:class:`~flyte._bin.worker.AttemptRunner` (one attempt runner for every executor), which submits
+child actions, ships logs and reports the outcome over the executor API of the control plane,
+exactly as a worker process does. Nothing of the outcome travels back through Ray, so the server
+records each attempt once, whoever notices its end first. The Ray task returns as soon as the
+outcome is known and the report goes out from the process's event loop meanwhile (the Ray slot
+is not held while the server commits it); should the Ray worker die in between, the action's
+lease runs out and the server queues it again.
+
+A Ray worker process runs one task at a time and keeps one runner (an API client, the bundle
+cache, an event loop on a thread) for every attempt it runs later, so a warm Ray worker starts
+an attempt at little cost.
+
+Cancellation: ``ray.cancel`` raises ``KeyboardInterrupt`` in the task; the attempt is then
+cancelled as the process worker cancels an aborted action (its children are cancelled, nothing is
+reported) and the interrupt propagates, so that Ray records the task as cancelled. A sync task's
+thread cannot be stopped, so the executor cancels those with ``force=True`` (the Ray worker
+process is killed).
+
+This module is imported in Ray worker processes; it imports neither Ray nor the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flyte._bin.worker import AttemptRunner
+from flyte._internal.run_guard import mark_action_executor
+from flyte.remote._client import ApiClient
+
+__all__ = ["AttemptActor", "WorkerConfig", "run_attempt"]
+
+CANCEL_GRACE_SECONDS = 10.0
+"""How long a cancelled attempt gets to cancel its children before the Ray task gives up on it."""
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How a Ray task reaches the control plane. Sent to Ray once (``ray.put``) as a task argument,
+    not in a runtime environment, which Ray records in its job table."""
+
+    endpoint: str
+    worker_id: str
+    """The dispatcher's worker name: the lease holder the attempts report under."""
+    api_key: str | None = field(default=None, repr=False)
+    home: str | None = None
+    """FLYTE_HOME for the attempt runner (bundle cache, secrets); None: the Ray worker's own."""
+
+
+class _ProcessRunner:
+    """The attempt runner of this Ray worker process, on an event loop of its own thread."""
+
+    def __init__(self, config: WorkerConfig):
+        self._running: dict[tuple[str, str], tuple[threading.Event, Any]] = {}
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="flyte-attempts", daemon=True)
+        self._thread.start()
+        self.runner = asyncio.run_coroutine_threadsafe(self._make(config), self.loop).result()
+
+    @staticmethod
+    async def _make(config: WorkerConfig) -> AttemptRunner:
+        client = ApiClient(config.endpoint, config.api_key, first_contact_for=30.0)
+        home = Path(config.home) if config.home else None
+        runner = AttemptRunner(client, config.worker_id, home, report_in_background=True)
+        runner.start()
+        return runner
+
+    def run(self, assignment: dict[str, Any]) -> None:
+        """Run the attempt to its end (reported by the runner), or until interrupted or aborted."""
+        aborted = threading.Event()
+        finished = threading.Event()
+        key = (assignment["run"], assignment["action"])
+
+        async def attempt() -> None:
+            try:
+                await self.runner.run_assignment(assignment, aborted.is_set)
+            finally:
+                finished.set()
+
+        future = asyncio.run_coroutine_threadsafe(attempt(), self.loop)
+        self._running[key] = (aborted, future)
+        try:
+            # a short wait in a loop: Ray's interrupt reaches this thread between two waits
+            while not finished.wait(0.25):
+                pass
+        except BaseException:  # KeyboardInterrupt from ray.cancel
+            self.abort(*key)
+            finished.wait(CANCEL_GRACE_SECONDS)
+            raise
+        finally:
+            if self._running.get(key, (None, None))[1] is future:
+                del self._running[key]
+        if not future.cancelled():
+            future.result()
+
+    def abort(self, run: str, action: str) -> None:
+        """Cancel the attempt of ``run``/``action`` running here, without reporting it."""
+        entry = self._running.get((run, action))
+        if entry is not None:
+            entry[0].set()
+            entry[1].cancel()
+
+
+_runners: dict[tuple[str, str, str | None], _ProcessRunner] = {}
+_lock = threading.Lock()
+
+
+def _runner_for(config: WorkerConfig) -> _ProcessRunner:
+    key = (config.endpoint, config.worker_id, config.home)
+    with _lock:
+        found = _runners.get(key)
+        if found is None:
+            mark_action_executor()  # a bundle's module-level flyte.run must not submit runs from here
+            for noisy in ("httpx", "httpcore"):
+                logging.getLogger(noisy).setLevel(logging.WARNING)
+            found = _runners[key] = _ProcessRunner(config)
+        return found
+
+
+class AttemptActor:
+    """A warm replica of a reusable environment (``flyte.ReusePolicy``), as a Ray actor.
+
+    It runs attempts with the same runner as :func:`run_attempt`, up to the policy's
+    ``concurrency`` at once (a threaded actor with one more thread, kept free for :meth:`abort`:
+    Ray cannot interrupt a running call of a threaded actor).
+    """
+
+    def __init__(self, config: WorkerConfig):
+        self._config = config
+
+    def run(self, assignment: dict[str, Any]) -> str:
+        return run_attempt(self._config, assignment)
+
+    def abort(self, run: str, action: str) -> None:
+        _runner_for(self._config).abort(run, action)
+
+
+def run_attempt(config: WorkerConfig, assignment: dict[str, Any]) -> str:
+    """The Ray task: run one attempt of the assigned action and report it to the control plane.
+
+    Returns the action's name once its outcome is reported.
+    """
+    _runner_for(config).run(assignment)
+    return assignment["action"]

@@ -1,0 +1,375 @@
+"""The Ray executor on a real two-node Ray cluster (see conftest.py): a devbox started with
+``executor="ray"`` runs fan-outs and child calls, places a GPU task on the node that has the
+GPU, fails at once what no node can hold, retries an attempt whose Ray worker was killed,
+stops aborted Ray tasks, and enforces timeouts and hands secrets and env vars to its tasks as
+the process executor does."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+pytest.importorskip("ray", reason="Ray is not installed: pip install 'flyte-engine[ray]'")
+
+import flyte  # noqa: E402
+import flyte.errors
+from flyte._internal.loader import load_module
+from flyte._internal.run_config import RunConfig, new_run_name
+from flyte._internal.secrets import SecretStore
+from flyte.models import ActionPhase
+from flyte.remote._remote_run import RemoteRun, submit_run
+
+from .conftest import HEAD_IP, NODE2_IP, Devbox, RayCluster, loopback, ray_devbox
+
+pytestmark = [pytest.mark.integration, pytest.mark.ray, pytest.mark.timeout(600)]
+
+WORKFLOW = textwrap.dedent(
+    """
+    import asyncio
+    import os
+    import time
+
+    import flyte
+
+    # a parent that only waits for its children asks for no CPU, so that on this one-CPU-a-node
+    # cluster its children find room (docs/ray.md)
+    orchestrator = flyte.TaskEnvironment(name="orch", resources=flyte.Resources(cpu=0))
+    env = flyte.TaskEnvironment(name="work")
+    gpu = flyte.TaskEnvironment(name="gpu", resources=flyte.Resources(cpu=0, gpu="T4:1"))
+    plain_gpu = flyte.TaskEnvironment(name="plain_gpu", resources=flyte.Resources(cpu=0, gpu=1))
+    huge = flyte.TaskEnvironment(name="huge", resources=flyte.Resources(cpu=8))
+    a100 = flyte.TaskEnvironment(name="a100", resources=flyte.Resources(gpu="A100:1"))
+    secret_env = flyte.TaskEnvironment(name="secretive", secrets="api-token")
+    with_vars = flyte.TaskEnvironment(name="withvars", env_vars={"FROM_TASK": "task value"})
+    reused = flyte.TaskEnvironment(
+        name="reused",
+        resources=flyte.Resources(cpu=0),  # an actor holds its resources while it is kept warm
+        reusable=flyte.ReusePolicy(replicas=2, concurrency=2, idle_ttl=60),
+    )
+
+
+    def node_ip() -> str:
+        import ray
+
+        return ray.util.get_node_ip_address()
+
+
+    @env.task
+    async def square(x: int) -> int:
+        print(f"squaring {x}")
+        return x * x
+
+
+    @env.task
+    def sync_double(x: int) -> int:
+        return 2 * x
+
+
+    @orchestrator.task
+    async def inner(n: int) -> int:
+        return sum(await asyncio.gather(*(square(i) for i in range(n))))
+
+
+    @orchestrator.task
+    async def main(n: int = 5) -> str:
+        squares = await asyncio.gather(*(square(i) for i in range(n)))
+        nested = await inner(n)
+        doubled = await sync_double.aio(n)
+        return f"{sum(squares)}|{nested}|{doubled}|{flyte.ctx().mode}"
+
+
+    @gpu.task
+    async def on_t4() -> str:
+        return f"{node_ip()}|{os.environ.get('CUDA_VISIBLE_DEVICES')}"
+
+
+    @plain_gpu.task
+    async def on_any_gpu() -> str:
+        return node_ip()
+
+
+    @orchestrator.task
+    async def where() -> str:
+        return f"{await on_t4()}|{await on_any_gpu()}"
+
+
+    @huge.task
+    async def too_many_cpus() -> int:
+        return 1
+
+
+    @a100.task
+    async def needs_a100() -> int:
+        return 1
+
+
+    @env.task(retries=1)
+    async def killed_once(marker: str) -> str:
+        attempt = flyte.ctx().attempt_number
+        if attempt == 0:
+            with open(marker, "w") as f:
+                f.write(str(os.getpid()))
+            await asyncio.sleep(120)  # the test kills this Ray worker meanwhile
+        return f"attempt {attempt} on {node_ip()}"
+
+
+    @env.task(retries=0)
+    async def killed_without_retries(marker: str) -> str:
+        with open(marker, "w") as f:
+            f.write(str(os.getpid()))
+        await asyncio.sleep(120)
+        return "never"
+
+
+    @plain_gpu.task
+    def sync_spin(ticks: str) -> str:
+        with open(ticks, "a") as f:
+            f.write(f"pid {os.getpid()}\\n")
+        while True:
+            with open(ticks, "a") as f:
+                f.write("tick\\n")
+            time.sleep(0.2)
+
+
+    @env.task
+    async def async_spin(ticks: str) -> str:
+        while True:
+            with open(ticks, "a") as f:
+                f.write("tick\\n")
+            await asyncio.sleep(0.2)
+
+
+    @orchestrator.task
+    async def spinners(sync_ticks: str, async_ticks: str) -> str:
+        await asyncio.gather(sync_spin.aio(sync_ticks), async_spin(async_ticks))
+        return "never"
+
+
+    @with_vars.task
+    async def reads_env() -> str:
+        return f"{os.environ.get('GREETING', 'unset')}|{os.environ.get('FROM_TASK', 'unset')}"
+
+
+    @secret_env.task
+    async def reads_secret() -> str:
+        return os.environ["API_TOKEN"]
+
+
+    @reused.task
+    async def in_replica(i: int) -> str:
+        await asyncio.sleep(0.2)
+        return f"{os.getpid()}/{os.getppid()}:{i * i}"
+
+
+    @orchestrator.task
+    async def many_in_replicas(n: int) -> list[str]:
+        return list(await asyncio.gather(*(in_replica(i) for i in range(n))))
+
+
+    @env.task(timeout=0.5)
+    async def too_slow() -> int:
+        await asyncio.sleep(30)
+        return 1
+
+
+    @env.task(timeout=1.0)
+    def sync_too_slow() -> int:
+        time.sleep(30)
+        return 1
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def devbox(ray_cluster: RayCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devbox]:
+    home = tmp_path_factory.mktemp("ray-devbox")
+    SecretStore(home / "secrets").put("api-token", "t0ken-on-ray")
+    with ray_devbox(home, ray_cluster.address) as box:
+        yield box
+
+
+@pytest.fixture
+def wf(devbox: Devbox, tmp_path: Path) -> Iterator[ModuleType]:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "raywf.py").write_text(WORKFLOW)
+    flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=root)
+    yield load_module(str(root / "raywf.py"), root)
+    sys.modules.pop("raywf", None)
+
+
+def start(task: object, **inputs: object) -> RemoteRun:
+    return submit_run(task, (), inputs, RunConfig(name=new_run_name()))  # type: ignore[arg-type]
+
+
+def wait_for(path: Path, timeout: float = 120.0) -> str:
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and path.read_text().strip()):
+        assert time.monotonic() < deadline, f"{path} was not written in {timeout:g}s"
+        time.sleep(0.2)
+    return path.read_text()
+
+
+CLUSTER_PROBE = textwrap.dedent(
+    """
+    import json, sys, ray
+    import ray._private.state as state
+    ray.init(address=sys.argv[1], _node_ip_address=sys.argv[2], log_to_driver=False, configure_logging=False)
+    me = ray.util.get_node_ip_address()
+    nodes = [n["NodeManagerAddress"] for n in ray.nodes()]
+    drivers = [j.get("DriverIPAddress") for j in state.jobs()]
+    print(json.dumps({"me": me, "nodes": nodes, "drivers": drivers}))
+    """
+)
+
+
+def test_every_ray_address_is_on_loopback(ray_cluster: RayCluster, devbox: Devbox, wf: ModuleType) -> None:
+    assert start(wf.square, x=3).outputs() == (9,)  # the devbox's dispatcher has joined as a driver
+    probe = subprocess.run(
+        [sys.executable, "-c", CLUSTER_PROBE, ray_cluster.address, HEAD_IP],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert probe.returncode == 0, probe.stderr
+    seen = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert sorted(set(seen["nodes"])) == [HEAD_IP, NODE2_IP]
+    assert len(seen["drivers"]) >= 2  # this probe and the devbox's dispatcher
+    for address in [seen["me"], *seen["nodes"], *seen["drivers"]]:
+        assert loopback(address), f"Ray reports a non-loopback address: {address}"
+
+
+def test_fan_out_and_child_calls_give_the_right_values(wf: ModuleType) -> None:
+    run = start(wf.main, n=6)
+    assert run.outputs() == ("55|55|12|remote",)
+    actions = run.actions()
+    assert len(actions) == 1 + 6 + 1 + 6 + 1
+    assert all(a.phase is ActionPhase.SUCCEEDED for a in actions)
+    assert any("squaring 5" in line for a in actions for line in a.logs())
+
+
+def test_a_gpu_task_runs_on_the_node_with_the_gpu(wf: ModuleType) -> None:
+    t4, _visible, any_gpu = start(wf.where).outputs()[0].split("|")
+    assert t4 == NODE2_IP
+    assert any_gpu == NODE2_IP
+
+
+def test_a_request_no_node_can_hold_fails_at_once_with_a_clear_error(wf: ModuleType) -> None:
+    run = start(wf.too_many_cpus)
+    with pytest.raises(flyte.errors.ResourceExhaustedError, match=r"CPU 8 \(the most a node has: CPU 1\)"):
+        run.outputs()
+    assert run.action.attempts == 1  # not retried: it can never fit
+    assert "huge.too_many_cpus" in (run.action.error_message or "")
+    with pytest.raises(flyte.errors.ResourceExhaustedError, match="accelerator 'A100'"):
+        start(wf.needs_a100).outputs()
+
+
+def _kill(pid_file: Path) -> int:
+    pid = int(wait_for(pid_file))
+    time.sleep(0.5)  # well inside the attempt's sleep
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+def test_a_killed_ray_worker_is_retried_and_recorded_once(wf: ModuleType, tmp_path: Path) -> None:
+    marker = tmp_path / "pid"
+    run = start(wf.killed_once, marker=str(marker))
+    _kill(marker)
+    (out,) = run.outputs()
+    assert out.startswith("attempt 1 on 127.0.0.")
+    assert run.action.attempts == 2
+    assert run.phase is ActionPhase.SUCCEEDED
+    assert [a.phase for a in run.actions()] == [ActionPhase.SUCCEEDED]
+
+    no_retries = tmp_path / "pid2"
+    lost = start(wf.killed_without_retries, marker=str(no_retries))
+    _kill(no_retries)
+    with pytest.raises(flyte.errors.WorkerDiedError, match="Ray worker running this attempt died"):
+        lost.outputs()
+    assert lost.action.attempts == 1
+
+
+def _lines(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def test_abort_stops_the_running_ray_tasks(wf: ModuleType, tmp_path: Path) -> None:
+    sync_ticks, async_ticks = tmp_path / "sync", tmp_path / "async"
+    run = start(wf.spinners, sync_ticks=str(sync_ticks), async_ticks=str(async_ticks))
+    first = wait_for(sync_ticks).splitlines()[0]
+    sync_pid = int(first.split()[1])
+    wait_for(async_ticks)
+    run.abort("enough")
+    assert run.phase is ActionPhase.ABORTED
+    deadline = time.monotonic() + 60  # the dispatcher learns it at its next heartbeat (5 s)
+    while _alive(sync_pid):
+        assert time.monotonic() < deadline, "the sync task's Ray worker was not stopped"
+        time.sleep(0.2)
+    time.sleep(1.0)
+    before = _lines(async_ticks)
+    time.sleep(12.0)  # past the next heartbeat: an async spinner still running would keep ticking
+    assert _lines(async_ticks) == before
+    assert {a.phase for a in run.actions()} == {ActionPhase.ABORTED}
+
+
+def test_timeouts_secrets_and_env_vars_behave_as_on_the_process_executor(wf: ModuleType) -> None:
+    slow = start(wf.too_slow)
+    with pytest.raises(flyte.errors.MaxRuntimeExceededError, match="max_runtime of 0.5s"):
+        slow.outputs()
+    assert slow.phase is ActionPhase.TIMED_OUT
+    with pytest.raises(flyte.errors.MaxRuntimeExceededError, match="max_runtime of 1s"):
+        start(wf.sync_too_slow).outputs()
+    assert start(wf.reads_secret).outputs() == ("t0ken-on-ray",)
+    assert start(wf.reads_env).outputs() == ("unset|task value",)
+    run = flyte.with_runcontext(env_vars={"GREETING": "from the run"}).run(wf.reads_env)
+    assert run.outputs() == ("from the run|task value",)
+
+
+ACTORS_PROBE = textwrap.dedent(
+    """
+    import json, sys, ray
+    import ray._private.state as state
+    ray.init(address=sys.argv[1], _node_ip_address=sys.argv[2], log_to_driver=False, configure_logging=False)
+    print(json.dumps([[a.get("Name"), a.get("State"), a.get("Pid")] for a in state.actors().values()]))
+    """
+)
+
+
+def test_a_reusable_environment_runs_in_warm_ray_actors(ray_cluster: RayCluster, wf: ModuleType) -> None:
+    first = start(wf.many_in_replicas, n=6).outputs()[0]
+    assert [int(x.split(":")[1]) for x in first] == [i * i for i in range(6)]
+    second = start(wf.many_in_replicas, n=4).outputs()[0]
+    probe = subprocess.run(
+        [sys.executable, "-c", ACTORS_PROBE, ray_cluster.address, HEAD_IP],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert probe.returncode == 0, probe.stderr
+    alive = {
+        pid for name, state, pid in json.loads(probe.stdout.strip().splitlines()[-1])
+        if (name or "").startswith("flyte:reused:") and state == "ALIVE"
+    }  # fmt: skip
+    assert 1 <= len(alive) <= 2  # ReusePolicy(replicas=2)
+    for out in first + second:  # in a replica, or in a child process of one (a sync task)
+        pid, parent = (int(p) for p in out.split(":")[0].split("/"))
+        assert pid in alive or parent in alive, (out, alive)
