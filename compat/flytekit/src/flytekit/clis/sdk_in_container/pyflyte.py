@@ -12,7 +12,6 @@ engine has it, and otherwise say so in one line.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from typing import Any
 
@@ -29,26 +28,26 @@ def main(ctx: click.Context, config: str | None, verbose: bool) -> None:
     ctx.find_root().meta["flyte.config"] = config
 
 
-def _entity_task(entity: Any) -> tuple[Any, dict[str, Any]]:
-    """The template to run and the inputs fixed by a launch plan."""
+def _entity_task(entity: Any) -> tuple[Any, Any, dict[str, Any]]:
+    """The template to run, the interface the command line offers, and a launch plan's fixed inputs."""
+    from flyte._interface import NativeInterface
+
     from flytekit.core.launch_plan import LaunchPlan
 
     if isinstance(entity, LaunchPlan):
         wf = entity.workflow
-        from flyte._interface import NativeInterface
-
         inputs = {
             k: (tp, entity.default_inputs.get(k, d))
             for k, (tp, d) in wf.interface.inputs.items()
             if k not in entity.fixed_inputs
         }
-        return dataclasses.replace(wf, interface=NativeInterface(inputs=inputs, outputs=wf.interface.outputs)), dict(
-            entity.fixed_inputs
-        )
-    return entity, {}
+        return wf, NativeInterface(inputs=inputs, outputs=wf.interface.outputs), dict(entity.fixed_inputs)
+    return entity, entity.interface, {}
 
 
-@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@main.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "allow_interspersed_args": False}
+)
 @click.option("--remote", is_flag=True, help="Run on the control plane of the flyte config.")
 @click.option("--name", default=None, help="Name of the run.")
 @click.option("-e", "--env", "env", multiple=True, help="KEY=VALUE environment variables for the run.")
@@ -76,7 +75,7 @@ def run(ctx: click.Context, remote: bool, name: str | None, env: tuple[str, ...]
         raise click.ClickException(
             f"'{file}' has no task, workflow or launch plan named '{entity}'; it has: {', '.join(names) or 'none'}"
         )
-    task, fixed = _entity_task(target)
+    task, cli_interface, fixed = _entity_task(target)
     if remote:
         from flyte.cli import _remote
 
@@ -87,8 +86,8 @@ def run(ctx: click.Context, remote: bool, name: str | None, env: tuple[str, ...]
     run_opts: dict[str, Any] = {"local": not remote, "name": name, "env": env, "project": project, "domain": domain}
     inputs_cmd = click.Command(
         entity,
-        callback=lambda **params: _execute(task, run_opts, {**values_from_cli(task.interface, params), **fixed}),
-        params=list[click.Parameter](options_for(task.interface)),
+        callback=lambda **params: _execute(task, run_opts, {**values_from_cli(cli_interface, params), **fixed}),
+        params=list[click.Parameter](options_for(cli_interface)),
     )
     inputs_cmd.main(args=list(ctx.args), prog_name=f"pyflyte run {file} {entity}", standalone_mode=False)
 
