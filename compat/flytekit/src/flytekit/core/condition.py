@@ -19,10 +19,6 @@ if TYPE_CHECKING:
     from flytekit.core._runner import Scope
 
 
-class ConditionFailed(ValueError):
-    """Raised when a conditional reaches ``else_().fail(message)``."""
-
-
 class Case:
     """One arm of a conditional: a condition (None for else), its nodes and its result."""
 
@@ -175,8 +171,8 @@ class BranchEntity:
                 values = {id(p): await scope.value(p) for p in case.expr.promises()}
                 if not case.expr.eval(lambda p, values=values: values[id(p)]):
                     continue
-            if case.error is not None:
-                raise ConditionFailed(case.error)
+            if case.error is not None:  # a builtin ValueError, as flytekit raises, found by name anywhere
+                raise ValueError(case.error)
             inner = scope.child()
             await inner.run(case.nodes)
             outs = _outputs_of(case.output) or []
@@ -196,4 +192,4 @@ def open_sections_to_nodes(builder: GraphBuilder) -> None:
         section.finish()
 
 
-__all__ = ["Case", "Condition", "ConditionFailed", "ConditionalSection", "conditional", "promises_in"]
+__all__ = ["Case", "Condition", "ConditionalSection", "conditional", "promises_in"]

@@ -80,7 +80,7 @@ class LaunchPlan:
         existing = cls._registry.get(name)
         if existing is not None:
             same = (
-                existing.workflow is workflow
+                existing.workflow.name == workflow.name
                 and existing.default_inputs == dict(default_inputs or {})
                 and existing.fixed_inputs == dict(fixed_inputs or {})
                 and existing.schedule == schedule
@@ -89,7 +89,9 @@ class LaunchPlan:
                 raise AssertionError(
                     f"LaunchPlan '{name}' already exists with other settings; give this one another name"
                 )
-            return existing
+            if existing.workflow is workflow:
+                return existing
+            # the same module imported again (a worker, another module name): the new definition wins
         lp = cls(name, workflow, default_inputs, fixed_inputs, schedule, notifications, **kwargs)
         cls._registry[name] = lp
         return lp
