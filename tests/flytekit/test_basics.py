@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import flyte
 import pytest
 from programs import basics, conditions
 
+import flyte
 import flytekit
 from flytekit import task, workflow
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import flyte
 import pytest
 from programs import conditions
+
+import flyte
 
 
 def test_if_elif_else_and_fail():

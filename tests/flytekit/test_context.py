@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import flyte
+from pathlib import Path
+
 import pytest
 from programs import context_prog as cp
+
+import flyte
 
 
 def test_secret_from_the_engines_store(monkeypatch):
@@ -34,7 +37,7 @@ def test_execution_id_and_working_directory():
 
 def test_deck_is_the_actions_report():
     run = flyte.run(cp.with_deck, n=3)
-    html = open(run.action.report_path).read()
+    html = Path(run.action.report_path).read_text()
     assert "<h2>3 items</h2>" in html and "summary" in html and "default deck" in html
 
 

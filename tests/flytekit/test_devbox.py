@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import flyte
 import httpx
 import pytest
+
+import flyte
 from flyte._internal.loader import load_module
 from flyte.models import ActionPhase
 from flyte.remote._remote_run import RemoteRun, close_clients
@@ -42,7 +43,9 @@ def devbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devbox]:
     home = tmp_path_factory.mktemp("devbox-home")
     log = open(home / "server.log", "wb")  # noqa: SIM115 (the server writes it until stopped)
     env = dict(os.environ, FLYTE_HOME=str(home))  # PYTHONPATH names compat/flytekit (conftest)
-    proc = subprocess.Popen([sys.executable, "-c", LAUNCH, str(home)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, str(home)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.monotonic() + 60
         info: dict[str, str] = {}
@@ -88,7 +91,13 @@ def test_basics_on_the_devbox(project: Path) -> None:
     run = flyte.run(basics.outer_wf, n=2)
     assert isinstance(run, RemoteRun)
     assert run.outputs() == (6, 16)
-    assert _tasks(run) == ["basics.add", "basics.add", "basics.inner_wf", "basics.make_point", "basics.outer_wf"]
+    assert _tasks(run) == [
+        "basics.add",
+        "basics.add",
+        "basics.inner_wf",
+        "basics.make_point",
+        "basics.outer_wf",
+    ]
     assert {a.phase for a in run.actions()} == {ActionPhase.SUCCEEDED}
     # calling the workflow as flytekit code does, with the devbox configured
     assert basics.greet_wf(full="Ada Lovelace") == basics.Greeting(text="Hello, Ada!", length=11)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-import flyte
 import pytest
 from programs import dyn_map
+
+import flyte
 
 
 def test_dynamic_builds_its_graph_at_run_time():

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import flyte
 import pytest
 from programs import launch_plans as lp
 
+import flyte
 from flytekit import LaunchPlan
 
 

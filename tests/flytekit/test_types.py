@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from programs import types_prog as tp
+
 import flyte
 from flyte.io import Dir, File
-from programs import types_prog as tp
 
 
 def test_dataclass_pydantic_enum_optional_union():
@@ -18,7 +19,8 @@ def test_flyte_file_and_directory_travel_through_the_blob_store(isolated_home):
     f = run.outputs()[0]
     assert isinstance(f, File) and f.format == "csv"
     assert str(isolated_home) in f.path  # copied into the engine's store, not the task's temp dir
-    assert open(f).read() == "n\n0\n1\n2\n"
+    with open(f) as fh:  # a FlyteFile is a path
+        assert fh.read() == "n\n0\n1\n2\n"
 
 
 def test_a_directory_output_is_a_flyte_dir():

@@ -21,7 +21,11 @@ class ActionOutputs(tuple):
     """An action's outputs: a tuple (one element per declared output), also by name as ``o0, o1, ...``
     (or by the names the task's interface gives them, when it names them otherwise)."""
 
-    def __new__(cls, data: tuple[Any, ...] = (), names: tuple[str, ...] | list[str] | None = None) -> ActionOutputs:
+    _names: tuple[str, ...] | None
+
+    def __new__(
+        cls, data: tuple[Any, ...] = (), names: tuple[str, ...] | list[str] | None = None
+    ) -> ActionOutputs:
         obj = super().__new__(cls, data)
         obj._names = tuple(names) if names and len(names) == len(obj) else None
         return obj

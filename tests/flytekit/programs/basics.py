@@ -10,7 +10,7 @@ from flytekit import task, workflow
 def slope(x: typing.List[int], y: typing.List[int]) -> float:
     mean_x = sum(x) / len(x)
     mean_y = sum(y) / len(y)
-    num = sum((a - mean_x) * (b - mean_y) for a, b in zip(x, y))
+    num = sum((a - mean_x) * (b - mean_y) for a, b in zip(x, y, strict=True))
     den = sum((a - mean_x) ** 2 for a in x)
     return num / den
 

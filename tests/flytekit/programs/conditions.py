@@ -41,7 +41,9 @@ def label(text: str) -> str:
 @workflow
 def heads_or_tails(seed: int) -> str:
     result = coin(seed=seed)
-    return conditional("coin").if_(result.is_true()).then(label(text="heads")).else_().then(label(text="tails"))
+    return (
+        conditional("coin").if_(result.is_true()).then(label(text="heads")).else_().then(label(text="tails"))
+    )
 
 
 @workflow
@@ -78,7 +80,15 @@ def downstream(n: int) -> int:
 def compare_promises(a: int, b: int) -> str:
     x = count(n=a)
     y = count(n=b)
-    return conditional("order").if_(x < y).then(label(text="less")).elif_(x == y).then(label(text="equal")).else_().then(label(text="more"))
+    return (
+        conditional("order")
+        .if_(x < y)
+        .then(label(text="less"))
+        .elif_(x == y)
+        .then(label(text="equal"))
+        .else_()
+        .then(label(text="more"))
+    )
 
 
 def use_as_bool(x: int) -> typing.Any:

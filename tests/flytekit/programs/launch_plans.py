@@ -31,7 +31,10 @@ nightly = LaunchPlan.get_or_create(
 )
 
 every_ten = LaunchPlan.get_or_create(
-    weather, name="every_ten", default_inputs={"city": "Lima"}, schedule=FixedRate(duration=timedelta(minutes=10))
+    weather,
+    name="every_ten",
+    default_inputs={"city": "Lima"},
+    schedule=FixedRate(duration=timedelta(minutes=10)),
 )
 
 

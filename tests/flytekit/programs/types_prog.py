@@ -8,14 +8,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
-from pydantic import BaseModel
-from typing_extensions import Annotated
-
-from flytekit import HashMethod, StructuredDataset, TypeEngine, TypeTransformer, kwtypes, task, workflow
 from flytekit.models.literals import Literal, Primitive, Scalar
 from flytekit.models.types import LiteralType, SimpleType
 from flytekit.types.directory import FlyteDirectory
 from flytekit.types.file import FlyteFile
+from pydantic import BaseModel
+from typing_extensions import Annotated
+
+from flytekit import HashMethod, StructuredDataset, TypeEngine, TypeTransformer, kwtypes, task, workflow
 
 
 class Color(enum.Enum):

@@ -16,7 +16,6 @@ import typing
 from typing import Any
 
 from flyte._context import current_frame
-
 from flytekit.core.base_task import route_call
 
 
@@ -25,8 +24,13 @@ class ArrayNodeMapTask:
 
     fk_output_tuple = None
 
-    def __init__(self, target: Any, concurrency: int | None = None, min_success_ratio: float | None = None,
-                 **_ignored: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        target: Any,
+        concurrency: int | None = None,
+        min_success_ratio: float | None = None,
+        **_ignored: Any,
+    ) -> None:
         fixed: dict[str, Any] = {}
         task = target
         if isinstance(target, functools.partial):
@@ -37,7 +41,9 @@ class ArrayNodeMapTask:
         if not hasattr(task, "fk_inputs"):
             raise TypeError(f"map_task needs a flytekit @task, got {task!r}")
         if len(task.fk_outputs) > 1:
-            raise TypeError(f"map_task: '{task.name}' has {len(task.fk_outputs)} outputs; a mapped task has at most one")
+            raise TypeError(
+                f"map_task: '{task.name}' has {len(task.fk_outputs)} outputs; a mapped task has at most one"
+            )
         if min_success_ratio is not None and not 0 <= min_success_ratio <= 1:
             raise ValueError(f"map_task: min_success_ratio must be between 0 and 1, got {min_success_ratio}")
         self.task = task
@@ -46,14 +52,14 @@ class ArrayNodeMapTask:
         self.min_success_ratio = 1.0 if min_success_ratio is None else float(min_success_ratio)
         self.fk_name = f"{task.name}_map"
         self.name = self.fk_name
-        element = typing.Optional if self.min_success_ratio < 1 else None
+        optional = self.min_success_ratio < 1
         self.fk_inputs: dict[str, tuple[Any, Any]] = {
             name: (list[tp], default)  # type: ignore[valid-type]
             for name, (tp, default) in task.fk_inputs.items()
             if name not in fixed
         }
         self.fk_outputs: dict[str, Any] = {
-            name: list[element[tp] if element else tp]  # type: ignore[index,valid-type]
+            name: list[typing.Optional[tp] if optional else tp]  # type: ignore[misc,valid-type]
             for name, tp in task.fk_outputs.items()
         }
 
@@ -61,13 +67,17 @@ class ArrayNodeMapTask:
         return f"map_task({self.task.name})"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return route_call(self, args, kwargs, plain=lambda: self._plain(kwargs), in_run=lambda: self._in_run(kwargs))
+        return route_call(
+            self, args, kwargs, plain=lambda: self._plain(kwargs), in_run=lambda: self._in_run(kwargs)
+        )
 
     def _items(self, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
         lists = {k: v for k, v in kwargs.items() if k not in self.fixed}
         sizes = {len(v) for v in lists.values()}
         if len(sizes) > 1:
-            raise ValueError(f"map_task '{self.task.name}': the mapped inputs have different lengths {sorted(sizes)}")
+            raise ValueError(
+                f"map_task '{self.task.name}': the mapped inputs have different lengths {sorted(sizes)}"
+            )
         n = sizes.pop() if sizes else 0
         return [{**self.fixed, **{k: v[i] for k, v in lists.items()}} for i in range(n)]
 
@@ -107,8 +117,9 @@ class ArrayNodeMapTask:
         return list(results)
 
 
-def map_task(target: Any, concurrency: int | None = None, min_success_ratio: float | None = None,
-             **kwargs: Any) -> ArrayNodeMapTask:  # fmt: skip
+def map_task(
+    target: Any, concurrency: int | None = None, min_success_ratio: float | None = None, **kwargs: Any
+) -> ArrayNodeMapTask:
     """Map a task over lists of inputs (see the module docstring)."""
     return ArrayNodeMapTask(target, concurrency=concurrency, min_success_ratio=min_success_ratio, **kwargs)
 

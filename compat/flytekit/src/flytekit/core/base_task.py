@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from flyte._context import Frame, current_frame
-
 from flytekit.core._compile import current_builder
 from flytekit.core.node import add_call
 
@@ -104,9 +103,17 @@ def kwtypes(**kwargs: Any) -> OrderedDict[str, Any]:
 class TaskMetadata:
     """flytekit's task metadata holder; kept for programs that build one explicitly."""
 
-    def __init__(self, cache: bool = False, cache_version: str = "", retries: int = 0, timeout: Any = None,
-                 interruptible: bool | None = None, deprecated: str = "", cache_serialize: bool = False,
-                 cache_ignore_input_vars: tuple[str, ...] = ()) -> None:  # fmt: skip
+    def __init__(
+        self,
+        cache: bool = False,
+        cache_version: str = "",
+        retries: int = 0,
+        timeout: Any = None,
+        interruptible: bool | None = None,
+        deprecated: str = "",
+        cache_serialize: bool = False,
+        cache_ignore_input_vars: tuple[str, ...] = (),
+    ) -> None:
         self.cache = cache
         self.cache_version = cache_version
         self.retries = retries

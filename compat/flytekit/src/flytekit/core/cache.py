@@ -19,7 +19,7 @@ class Cache:
 
 
 def to_flyte_cache(
-    cache: bool | Cache, version: str | None, serialize: bool, ignore: tuple[str, ...] | list[str]
+    cache: bool | Cache, version: str | None, serialize: bool, ignore: tuple[str, ...] | list[str] | str
 ) -> Any:
     """``"disable"``, or a flyte Cache whose version is the explicit one (``override``) or the
     function body's hash (``auto``), as flytekit 1.16 computes one when no version is given."""
@@ -36,7 +36,7 @@ def to_flyte_cache(
         return "disable"
     else:
         salt = ""
-    ignored = (ignore,) if isinstance(ignore, str) else tuple(ignore or ())
+    ignored: tuple[str, ...] = (ignore,) if isinstance(ignore, str) else tuple(ignore or ())
     return flyte.Cache(
         behavior="override" if version else "auto",
         version_override=version or None,

@@ -168,8 +168,8 @@ class BranchEntity:
         """Evaluate the conditions in order and run the chosen case; returns the branch's outputs."""
         for case in self.section.cases:
             if case.expr is not None:
-                values = {id(p): await scope.value(p) for p in case.expr.promises()}
-                if not case.expr.eval(lambda p, values=values: values[id(p)]):
+                values: dict[int, Any] = {id(p): await scope.value(p) for p in case.expr.promises()}
+                if not case.expr.eval(lambda p: values[id(p)]):  # noqa: B023 - used at once
                     continue
             if case.error is not None:  # a builtin ValueError, as flytekit raises, found by name anywhere
                 raise ValueError(case.error)

@@ -33,8 +33,13 @@ class WorkflowExecutionIdentifier:
 class SecretsManager:
     """``get(group, key)``: a secret value the task requested with ``secret_requests``."""
 
-    def get(self, group: str | None = None, key: str | None = None, group_version: str | None = None,
-            encode_mode: str = "r") -> Any:  # fmt: skip
+    def get(
+        self,
+        group: str | None = None,
+        key: str | None = None,
+        group_version: str | None = None,
+        encode_mode: str = "r",
+    ) -> Any:
         env_var = self.get_secrets_env_var(group, key)
         if env_var in os.environ:
             value = os.environ[env_var]
@@ -45,17 +50,22 @@ class SecretsManager:
         raise ValueError(
             f"Unable to find secret for key {key!r} in group {group!r}: not in env var ${env_var} nor at "
             f"{path}; request it with @task(secret_requests=[Secret(group={group!r}, key={key!r})]) and "
-            f"create it with 'flyte create secret {key or group}" + (f" --group {group}'" if key and group else "'")
+            f"create it with 'flyte create secret {key or group}"
+            + (f" --group {group}'" if key and group else "'")
         )
 
-    def get_secrets_env_var(self, group: str | None = None, key: str | None = None, group_version: str | None = None) -> str:  # fmt: skip
+    def get_secrets_env_var(
+        self, group: str | None = None, key: str | None = None, group_version: str | None = None
+    ) -> str:
         import flyte
 
         if key is None:
             key, group = group, None
         return str(flyte.Secret(key=key or "", group=group).as_env_var)
 
-    def get_secrets_file(self, group: str | None = None, key: str | None = None, group_version: str | None = None) -> Path:  # fmt: skip
+    def get_secrets_file(
+        self, group: str | None = None, key: str | None = None, group_version: str | None = None
+    ) -> Path:
         root = Path(os.environ.get("FLYTE_SECRETS_DEFAULT_DIR", "/etc/flyte/secrets"))
         if key is None:
             return root / str(group)

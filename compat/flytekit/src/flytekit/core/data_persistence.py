@@ -24,8 +24,13 @@ class FileAccessProvider:
 
         return File.new_remote(file_path_or_file_name).path
 
-    def put_raw_data(self, lpath: str | os.PathLike[str], upload_prefix: str | None = None,
-                     is_multipart: bool = False, file_name: str | None = None) -> str:  # fmt: skip
+    def put_raw_data(
+        self,
+        lpath: str | os.PathLike[str],
+        upload_prefix: str | None = None,
+        is_multipart: bool = False,
+        file_name: str | None = None,
+    ) -> str:
         """Copy a local file or directory into storage and return where it went."""
         from flyte.io import Dir, File
 

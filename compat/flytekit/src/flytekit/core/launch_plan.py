@@ -45,7 +45,9 @@ class LaunchPlan:
             if key not in workflow.fk_inputs:
                 raise TypeError(f"LaunchPlan '{name}': workflow '{workflow.name}' has no input '{key}'")
         self.schedule = schedule
-        self.notifications = list(notifications or []) if not isinstance(notifications, list) else notifications
+        self.notifications = (
+            list(notifications or []) if not isinstance(notifications, list) else notifications
+        )
         self.labels = labels
         self.annotations = annotations
         self.max_parallelism = max_parallelism
@@ -114,7 +116,9 @@ class LaunchPlan:
     def _merged(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         fixed = [k for k in kwargs if k in self.fixed_inputs]
         if fixed:
-            raise TypeError(f"LaunchPlan '{self.name}': input(s) {', '.join(fixed)} are fixed and cannot be given")
+            raise TypeError(
+                f"LaunchPlan '{self.name}': input(s) {', '.join(fixed)} are fixed and cannot be given"
+            )
         return {**self.default_inputs, **kwargs, **self.fixed_inputs}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

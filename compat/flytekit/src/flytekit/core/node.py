@@ -102,7 +102,8 @@ def bind(entity: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str
     for key, value in kwargs.items():
         if key not in entity.fk_inputs:
             raise TypeError(
-                f"'{entity.fk_name}' got an unexpected input '{key}'; its inputs are: {', '.join(names) or 'none'}"
+                f"'{entity.fk_name}' got an unexpected input '{key}'; "
+                f"its inputs are: {', '.join(names) or 'none'}"
             )
         if key in bound:
             raise TypeError(f"'{entity.fk_name}' got multiple values for input '{key}'")
@@ -162,8 +163,11 @@ def create_node(entity: Any, *args: Any, **kwargs: Any) -> Node:
 
 
 def is_named_tuple(tp: Any) -> bool:
-    return isinstance(tp, type) and issubclass(tp, tuple) and hasattr(tp, "_fields") and bool(
-        getattr(tp, "__annotations__", None)
+    return (
+        isinstance(tp, type)
+        and issubclass(tp, tuple)
+        and hasattr(tp, "_fields")
+        and bool(getattr(tp, "__annotations__", None))
     )
 
 

@@ -47,7 +47,7 @@ def to_flyte(notifications: list[Notification]) -> tuple[Any, ...]:
                 target = ActionPhase[name]
             except KeyError:
                 raise ValueError(f"notification phase {phase!r} is not a terminal phase") from None
-            out.append(flyte.notify.Email(on_phase=target, recipients=list(n.recipients_email)))
+            out.append(flyte.notify.Email(on_phase=target, recipients=tuple(n.recipients_email)))
     return tuple(out)
 
 

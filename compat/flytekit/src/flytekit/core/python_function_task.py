@@ -24,7 +24,6 @@ from typing import Any, ClassVar
 
 from flyte._interface import NativeInterface
 from flyte._task import TaskTemplate
-
 from flytekit.core._compile import GraphBuilder, compiling
 from flytekit.core.base_task import _eager_frame, register_in_environment, route_call
 from flytekit.core.cache import to_flyte_cache

@@ -25,7 +25,9 @@ class Resources:
             parts = value if isinstance(value, (tuple, list)) else (value,)
             for part in parts:
                 if part is not None and not isinstance(part, (str, int, float)):
-                    raise TypeError(f"Resources {name}: expected a quantity such as '1' or '2Gi', got {part!r}")
+                    raise TypeError(
+                        f"Resources {name}: expected a quantity such as '1' or '2Gi', got {part!r}"
+                    )
 
 
 def _pair(request: Any, limit: Any) -> Any:
@@ -36,7 +38,9 @@ def _pair(request: Any, limit: Any) -> Any:
     return (request, limit)
 
 
-def to_flyte_resources(requests: Resources | None, limits: Resources | None, resources: Resources | None) -> Any:
+def to_flyte_resources(
+    requests: Resources | None, limits: Resources | None, resources: Resources | None
+) -> Any:
     """One ``flyte.Resources`` from flytekit's ``requests=``/``limits=`` or ``resources=``.
 
     A request and a different limit become flyte's ``(request, limit)`` pair; a limit alone is

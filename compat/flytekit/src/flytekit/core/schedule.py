@@ -50,7 +50,9 @@ class FixedRate:
 
     def __post_init__(self) -> None:
         if self.duration < datetime.timedelta(minutes=1) or self.duration.total_seconds() % 60:
-            raise ValueError(f"FixedRate: the duration must be a whole number of minutes, at least 1; got {self.duration}")
+            raise ValueError(
+                f"FixedRate: the duration must be a whole number of minutes, at least 1; got {self.duration}"
+            )
 
     def to_flyte(self) -> Any:
         import flyte

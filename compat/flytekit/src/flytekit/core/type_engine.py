@@ -58,14 +58,18 @@ class _TransformerConverter:
 
     def handles(self, python_type: Any) -> bool:
         t = self.transformer.python_type
-        return python_type is t or (isinstance(python_type, type) and isinstance(t, type) and issubclass(python_type, t))
+        return python_type is t or (
+            isinstance(python_type, type) and isinstance(t, type) and issubclass(python_type, t)
+        )
 
     def to_wire(self, value: Any, python_type: Any) -> Any:
         from flytekit.core.context_manager import FlyteContextManager
         from flytekit.models.literals import literal_to_wire
 
         tf = self.transformer
-        lit = tf.to_literal(FlyteContextManager.current_context(), value, python_type, tf.get_literal_type(python_type))
+        lit = tf.to_literal(
+            FlyteContextManager.current_context(), value, python_type, tf.get_literal_type(python_type)
+        )
         return literal_to_wire(lit)
 
     def from_wire(self, wire: Any, python_type: Any) -> Any:

@@ -20,7 +20,6 @@ from typing import Any, ClassVar
 
 from flyte._interface import NativeInterface
 from flyte._task import TaskTemplate
-
 from flytekit.core._compile import GraphBuilder, compiling
 from flytekit.core._runner import Scope, WorkflowFailurePolicy, pack_outputs
 from flytekit.core.base_task import bind_values, implicit_environment, register_in_environment, route_call

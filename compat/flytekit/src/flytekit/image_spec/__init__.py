@@ -40,11 +40,18 @@ class ImageSpec:
         """The equivalent ``flyte.Image`` (Debian base with the requested Python, then layers)."""
         import flyte
 
-        version = tuple(int(p) for p in self.python_version.split(".")[:2]) if self.python_version else None
+        version: tuple[int, int] | None = None
+        if self.python_version:
+            major, minor = self.python_version.split(".")[:2]
+            version = (int(major), int(minor))
         if isinstance(self.base_image, str):
             image = flyte.Image.from_base(self.base_image)
         else:
-            image = flyte.Image.from_debian_base(python_version=version) if version else flyte.Image.from_debian_base()
+            image = (
+                flyte.Image.from_debian_base(python_version=version)
+                if version
+                else flyte.Image.from_debian_base()
+            )
         if self.apt_packages:
             image = image.with_apt_packages(*self.apt_packages)
         if self.packages:

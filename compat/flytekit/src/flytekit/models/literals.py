@@ -7,6 +7,7 @@ it as a msgpack map (:func:`literal_to_wire`) and gives it back to ``to_python_v
 from __future__ import annotations
 
 import datetime
+import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +20,8 @@ class Primitive:
     float_value: float | None = None
     string_value: str | None = None
     boolean: bool | None = None
-    datetime: datetime.datetime | None = None
-    duration: datetime.timedelta | None = None
+    datetime: _dt.datetime | None = None
+    duration: _dt.timedelta | None = None
 
     @property
     def value(self) -> Any:

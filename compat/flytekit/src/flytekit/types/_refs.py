@@ -55,10 +55,11 @@ class RefMixin:
         return not stored and "://" not in self.path and Path(self.path).exists()  # type: ignore[attr-defined]
 
     def _to_wire(self) -> dict[str, Any]:
+        me: Any = self
         if self._is_local_source():
-            self._fk_local = self.path  # type: ignore[attr-defined]
-            self.path = self._stored_path()  # type: ignore[attr-defined]
-            self._fk_stored = True
+            me._fk_local = me.path
+            me.path = self._stored_path()
+            me._fk_stored = True
         wire = super()._to_wire()  # type: ignore[misc]
         if self.extension and not wire.get("format"):
             wire["format"] = self.extension
@@ -66,7 +67,7 @@ class RefMixin:
 
     @classmethod
     def _from_wire(cls, wire: dict[str, Any]) -> Any:
-        obj = cls.__new__(cls)
+        obj: Any = cls.__new__(cls)
         cls._init_ref(obj, wire["path"])
         obj.name = wire.get("name")
         obj.format = wire.get("format") or cls.extension
@@ -129,7 +130,8 @@ class RefConverter(BaseConverter):
             if isinstance(value, self.base):
                 return value
             if isinstance(value, self.engine_base):
-                return cls._from_wire(value._to_wire())
+                engine_value: Any = value
+                return cls._from_wire(engine_value._to_wire())
             if isinstance(value, (str, os.PathLike)):
                 return cls(os.fspath(value))
             raise mismatch(name, value)
@@ -138,7 +140,9 @@ class RefConverter(BaseConverter):
             try:
                 return coerce(value)._to_wire()  # type: ignore[no-any-return]
             except (OSError, ValueError) as exc:
-                raise TypeTransformerFailedError(name, type_label(value), "", value, detail=str(exc)) from None
+                raise TypeTransformerFailedError(
+                    name, type_label(value), "", value, detail=str(exc)
+                ) from None
 
         def dec(wire: Any) -> Any:
             if type(wire) is not dict or type(wire.get("path")) is not str:

@@ -31,7 +31,6 @@ def main(ctx: click.Context, config: str | None, verbose: bool) -> None:
 def _entity_task(entity: Any) -> tuple[Any, Any, dict[str, Any]]:
     """The template to run, the interface the command line offers, and a launch plan's fixed inputs."""
     from flyte._interface import NativeInterface
-
     from flytekit.core.launch_plan import LaunchPlan
 
     if isinstance(entity, LaunchPlan):
@@ -46,7 +45,11 @@ def _entity_task(entity: Any) -> tuple[Any, Any, dict[str, Any]]:
 
 
 @main.command(
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "allow_interspersed_args": False}
+    context_settings={
+        "ignore_unknown_options": True,
+        "allow_extra_args": True,
+        "allow_interspersed_args": False,
+    }
 )
 @click.option("--remote", is_flag=True, help="Run on the control plane of the flyte config.")
 @click.option("--name", default=None, help="Name of the run.")
@@ -57,8 +60,17 @@ def _entity_task(entity: Any) -> tuple[Any, Any, dict[str, Any]]:
 @click.argument("file")
 @click.argument("entity")
 @click.pass_context
-def run(ctx: click.Context, remote: bool, name: str | None, env: tuple[str, ...], overwrite_cache: bool,
-        project: str | None, domain: str | None, file: str, entity: str) -> None:  # fmt: skip
+def run(
+    ctx: click.Context,
+    remote: bool,
+    name: str | None,
+    env: tuple[str, ...],
+    overwrite_cache: bool,
+    project: str | None,
+    domain: str | None,
+    file: str,
+    entity: str,
+) -> None:
     """Run ENTITY (a task, workflow or launch plan) of FILE with --input value arguments."""
     from flyte._internal.loader import load_module
     from flyte.cli._params import options_for, values_from_cli
@@ -71,9 +83,12 @@ def run(ctx: click.Context, remote: bool, name: str | None, env: tuple[str, ...]
         raise click.ClickException(str(e)) from None
     target = getattr(module, entity, None)
     if target is None or not hasattr(target, "fk_inputs"):
-        names = sorted(k for k, v in vars(module).items() if hasattr(v, "fk_inputs") and not k.startswith("_"))
+        names = sorted(
+            k for k, v in vars(module).items() if hasattr(v, "fk_inputs") and not k.startswith("_")
+        )
         raise click.ClickException(
-            f"'{file}' has no task, workflow or launch plan named '{entity}'; it has: {', '.join(names) or 'none'}"
+            f"'{file}' has no task, workflow or launch plan named '{entity}'; "
+            f"it has: {', '.join(names) or 'none'}"
         )
     task, cli_interface, fixed = _entity_task(target)
     if remote:
@@ -83,10 +98,18 @@ def run(ctx: click.Context, remote: bool, name: str | None, env: tuple[str, ...]
             raise click.ClickException(
                 "--remote needs a control plane: run 'flyte create config --devbox' (or --endpoint URL) first"
             )
-    run_opts: dict[str, Any] = {"local": not remote, "name": name, "env": env, "project": project, "domain": domain}
+    run_opts: dict[str, Any] = {
+        "local": not remote,
+        "name": name,
+        "env": env,
+        "project": project,
+        "domain": domain,
+    }
     inputs_cmd = click.Command(
         entity,
-        callback=lambda **params: _execute(task, run_opts, {**values_from_cli(cli_interface, params), **fixed}),
+        callback=lambda **params: _execute(
+            task, run_opts, {**values_from_cli(cli_interface, params), **fixed}
+        ),
         params=list[click.Parameter](options_for(cli_interface)),
     )
     inputs_cmd.main(args=list(ctx.args), prog_name=f"pyflyte run {file} {entity}", standalone_mode=False)

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from flyte.io import Dir
-
 from flytekit.types._refs import RefConverter, RefMixin
 
 
@@ -15,7 +14,9 @@ class FlyteDirectory(RefMixin, Dir):  # type: ignore[misc]
     """``FlyteDirectory(path)``: returned from a task, the local directory is copied into the blob
     store; received, ``os.fspath(d)`` / ``d.download()`` is a local directory."""
 
-    def __init__(self, path: str | os.PathLike[str], downloader: Any = None, remote_directory: Any = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], downloader: Any = None, remote_directory: Any = None
+    ) -> None:
         Dir.__init__(self, path=os.fspath(path), format=self.extension)
         self._fk_remote = remote_directory if isinstance(remote_directory, str) else None
         self._fk_stored = False
@@ -28,7 +29,7 @@ class FlyteDirectory(RefMixin, Dir):  # type: ignore[misc]
         obj._fk_local = None
 
     def _stored_path(self) -> str:
-        stored = Dir.from_local_sync(self.path, remote_destination=self._fk_remote)
+        stored: Any = Dir.from_local_sync(self.path, remote_destination=self._fk_remote)
         self.hash = stored.hash
         return str(stored.path)
 
@@ -37,7 +38,7 @@ class FlyteDirectory(RefMixin, Dir):  # type: ignore[misc]
 
     @classmethod
     def new_remote(cls, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        ref = Dir.new_remote(*args, **kwargs)
+        ref: Any = Dir.new_remote(*args, **kwargs)
         return cls._from_wire(ref._to_wire())
 
 
@@ -49,7 +50,7 @@ def _register() -> None:
 
 _register()
 
-TensorboardLogs = FlyteDirectory["tensorboard"]
-TFRecordsDirectory = FlyteDirectory["tfrecord"]
+TensorboardLogs: Any = FlyteDirectory.__class_getitem__("tensorboard")
+TFRecordsDirectory: Any = FlyteDirectory.__class_getitem__("tfrecord")
 
 __all__ = ["FlyteDirectory", "TFRecordsDirectory", "TensorboardLogs"]

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from flyte.io import File
-
 from flytekit.types._refs import RefConverter, RefMixin
 
 
@@ -17,8 +16,13 @@ class FlyteFile(RefMixin, File):  # type: ignore[misc]
     received by a task, ``os.fspath(f)``, ``open(f)`` or ``f.download()`` give a local path.
     ``FlyteFile["csv"]`` (or ``FlyteFile[typing.TypeVar("csv")]``) records the format."""
 
-    def __init__(self, path: str | os.PathLike[str], downloader: Any = None, remote_path: Any = None,
-                 metadata: Any = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        downloader: Any = None,
+        remote_path: Any = None,
+        metadata: Any = None,
+    ) -> None:
         File.__init__(self, path=os.fspath(path), format=self.extension)
         self._fk_remote_path = remote_path if isinstance(remote_path, str) else None
         self._fk_stored = False
@@ -31,7 +35,7 @@ class FlyteFile(RefMixin, File):  # type: ignore[misc]
         obj._fk_local = None
 
     def _stored_path(self) -> str:
-        stored = File.from_local_sync(self.path, remote_destination=self._fk_remote_path)
+        stored: Any = File.from_local_sync(self.path, remote_destination=self._fk_remote_path)
         if not self._hash_pinned:
             self.hash = stored.hash
         self.name = stored.name
@@ -45,7 +49,7 @@ class FlyteFile(RefMixin, File):  # type: ignore[misc]
 
     @classmethod
     def new_remote_file(cls, name: str | None = None, alt: str | None = None) -> FlyteFile:
-        ref = File.new_remote(name)
+        ref: Any = File.new_remote(name)
         obj = cls._from_wire(ref._to_wire())
         return obj  # type: ignore[no-any-return]
 
@@ -63,11 +67,11 @@ def _register() -> None:
 
 _register()
 
-HTMLPage = FlyteFile["html"]
-JPEGImageFile = FlyteFile["jpeg"]
-PNGImageFile = FlyteFile["png"]
-PDFFile = FlyteFile["pdf"]
-CSVFile = FlyteFile["csv"]
-PythonNotebook = FlyteFile["ipynb"]
+HTMLPage: Any = FlyteFile.__class_getitem__("html")
+JPEGImageFile: Any = FlyteFile.__class_getitem__("jpeg")
+PNGImageFile: Any = FlyteFile.__class_getitem__("png")
+PDFFile: Any = FlyteFile.__class_getitem__("pdf")
+CSVFile: Any = FlyteFile.__class_getitem__("csv")
+PythonNotebook: Any = FlyteFile.__class_getitem__("ipynb")
 
 __all__ = ["CSVFile", "FlyteFile", "HTMLPage", "JPEGImageFile", "PDFFile", "PNGImageFile", "PythonNotebook"]

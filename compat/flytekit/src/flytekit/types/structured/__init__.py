@@ -22,8 +22,14 @@ CSV = "csv"
 class StructuredDataset(DataFrame):
     """A dataframe reference; see the module docstring."""
 
-    def __init__(self, dataframe: Any = None, uri: str | None = None, metadata: Any = None,
-                 file_format: str | None = None, **kwargs: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        dataframe: Any = None,
+        uri: str | None = None,
+        metadata: Any = None,
+        file_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         DataFrame.__init__(self, uri=uri)
         self._fk_columns: list[str] | None = None
         if dataframe is not None:
