@@ -75,3 +75,8 @@ def test_outside_a_run_the_context_is_local():
 
     assert current_context().execution_id.name == "local"
     assert is_container() is False
+
+
+def test_is_container_in_worker_processes_only():
+    assert flyte.run(cp.in_container).outputs()[0] is False
+    assert flyte.run(cp.in_container_worker).outputs()[0] is True

@@ -51,3 +51,18 @@ def test_the_readme_documents_the_install_command():
     readme = (ROOT / "README.md").read_text()
     assert "## flytekit 1 programs" in readme
     assert "pip install . ./compat/flytekit" in readme
+
+
+def test_the_readme_example_runs(tmp_path):
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## flytekit 1 programs", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "wf.py").write_text(code)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([COMPAT_SRC, os.environ.get("PYTHONPATH", "")]))
+    result = subprocess.run(
+        [sys.executable, "wf.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "9.0"

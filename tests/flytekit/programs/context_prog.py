@@ -105,3 +105,17 @@ def cleanup(x: int, marker: str) -> None:
 @workflow(on_failure=cleanup)
 def failing_wf(x: int, marker: str) -> int:
     return boom(x=x)
+
+
+@task
+def in_container() -> bool:
+    from flytekit import is_container
+
+    return is_container()
+
+
+@task(timeout=60)
+def in_container_worker() -> bool:  # a sync task with a timeout runs in a worker process
+    from flytekit import is_container
+
+    return is_container()

@@ -28,6 +28,9 @@ class PodTemplate:
 
 
 def is_container() -> bool:
-    """Whether the code runs inside a task's container: true in the engine's worker processes and
-    on the devbox (they set ``FLYTE_INTERNAL_EXECUTION_ID`` or ``FLYTE_WORKER``), false locally."""
-    return bool(os.environ.get("FLYTE_INTERNAL_EXECUTION_ID") or os.environ.get("_F_CTR"))
+    """Whether the code runs where a task's container would: in one of the engine's action
+    executor processes (local worker processes, devbox workers), or where flytekit's own
+    container marker is set; false in the process that started the run."""
+    from flyte._internal import run_guard
+
+    return bool(run_guard._executor or os.environ.get("FLYTE_INTERNAL_EXECUTION_ID"))
