@@ -142,3 +142,57 @@ def test_failure_policy_and_error_reaches_the_caller():
 
     with pytest.raises(KeyError, match="no 4"):
         wf(x=4)
+
+
+def test_with_overrides_changes_one_call():
+    from flytekit import Resources
+
+    @task(retries=0)
+    def flaky(marker: str) -> int:
+        from pathlib import Path
+
+        path = Path(marker)
+        tries = int(path.read_text()) if path.exists() else 0
+        path.write_text(str(tries + 1))
+        if tries == 0:
+            raise RuntimeError("first attempt fails")
+        return tries
+
+    @workflow
+    def wf(marker: str) -> int:
+        return flaky(marker=marker).with_overrides(retries=2, requests=Resources(cpu="1", mem="100Mi"))
+
+    import tempfile
+
+    marker = tempfile.mktemp()
+    run = flyte.run(wf, marker=marker)
+    assert run.outputs()[0] == 1
+    (action,) = [a for a in run.actions() if a.task_name.endswith(".flaky")]
+    assert action.attempts == 2
+    assert flaky.retries.count == 0  # the task itself is unchanged
+
+
+def test_fail_after_executable_nodes_complete(tmp_path):
+    from pathlib import Path
+
+    from flytekit import WorkflowFailurePolicy
+
+    @task
+    def fails() -> int:
+        raise RuntimeError("early failure")
+
+    @task
+    def slow(folder: str) -> int:
+        import time
+
+        time.sleep(0.3)
+        Path(folder, "slow-done").touch()
+        return 1
+
+    @workflow(failure_policy=WorkflowFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE)
+    def wf(folder: str) -> tuple[int, int]:
+        return fails(), slow(folder=folder)
+
+    with pytest.raises(RuntimeError, match="early failure"):
+        wf(folder=str(tmp_path))
+    assert (tmp_path / "slow-done").exists()

@@ -122,3 +122,35 @@ def test_map_and_dynamic_on_the_devbox(project: Path) -> None:
     assert _tasks(run) == ["dyn_map.map_wf", *["dyn_map.scale"] * 3]
     assert dyn_map.tolerant_map(xs=[1, 2, 3, 4]) == [1, 2, None, 4]
     assert dyn_map.dynamic_wf(n=4) == 10
+
+
+def test_pyflyte_run_remote(devbox: Devbox, project: Path) -> None:
+    env = dict(os.environ, FLYTE_HOME=str(devbox.home))
+    made = subprocess.run(
+        [sys.executable, "-m", "flyte.cli.main", "create", "config", "--devbox"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    ran = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flytekit.clis.sdk_in_container.pyflyte",
+            "run",
+            "--remote",
+            "--wait",
+            "conditions.py",
+        ]
+        + ["multiplier", "--my_input", "0.5"],
+        cwd=project,
+        env=dict(os.environ, FLYTE_HOME=str(project / "client-home")),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "o0: 1.0" in ran.stdout

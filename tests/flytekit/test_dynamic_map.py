@@ -25,6 +25,7 @@ def test_map_task_with_partial_and_concurrency():
     assert dyn_map.map_wf(xs=[1, 2, 3]) == [10, 20, 30]
     run = flyte.run(dyn_map.map_wf, xs=[4, 5])
     assert sorted(a.task_name for a in run.actions()) == ["dyn_map.map_wf", "dyn_map.scale", "dyn_map.scale"]
+    assert {a.group for a in run.actions() if a.task_name == "dyn_map.scale"} == {"scale-map"}
 
 
 def test_min_success_ratio():

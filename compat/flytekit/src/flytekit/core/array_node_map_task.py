@@ -105,7 +105,10 @@ class ArrayNodeMapTask:
             async with limit:
                 return await task.fk_run(item, {})
 
-        results = await asyncio.gather(*(one(item) for item in items), return_exceptions=True)
+        import flyte
+
+        with flyte.group(f"{self.task.short_name}-map"):  # the elements show as one group of the run
+            results = await asyncio.gather(*(one(item) for item in items), return_exceptions=True)
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             needed = math.ceil(self.min_success_ratio * len(items))

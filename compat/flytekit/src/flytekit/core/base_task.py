@@ -76,7 +76,8 @@ def route_call(
         return add_call(builder, entity, args, kwargs)
     frame = current_frame()
     if frame is not None:
-        if _eager_frame.get() is frame:
+        eager = _eager_frame.get()
+        if eager is not None and eager.action is frame.action:  # flyte.group() swaps the frame object
             return entity.fk_run(bind_values(entity, args, kwargs), {})
         return in_run()
     return plain()

@@ -52,6 +52,9 @@ def _entity_task(entity: Any) -> tuple[Any, Any, dict[str, Any]]:
     }
 )
 @click.option("--remote", is_flag=True, help="Run on the control plane of the flyte config.")
+@click.option(
+    "--wait", "--follow", "wait", is_flag=True, help="With --remote: wait for the run and print its outputs."
+)
 @click.option("--name", default=None, help="Name of the run.")
 @click.option("-e", "--env", "env", multiple=True, help="KEY=VALUE environment variables for the run.")
 @click.option("--overwrite-cache", is_flag=True, help="Accepted for compatibility.")
@@ -63,6 +66,7 @@ def _entity_task(entity: Any) -> tuple[Any, Any, dict[str, Any]]:
 def run(
     ctx: click.Context,
     remote: bool,
+    wait: bool,
     name: str | None,
     env: tuple[str, ...],
     overwrite_cache: bool,
@@ -100,6 +104,7 @@ def run(
             )
     run_opts: dict[str, Any] = {
         "local": not remote,
+        "follow": wait,
         "name": name,
         "env": env,
         "project": project,
