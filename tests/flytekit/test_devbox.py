@@ -74,11 +74,11 @@ def devbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devbox]:
 def project(tmp_path: Path, devbox: Devbox) -> Iterator[Path]:
     root = tmp_path / "project"
     root.mkdir()
-    for name in ("basics.py", "conditions.py", "dyn_map.py"):
+    for name in ("basics.py", "conditions.py", "dyn_map.py", "context_prog.py"):
         shutil.copy(PROGRAMS / name, root / name)
     flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=root)
     yield root
-    for name in ("basics", "conditions", "dyn_map"):
+    for name in ("basics", "conditions", "dyn_map", "context_prog"):
         sys.modules.pop(name, None)
 
 
@@ -122,6 +122,9 @@ def test_map_and_dynamic_on_the_devbox(project: Path) -> None:
     assert _tasks(run) == ["dyn_map.map_wf", *["dyn_map.scale"] * 3]
     assert dyn_map.tolerant_map(xs=[1, 2, 3, 4]) == [1, 2, None, 4]
     assert dyn_map.dynamic_wf(n=4) == 10
+    eager = flyte.run(dyn_map.eager_wf, x=2)
+    assert eager.outputs() == (12,)
+    assert _tasks(eager) == ["dyn_map.eager_wf", "dyn_map.inc", "dyn_map.inc", "dyn_map.scale"]
 
 
 def test_pyflyte_run_remote(devbox: Devbox, project: Path) -> None:
@@ -154,3 +157,13 @@ def test_pyflyte_run_remote(devbox: Devbox, project: Path) -> None:
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "o0: 1.0" in ran.stdout
+
+
+def test_secrets_and_checkpoints_on_the_devbox(devbox: Devbox, project: Path) -> None:
+    from flyte._internal.secrets import SecretStore
+
+    ctx = load_module(str(project / "context_prog.py"), project)
+    SecretStore(devbox.home / "secrets").put(ctx.SECRET_KEY, "from-the-devbox", group=ctx.SECRET_GROUP)
+    assert flyte.run(ctx.use_secret).outputs() == (len("from-the-devbox"),)
+    run = flyte.run(ctx.resumable, n=5)
+    assert run.outputs() == (2,)  # the retry resumed from the checkpoint of the failed attempt

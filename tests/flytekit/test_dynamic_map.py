@@ -50,3 +50,16 @@ def test_eager_awaits_tasks_as_actions():
         "dyn_map.inc",
         "dyn_map.scale",
     ]
+
+
+def test_a_failed_workflow_recovers_without_redoing_finished_nodes(tmp_path):
+    marker, flag = tmp_path / "calls", tmp_path / "flag"
+    with pytest.raises(RuntimeError, match="flag file missing"):
+        dyn_map.recoverable(marker=str(marker), flag=str(flag))
+    flag.touch()
+    (first,) = [r for r in flyte.remote.Run.listall() if r.task_name == "dyn_map.recoverable"]
+    again = flyte.rerun(first.name, recover=True)
+    assert again.outputs()[0] == 100
+    assert marker.read_text() == "x"  # count_call ran once, in the first run
+    recovered = {a.task_name: a.cache_status for a in again.actions()}
+    assert recovered["dyn_map.count_call"] == "recovered"

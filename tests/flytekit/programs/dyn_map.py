@@ -61,3 +61,25 @@ async def eager_wf(x: int) -> int:
     if a > 100:  # a real value: eager code may branch on it
         return a
     return await scale(x=a, factor=b)
+
+
+@task
+def count_call(marker: str) -> int:
+    with open(marker, "a") as fh:
+        fh.write("x")
+    with open(marker) as fh:
+        return len(fh.read())
+
+
+@task
+def needs_flag(flag: str, n: int) -> int:
+    import os
+
+    if not os.path.exists(flag):
+        raise RuntimeError("flag file missing")
+    return n * 100
+
+
+@workflow
+def recoverable(marker: str, flag: str) -> int:
+    return needs_flag(flag=flag, n=count_call(marker=marker))
