@@ -9,9 +9,8 @@ from pathlib import Path
 
 import tomllib
 
-from conftest import COMPAT_SRC
-
 ROOT = Path(__file__).resolve().parents[2]
+COMPAT_SRC = str(ROOT / "compat" / "flytekit" / "src")
 
 
 def _python(code: str, extra_path: str | None = None) -> subprocess.CompletedProcess[str]:
