@@ -148,7 +148,7 @@ class NativeInterface:
         if n == 0:
             return {}
         if n == 1:
-            return {"o0": value}
+            return {next(iter(self.outputs)): value}  # "o0" unless the task named its output
         if not isinstance(value, tuple) or len(value) != n:
             raise RuntimeDataValidationError(
                 "return", f"expected a tuple of {n} values, got {type(value).__name__}", task_name
@@ -161,7 +161,7 @@ class NativeInterface:
         if n == 0:
             return None
         if n == 1:
-            return outputs["o0"]
+            return outputs[next(iter(self.outputs))]
         return tuple(outputs[k] for k in self.outputs)
 
     def __repr__(self) -> str:

@@ -30,7 +30,7 @@ from flyte._syncify import syncify
 from flyte.errors import CodeBundleError, InitializationError, RuntimeUserError, user_error_of
 from flyte.models import ActionPhase
 from flyte.remote._client import ApiClient
-from flyte.remote._data import ActionInputs, ActionOutputs
+from flyte.remote._data import ActionInputs, ActionOutputs, ordered_outputs
 from flyte.remote._run import Action, Run
 from flyte.types import TypeEngine
 
@@ -83,9 +83,9 @@ def _untyped(data: bytes | None) -> dict[str, Any]:
 def _outputs(data: bytes | None, task: TaskTemplate[Any, Any] | None) -> ActionOutputs:
     if task is not None:
         values = TypeEngine.decode_values(data, task.interface.outputs) if data else {}
-        return ActionOutputs(tuple(values[k] for k in task.interface.outputs))
-    values = _untyped(data)
-    return ActionOutputs(tuple(values[k] for k in sorted(values, key=lambda k: int(k[1:]))))
+        names = list(task.interface.outputs)
+        return ActionOutputs(tuple(values[k] for k in names), names=names)
+    return ordered_outputs(_untyped(data))
 
 
 # -- submitting -------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from flyte._internal.store import ActionRecord, RunRecord, RunStore, open_store
 from flyte._syncify import syncify
 from flyte.errors import ActionNotFoundError, RuntimeUserError, user_error_of
 from flyte.models import ActionPhase
-from flyte.remote._data import ActionInputs, ActionOutputs
+from flyte.remote._data import ActionInputs, ActionOutputs, ordered_outputs
 from flyte.types import TypeEngine
 
 if TYPE_CHECKING:
@@ -141,8 +141,7 @@ class Action:
         data = (
             self._node.outputs if self._node is not None else _store().action_io(self.run_name, self.name)[1]
         )
-        values = _untyped(data)
-        return ActionOutputs(tuple(values[k] for k in sorted(values, key=lambda k: int(k[1:]))))
+        return ordered_outputs(_untyped(data))
 
     def logs(self) -> list[str]:
         """Captured stdout, stderr and logging lines of the action, in order."""
@@ -336,9 +335,10 @@ class Run:
         n = len(self._task.interface.outputs)
         if n == 0:  # as the reference's local runs: a task returning None gives (None,)
             return ActionOutputs((None,))
+        names = list(self._task.interface.outputs)
         if n == 1:
-            return ActionOutputs((self._value,))
-        return ActionOutputs(tuple(self._value))
+            return ActionOutputs((self._value,), names=names if names != ["o0"] else None)
+        return ActionOutputs(tuple(self._value), names=names if names[0] != "o0" else None)
 
     @syncify
     async def inputs(self) -> ActionInputs:

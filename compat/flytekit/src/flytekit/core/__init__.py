@@ -1,0 +1,1 @@
+"""flytekit.core: tasks, workflows, conditions, launch plans, context (see the package docstring)."""

@@ -1,0 +1,1 @@
+"""The few flytekit literal models that custom TypeTransformers build (``flytekit.models.*``)."""

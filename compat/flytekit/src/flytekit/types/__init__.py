@@ -1,0 +1,1 @@
+"""flytekit's data types: FlyteFile, FlyteDirectory, StructuredDataset, FlytePickle, FlyteError."""

@@ -1,0 +1,5 @@
+"""flytekit's module path ``flytekit.types.directory.types``."""
+
+from flytekit.types.directory import FlyteDirectory
+
+__all__ = ["FlyteDirectory"]
