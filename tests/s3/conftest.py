@@ -7,7 +7,6 @@ import itertools
 from collections.abc import Iterator
 
 import pytest
-
 from s3_server import S3Server, moto_server
 
 _buckets = itertools.count()

@@ -38,15 +38,15 @@ def start() -> None:
 )
 @click.option(
     "--storage",
-    type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Directory for uploaded code and data (default $FLYTE_HOME/server/data).",
+    help="Where code and data live: a directory (default $FLYTE_HOME/server/data) or an "
+    "object-store URL such as s3://bucket/prefix (credentials from AWS_* variables or flyte secrets).",
 )
 @click.option(
     "--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: one per CPU)."
 )
 def devbox(
-    host: str, port: int, db_url: Optional[str], storage: Optional[Path], workers: Optional[int]
+    host: str, port: int, db_url: Optional[str], storage: Optional[str], workers: Optional[int]
 ) -> None:
     """Run the control plane and its worker processes until Ctrl-C.
 
@@ -59,6 +59,7 @@ def devbox(
       flyte start devbox
       flyte start devbox --port 9000 --workers 4
       flyte start devbox --db postgresql://flyte@127.0.0.1:5432/flyte
+      flyte start devbox --storage s3://my-bucket/flyte
     """
     from flyte.cli._devbox_cli import already_running_message, devbox_status
 
@@ -70,7 +71,21 @@ def devbox(
         from flyte.server.settings import ServerSettings
     except ImportError as e:
         fail(f"the server needs its extra dependencies: pip install 'flyte-engine[server]' ({e})", e)
-    settings = ServerSettings(host=host, port=port, db_url=db_url, storage_dir=storage, workers=workers)
+    from flyte.errors import InitializationError
+    from flyte.storage import ObjectBlobStore, is_remote
+
+    remote = storage is not None and is_remote(storage)
+    try:
+        settings = ServerSettings(
+            host=host, port=port, db_url=db_url, workers=workers,
+            storage_dir=Path(storage) if storage and not remote else None,
+            storage_url=storage if remote else None,
+        )  # fmt: skip
+        if remote:  # an unsupported scheme, a missing extra, no credentials: say so before starting
+            settings.data_store()
+            _ = ObjectBlobStore(str(storage)).client
+    except (ValueError, NotImplementedError, InitializationError) as e:
+        fail(f"--storage {storage}: {e}", e)
     try:
         run_devbox(settings)
     except OSError as e:

@@ -16,8 +16,8 @@ from flyte.io._hashing import split_hash_arg
 from flyte.io._reference import WireReference
 from flyte.storage._default import default_store, is_remote, locate, to_local_path
 from flyte.storage._hashing import copy_and_hash, hash_file
-from flyte.storage._object import written_sha256
 from flyte.storage._keys import validate_key, validate_name
+from flyte.storage._object import written_sha256
 
 T = TypeVar("T")
 

@@ -150,7 +150,7 @@ def run_devbox(settings: ServerSettings) -> None:
         print(f"flyte devbox listening on {endpoint}")
         print(f"  API key:  {api_key}   (id {key_id(api_key)}; saved in {devbox_file(settings.home)})")
         print(f"  database: {store.identity if hasattr(store, 'identity') else settings.db_url}")
-        print(f"  storage:  {settings.storage_dir}")
+        print(f"  storage:  {settings.storage_location}")
         print(f"  workers:  {settings.workers} (logs in {settings.log_dir})", flush=True)
         app = create_app(settings, store=store, executor_factory=executor)
         config = uvicorn.Config(app, log_level="info", access_log=False, timeout_graceful_shutdown=5)

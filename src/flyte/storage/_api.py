@@ -94,8 +94,8 @@ async def put(from_path: str, to_path: str | None = None, recursive: bool = Fals
     if to_path and is_remote(to_path):
         if to_path.endswith("/"):
             to_path += src.name
-        store, key = locate(to_path)
-        put_to = store.put_dir if src.is_dir() else store.put_file
+        bucket, key = locate(to_path)
+        put_to = bucket.put_dir if src.is_dir() else bucket.put_file
         return (await asyncio.to_thread(put_to, src, key)).path
     if to_path:
         target = to_local_path(to_path)

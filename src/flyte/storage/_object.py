@@ -266,11 +266,8 @@ class ObjectBlobStore:
         obj = self._obj(key)
         if self._is_object(obj):
             return True
-        obstore = obstore_module()
-        for batch in obstore.list(self.client, obj, chunk_size=1):
-            if batch:
-                return True
-        return False
+        # Anything below ``key/`` makes it a "directory"; one listed object is enough to know.
+        return any(batch for batch in obstore_module().list(self.client, obj, chunk_size=1))
 
     def is_file(self, key: str) -> bool:
         """Whether an object (not a "directory" of objects) is stored at ``key``."""

@@ -37,7 +37,7 @@ async def claim(request: Request, body: ClaimRequest) -> list[Assignment]:
         return []
     db = store(request)
     inputs = await asyncio.to_thread(lambda: [db.action_io(a.run, a.name)[0] for a in picked])
-    raw_data_path = str(settings(request).raw_data_dir)
+    raw_data_path = settings(request).raw_data_path
     assignments = []
     for a, data in zip(picked, inputs, strict=True):
         spec = sched.specs.get(a.run)
