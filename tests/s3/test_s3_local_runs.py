@@ -169,3 +169,21 @@ def test_a_file_passes_between_two_processes_through_the_bucket_only(
     out = json.loads(run(_READER, path, tmp_path / "home-two"))  # another home: no shared disk state
     assert out["text"] == "written by process one"
     assert out["pid"] != os.getpid()
+
+
+@env.task(report=True)
+async def reporting() -> str:
+    import flyte.report
+
+    flyte.report.log("<h1>kept in the bucket</h1>")
+    return "done"
+
+
+def test_a_report_lives_in_the_bucket_with_the_data(bucket: str, s3_env: S3Server):
+    flyte.init()
+    run = flyte.with_runcontext(raw_data_path=f"s3://{bucket}/raw").run(reporting)
+    assert run.outputs()[0] == "done"
+    reports = [k for k in list_bucket(s3_env, bucket) if k.startswith("raw/reports/")]
+    assert len(reports) == 1 and reports[0].endswith("/report.html"), reports
+    with File.from_existing_remote(f"s3://{bucket}/{reports[0]}").open_sync("r") as fh:
+        assert "kept in the bucket" in fh.read()
