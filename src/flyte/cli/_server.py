@@ -39,9 +39,9 @@ def start() -> None:
 )
 @click.option(
     "--storage",
-    type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Directory for uploaded code and data (default $FLYTE_HOME/server/data).",
+    help="Where code and data live: a directory (default $FLYTE_HOME/server/data) or an "
+    "object-store URL such as s3://bucket/prefix (credentials from AWS_* variables or flyte secrets).",
 )
 @click.option(
     "--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: one per CPU)."
@@ -69,7 +69,7 @@ def devbox(
     host: str,
     port: int,
     db_url: Optional[str],
-    storage: Optional[Path],
+    storage: Optional[str],
     workers: Optional[int],
     trigger_time_scale: float,
     executor: str,
@@ -88,6 +88,7 @@ def devbox(
       flyte start devbox --db postgresql://flyte@127.0.0.1:5432/flyte
       flyte start devbox --trigger-time-scale 60
       flyte start devbox --executor ray --ray-address 127.0.0.2:6379
+      flyte start devbox --storage s3://my-bucket/flyte
     """
     from flyte.cli._devbox_cli import already_running_message, devbox_status
 
@@ -101,10 +102,21 @@ def devbox(
         fail(f"the server needs its extra dependencies: pip install 'flyte-engine[server]' ({e})", e)
     if ray_address and executor != "ray":
         fail("--ray-address needs --executor ray")
-    settings = ServerSettings(
-        host=host, port=port, db_url=db_url, storage_dir=storage, workers=workers, executor=executor,
-        ray_address=ray_address, trigger_time_scale=trigger_time_scale,
-    )  # fmt: skip
+    from flyte.storage import ObjectBlobStore, is_remote
+
+    remote = storage is not None and is_remote(storage)
+    try:
+        settings = ServerSettings(
+            host=host, port=port, db_url=db_url, workers=workers, executor=executor,
+            ray_address=ray_address, trigger_time_scale=trigger_time_scale,
+            storage_dir=Path(storage) if storage and not remote else None,
+            storage_url=storage if remote else None,
+        )  # fmt: skip
+        if remote:  # an unsupported scheme, a missing extra, no credentials: say so before starting
+            settings.data_store()
+            _ = ObjectBlobStore(str(storage)).client
+    except (ValueError, NotImplementedError, InitializationError) as e:
+        fail(f"--storage {storage}: {e}", e)
     try:
         run_devbox(settings)
     except InitializationError as e:

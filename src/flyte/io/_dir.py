@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from flyte.io._file import File, safe_leaf
 from flyte.io._reference import WireReference
-from flyte.storage._default import default_store, to_local_path
+from flyte.storage._default import default_store, is_remote, locate, to_local_path
 from flyte.storage._hashing import hash_dir
 from flyte.storage._keys import validate_key
 
@@ -69,9 +69,10 @@ class Dir(WireReference, Generic[T]):
         if dir_name is not None:
             validate_key(dir_name)
         key = f"{uuid.uuid4().hex}/{dir_name or uuid.uuid4().hex}"
-        path = Path(default_store().path_for(key))
-        path.mkdir(parents=True, exist_ok=True)
-        return cls(path=str(path), hash=hash)
+        path = default_store().path_for(key)
+        if not is_remote(path):  # object stores have no directories: it appears with its first file
+            Path(path).mkdir(parents=True, exist_ok=True)
+        return cls(path=path, hash=hash)
 
     @classmethod
     def from_existing_remote(cls, remote_path: str, dir_cache_key: str | None = None) -> Dir[T]:
@@ -94,7 +95,11 @@ class Dir(WireReference, Generic[T]):
         if not src.is_dir():
             raise ValueError(f"Directory not found: {local_path}")
         name = src.absolute().name
-        if remote_destination:
+        if remote_destination and is_remote(remote_destination):
+            store, key = locate(os.fspath(remote_destination).rstrip("/"))
+            info = store.put_dir(src, key)
+            path, digest = info.path, info.hash
+        elif remote_destination:
             dest = to_local_path(remote_destination).absolute()
             shutil.copytree(src, dest, dirs_exist_ok=True)
             path, digest = str(dest), hash_dir(dest)
@@ -122,7 +127,23 @@ class Dir(WireReference, Generic[T]):
     def _local(self) -> Path:
         return to_local_path(self.path)
 
+    def _remote_files(self, recursive: bool, file_pattern: str, max_depth: int | None) -> list[File[T]]:
+        store, key = locate(self.path.rstrip("/"))
+        found: list[File[T]] = []
+        for child in store.list(key):
+            if child == key:
+                continue  # an object, not a directory, lives at this path
+            rel = child[len(key) + 1 :].split("/")
+            depth = len(rel) - 1
+            if (not recursive and depth > 0) or (max_depth is not None and depth + 1 > max_depth):
+                continue
+            if fnmatch.fnmatch(rel[-1], file_pattern):
+                found.append(File(path=store.path_for(child), name=rel[-1]))
+        return found
+
     def _files(self, recursive: bool, file_pattern: str, max_depth: int | None) -> list[File[T]]:
+        if is_remote(self.path):
+            return self._remote_files(recursive, file_pattern, max_depth)
         root = self._local()
         found: list[File[T]] = []
         for dirpath, dirs, files in os.walk(root):
@@ -167,6 +188,9 @@ class Dir(WireReference, Generic[T]):
         Names that would lead outside the directory (``..``, absolute paths) raise ValueError.
         """
         validate_key(file_name)
+        if is_remote(self.path):
+            store, key = locate(f"{self.path.rstrip('/')}/{file_name}")
+            return File(path=store.path_for(key), name=Path(key).name) if store.is_file(key) else None
         path = self._local() / file_name
         return File(path=str(path), name=path.name) if path.is_file() else None
 
@@ -175,7 +199,10 @@ class Dir(WireReference, Generic[T]):
         return self.get_file_sync(file_name)
 
     def exists_sync(self) -> bool:
-        """Whether the directory exists."""
+        """Whether the directory exists (in object storage: whether any object lies below it)."""
+        if is_remote(self.path):
+            store, key = locate(self.path.rstrip("/"))
+            return store.exists(key) and not store.is_file(key)
         return self._local().is_dir()
 
     async def exists(self) -> bool:
@@ -189,13 +216,17 @@ class Dir(WireReference, Generic[T]):
         """
         from flyte.storage._api import get_random_local_path
 
+        leaf = safe_leaf(self.name, Path(self.path.rstrip("/")).name or "dir")
+        target = get_random_local_path(leaf) if local_path is None else Path(local_path).absolute()
+        if is_remote(self.path):
+            if not self.exists_sync():
+                raise FileNotFoundError(f"directory not found: {self.path}")
+            store, key = locate(self.path.rstrip("/"))
+            store.get(key, target)
+            return str(target)
         src = self._local()
         if not src.is_dir():
             raise FileNotFoundError(f"directory not found: {self.path}")
-        if local_path is None:
-            target = get_random_local_path(safe_leaf(self.name, src.name or "dir"))
-        else:
-            target = Path(local_path).absolute()
         shutil.copytree(src, target, dirs_exist_ok=True)
         return str(target)
 

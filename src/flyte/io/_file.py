@@ -11,12 +11,13 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
-from flyte.io._handle import AsyncFile, is_write_mode, open_local
+from flyte.io._handle import AsyncFile, is_write_mode, open_local, open_remote
 from flyte.io._hashing import split_hash_arg
 from flyte.io._reference import WireReference
-from flyte.storage._default import default_store, to_local_path
+from flyte.storage._default import default_store, is_remote, locate, to_local_path
 from flyte.storage._hashing import copy_and_hash, hash_file
 from flyte.storage._keys import validate_key, validate_name
+from flyte.storage._object import written_sha256
 
 T = TypeVar("T")
 
@@ -38,8 +39,27 @@ def named_key(name: str) -> str:
 
 def apply_hash_method(path: str, method: Any) -> str:
     """Give the file's whole content to ``method`` in one ``update`` and return its result."""
-    method.update(memoryview(to_local_path(path).read_bytes()))
+    if is_remote(path):
+        store, key = locate(path)
+        with store.open(key, "rb") as f:
+            method.update(memoryview(f.read()))
+    else:
+        method.update(memoryview(to_local_path(path).read_bytes()))
     return method.result()
+
+
+def _open(path: str, mode: str, compression: str | None, **kwargs: Any) -> tuple[IO[Any], IO[Any]]:
+    """(handle, underlying file) for a local path or an object-store URL; close both."""
+    if is_remote(path):
+        return open_remote(path, mode, compression, **kwargs)
+    fh = open_local(to_local_path(path), mode, compression, **kwargs)
+    return fh, fh
+
+
+def _close(fh: IO[Any], under: IO[Any]) -> None:
+    fh.close()
+    if under is not fh:
+        under.close()
 
 
 class File(WireReference, Generic[T]):
@@ -138,7 +158,14 @@ class File(WireReference, Generic[T]):
         if not src.is_file():
             raise ValueError(f"File not found: {local_path}")
         known, method = split_hash_arg(hash_method)
-        if remote_destination:
+        if remote_destination and is_remote(remote_destination):
+            text = os.fspath(remote_destination)
+            if text.endswith("/"):
+                text += src.name
+            store, key = locate(text)
+            info = store.put_file(src, key)
+            path, digest = info.path, info.hash
+        elif remote_destination:
             text = os.fspath(remote_destination)
             dest = to_local_path(text).absolute()
             if text.endswith(("/", os.sep)) or dest.is_dir():
@@ -171,12 +198,16 @@ class File(WireReference, Generic[T]):
     def _local(self) -> Path:
         return to_local_path(self.path)
 
-    def _after_write(self) -> None:
-        if self._hash_pinned or not self._local().is_file():
+    def _after_write(self, written: str | None = None) -> None:
+        """Update ``hash`` after writing; ``written`` is the sha256 an object writer computed."""
+        if self._hash_pinned:
             return
         if self._hash_method is not None:
-            self.hash = apply_hash_method(self.path, self._hash_method)
-        else:
+            if self.exists_sync():
+                self.hash = apply_hash_method(self.path, self._hash_method)
+        elif written is not None:
+            self.hash = written
+        elif not is_remote(self.path) and self._local().is_file():
             self.hash = hash_file(self._local())
 
     @contextmanager
@@ -192,13 +223,13 @@ class File(WireReference, Generic[T]):
         """Open the file (blocking file object). Writing creates missing directories and, on
         close, updates ``hash`` from the new content. ``block_size``, ``cache_type`` and
         ``cache_options`` are accepted for compatibility and ignored for local files."""
-        fh = open_local(self._local(), mode, compression, **kwargs)
+        fh, under = _open(self.path, mode, compression, **kwargs)
         try:
             yield fh
         finally:
-            fh.close()
+            _close(fh, under)
             if is_write_mode(mode):
-                self._after_write()
+                self._after_write(written_sha256(under))
 
     @asynccontextmanager
     async def open(
@@ -214,16 +245,19 @@ class File(WireReference, Generic[T]):
 
         See :meth:`open_sync` for the arguments; the underlying blocking file is ``fh.sync``.
         """
-        fh = await asyncio.to_thread(open_local, self._local(), mode, compression, **kwargs)
+        fh, under = await asyncio.to_thread(_open, self.path, mode, compression, **kwargs)
         try:
             yield AsyncFile(fh)
         finally:
-            fh.close()
+            await asyncio.to_thread(_close, fh, under)
             if is_write_mode(mode):
-                await asyncio.to_thread(self._after_write)
+                await asyncio.to_thread(self._after_write, written_sha256(under))
 
     def exists_sync(self) -> bool:
         """Whether the file exists (blocking)."""
+        if is_remote(self.path):
+            store, key = locate(self.path)
+            return store.is_file(key)
         return self._local().is_file()
 
     async def exists(self) -> bool:
@@ -238,8 +272,7 @@ class File(WireReference, Generic[T]):
         """
         from flyte.storage._api import get_random_local_path
 
-        src = self._local()
-        leaf = safe_leaf(self.name, src.name)
+        leaf = safe_leaf(self.name, Path(self.path).name)
         if local_path is None:
             target = get_random_local_path(leaf)
         else:
@@ -248,7 +281,11 @@ class File(WireReference, Generic[T]):
             if text.endswith(("/", os.sep)) or target.is_dir():
                 target = target / leaf
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, target)
+        if is_remote(self.path):
+            store, key = locate(self.path)
+            store.get(key, target)  # streamed, never whole in memory
+        else:
+            shutil.copyfile(self._local(), target)
         return str(target)
 
     async def download(self, local_path: str | os.PathLike[str] | None = None) -> str:

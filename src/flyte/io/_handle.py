@@ -1,4 +1,4 @@
-"""File handles for File.open / File.open_sync on local storage."""
+"""File handles for File.open / File.open_sync, on local files and object storage alike."""
 
 from __future__ import annotations
 
@@ -17,20 +17,53 @@ def is_write_mode(mode: str) -> bool:
     return any(c in mode for c in "wax+")
 
 
+def _compressor(compression: str | None, suffix: str) -> Any:
+    if compression == "infer":
+        compression = _SUFFIXES.get(suffix.lower())
+    if not compression:
+        return None
+    opener = _COMPRESSORS.get(compression.lower())
+    if opener is None:
+        raise ValueError(f"unsupported compression {compression!r}; use one of {sorted(_COMPRESSORS)}")
+    return opener
+
+
 def open_local(path: Path, mode: str = "rb", compression: str | None = None, **kwargs: Any) -> IO[Any]:
     """Open a local file; ``compression`` is None, ``"infer"`` (from the suffix), gzip, bz2 or xz."""
     if is_write_mode(mode):
         path.parent.mkdir(parents=True, exist_ok=True)
-    if compression == "infer":
-        compression = _SUFFIXES.get(path.suffix.lower())
-    if compression:
-        opener = _COMPRESSORS.get(compression.lower())
-        if opener is None:
-            raise ValueError(f"unsupported compression {compression!r}; use one of {sorted(_COMPRESSORS)}")
+    opener = _compressor(compression, path.suffix)
+    if opener is not None:
         if "b" not in mode and "t" not in mode:
             mode += "b"
-        return opener(path, mode, **kwargs)  # type: ignore[operator]
+        return opener(path, mode, **kwargs)  # type: ignore[no-any-return]
     return open(path, mode, **kwargs)  # noqa: SIM115 -- returned to the caller
+
+
+def open_remote(
+    url: str, mode: str = "rb", compression: str | None = None, **kwargs: Any
+) -> tuple[IO[Any], IO[bytes]]:
+    """Open an object-store URL like :func:`open_local` opens a file (read or write, not both).
+
+    Returns the handle and the binary object file under it: compressors do not close the file
+    they wrap, and a written object only appears once its file is closed, so close both.
+    """
+    import io
+
+    from flyte.storage._default import locate
+
+    if "+" in mode or "a" in mode:
+        raise ValueError(f"{url}: objects in object storage are read or written whole, not opened {mode!r}")
+    store, key = locate(url)
+    binary = store.open(key, "wb" if is_write_mode(mode) else "rb")
+    opener = _compressor(compression, Path(key).suffix)
+    if opener is not None:
+        if "b" not in mode and "t" not in mode:
+            mode += "b"
+        return opener(binary, mode, **kwargs), binary
+    if "b" in mode:
+        return binary, binary
+    return io.TextIOWrapper(binary, **kwargs), binary  # type: ignore[type-var]
 
 
 class _Ready:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from typing_extensions import ParamSpec
 
 from flyte.report._template import render_page
+from flyte.storage._default import is_remote, locate
 
 if TYPE_CHECKING:
     from flyte.models import TaskContext
@@ -106,6 +107,15 @@ class Report:
             tabs = [(name, tab.get_html()) for name, tab in self.tabs.items()]
         return render_page(self.name, tabs)
 
+    def save(self, location: str | os.PathLike[str]) -> str:
+        """Render the report to a local path or an object-store URL (``s3://...``); returns it."""
+        if is_remote(location):
+            bucket, key = locate(os.fspath(location))
+            bucket.put_bytes(self.get_final_report().encode("utf-8"), key, name=REPORT_FILE)
+            self.flushed = True
+            return os.fspath(location)
+        return str(self.write(location))
+
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Render the report to ``path`` (replaced atomically, so readers never see half a page)."""
         target = Path(path)
@@ -145,7 +155,7 @@ def _flush() -> None:
     if active is None or not active[1]:
         return
     report, out = active
-    report.write(Path(out) / REPORT_FILE)
+    report.save(_join(out, REPORT_FILE))
 
 
 def _log(content: str, do_flush: bool = False) -> None:
@@ -173,17 +183,36 @@ replace.__doc__ = """Replace the main tab's content with an HTML fragment, savin
 ``do_flush``. ``await replace.aio(...)`` in async code."""
 
 
+def _join(base: str | os.PathLike[str], name: str) -> str:
+    text = os.fspath(base)
+    return f"{text.rstrip('/')}/{name}" if is_remote(text) else str(Path(text) / name)
+
+
 def start_report(tctx: TaskContext) -> Report:
-    """A fresh report for a ``report=True`` task attempt; the runtime puts it on the context."""
-    return Report(tctx.task_name or tctx.action.name, output_dir=tctx.output_path or None)
+    """A fresh report for a ``report=True`` task attempt; the runtime puts it on the context.
 
-
-def finish_report(report: Report | None, output_dir: str | os.PathLike[str] | None) -> Path | None:
-    """Save ``report`` as ``<output_dir>/report.html`` when the attempt ends.
-
-    Returns the file written, or None when there is nothing to save (no report, no directory,
-    or a report that was never written to nor flushed).
+    When the run keeps its data in object storage (an ``s3://`` raw data path) the report is
+    saved there too, under ``reports/<run>/<action>/<attempt>/``, so that it lives with the data.
     """
-    if report is None or not output_dir or not (report.has_content() or report.flushed):
+    out: str | None = tctx.output_path or None
+    raw = tctx.raw_data_path.path if tctx.raw_data_path is not None else ""
+    if raw and is_remote(raw):
+        action = tctx.action
+        out = f"{raw.rstrip('/')}/reports/{action.run_name}/{action.name}/{tctx.attempt_number}"
+    return Report(tctx.task_name or tctx.action.name, output_dir=out)
+
+
+def finish_report(report: Report | None, output_dir: str | os.PathLike[str] | None) -> Path | str | None:
+    """Save ``report`` as ``<output_dir>/report.html`` when the attempt ends (in object storage
+    instead when :func:`start_report` chose a location there).
+
+    Returns the file written (a URL for object storage), or None when there is nothing to save
+    (no report, no directory, or a report that was never written to nor flushed).
+    """
+    if report is None or not (report.has_content() or report.flushed):
+        return None
+    if report.output_dir and is_remote(report.output_dir):
+        return report.save(_join(report.output_dir, REPORT_FILE))
+    if not output_dir:
         return None
     return report.write(Path(output_dir) / REPORT_FILE)

@@ -90,8 +90,10 @@ def create_app(
         try:
             ensure_server_schema(db)
             assert settings.storage_dir is not None
-            settings.storage_dir.mkdir(parents=True, exist_ok=True)
-            settings.raw_data_dir.mkdir(parents=True, exist_ok=True)
+            app.state.data_store = settings.data_store()
+            if settings.storage_url is None:
+                settings.storage_dir.mkdir(parents=True, exist_ok=True)
+                settings.raw_data_dir.mkdir(parents=True, exist_ok=True)
             scheduler = Scheduler(db, settings)
             app.state.store = db
             app.state.api_keys = keys = ApiKeys(db)

@@ -160,7 +160,7 @@ def run_devbox(settings: ServerSettings) -> None:
         print(f"flyte devbox listening on {endpoint}")
         print(f"  API key:  {api_key}   (id {key_id(api_key)}; saved in {devbox_file(settings.home)})")
         print(f"  database: {store.identity if hasattr(store, 'identity') else settings.db_url}")
-        print(f"  storage:  {settings.storage_dir}")
+        print(f"  storage:  {settings.storage_location}")
         if settings.executor == "ray":
             where = settings.ray_address or "a new local cluster"
             print(f"  executor: ray at {where} (logs in {settings.log_dir})")

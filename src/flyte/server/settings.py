@@ -3,6 +3,10 @@
 Everything lives under ``<FLYTE_HOME>/server`` unless told otherwise: the database
 (``runs.db``), uploaded data (``data/``), values too large for a row (``blobs/``), worker logs
 (``logs/``) and the secret that signs data-proxy URLs (``signing.key``, mode 0600).
+
+With ``storage_url`` (``flyte start devbox --storage s3://bucket/prefix``) the data lives in object
+storage instead: code bundles and uploads under the prefix, task data under ``<prefix>/data``,
+large values under ``<prefix>/blobs``. The data proxy then hands out presigned URLs of the store.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from flyte._internal.run_config import flyte_home
 
 if TYPE_CHECKING:
     from flyte._internal.store import RunStore
+    from flyte.storage import BlobStore
 
 SIGNING_KEY_FILE = "signing.key"
 EXECUTORS = ("processes", "ray")
@@ -53,6 +58,9 @@ class ServerSettings:
     """``sqlite:///PATH`` or ``postgresql://USER@HOST:PORT/DB``; default ``<home>/server/runs.db``."""
     storage_dir: Path | None = None
     """Where the data proxy keeps uploaded objects; default ``<home>/server/data``."""
+    storage_url: str | None = None
+    """An object-store URL (``s3://bucket/prefix``) for all data instead of ``storage_dir``.
+    Credentials come from the environment or flyte secrets (see :mod:`flyte.storage`)."""
     workers: int | None = None
     """Worker processes of the default executor; default: one per CPU."""
     home: Path = field(default_factory=flyte_home)
@@ -89,6 +97,11 @@ class ServerSettings:
         self.storage_dir = (
             Path(self.storage_dir).expanduser().absolute() if self.storage_dir else server_dir / "data"
         )
+        if self.storage_url is not None:
+            from flyte.storage._object import split_url
+
+            scheme, bucket, prefix = split_url(self.storage_url)  # refuses a bad URL at start
+            self.storage_url = f"{scheme}://{bucket}" + (f"/{prefix}" if prefix else "")
         if self.workers is None:
             self.workers = os.cpu_count() or 1
         if self.worker_command is None:
@@ -119,6 +132,22 @@ class ServerSettings:
         return self.storage_dir / "data"
 
     @property
+    def raw_data_path(self) -> str:
+        """Where tasks write their files, as given to workers: ``raw_data_dir`` or ``<storage_url>/data``."""
+        return f"{self.storage_url}/data" if self.storage_url else str(self.raw_data_dir)
+
+    @property
+    def storage_location(self) -> str:
+        """The root of the data proxy's objects, as a path or URL (for humans)."""
+        return self.storage_url or str(self.storage_dir)
+
+    def data_store(self) -> BlobStore:
+        """The store behind the data proxy: the object store of ``storage_url``, else ``storage_dir``."""
+        from flyte.storage import store_for_url
+
+        return store_for_url(self.storage_url or str(self.storage_dir))
+
+    @property
     def endpoint(self) -> str:
         if self.public_url:
             return self.public_url.rstrip("/")
@@ -142,10 +171,16 @@ class ServerSettings:
 
         assert self.db_url is not None
         if self.db_url.startswith("sqlite:///"):
-            return RunStore(Path(self.db_url[len("sqlite:///") :]))
-        from flyte._internal.store import store_for_url
+            store = RunStore(Path(self.db_url[len("sqlite:///") :]))
+        else:
+            from flyte._internal.store import store_for_url
 
-        return store_for_url(self.db_url, blob_dir=self.blob_dir)
+            store = store_for_url(self.db_url, blob_dir=self.blob_dir)
+        if self.storage_url:  # large inputs and outputs go to the bucket too
+            from flyte.storage import store_for_url as blob_store_for
+
+            store.blobs = blob_store_for(f"{self.storage_url}/blobs")
+        return store
 
     def signing_secret(self) -> bytes:
         """The key that signs data-proxy URLs: created once (mode 0600), then reused."""

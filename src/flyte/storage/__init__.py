@@ -10,9 +10,13 @@ Two layers:
   :func:`put_stream`, :func:`get_stream`, :func:`join`, :func:`get_random_local_path`...
 
 - object-store settings for ``flyte.init(storage=...)``: :class:`Storage`, :class:`S3`,
-  :class:`GCS`, :class:`ABFS` (kept in the init configuration; local runs do not use them).
+  :class:`GCS`, :class:`ABFS`.
 
-Only local paths and ``file://`` URIs are supported; remote URIs raise NotImplementedError.
+Backends are picked by URL scheme (:func:`store_for_url`): local paths and ``file://`` are a
+:class:`LocalBlobStore`; ``s3://bucket/prefix`` (AWS or any S3-compatible server) is an
+:class:`ObjectBlobStore`, through obstore (``pip install 'flyte-engine[s3]'``). S3 settings come
+from ``flyte.init(storage=flyte.storage.S3(...))``, the ``AWS_*`` environment or flyte secrets.
+``gs://`` and ``abfs://`` are not supported yet.
 """
 
 from __future__ import annotations
@@ -29,9 +33,10 @@ from flyte.storage._api import (
     put_stream,
 )
 from flyte.storage._config import ABFS, GCS, S3, Storage
-from flyte.storage._default import default_store, is_remote, protocol_of, to_local_path
+from flyte.storage._default import default_store, is_remote, locate, protocol_of, store_for_url, to_local_path
 from flyte.storage._hashing import CHUNK_SIZE, hash_bytes, hash_dir, hash_file, hash_stream
 from flyte.storage._keys import validate_key
+from flyte.storage._object import ObjectBlobStore
 from flyte.storage._store import BlobInfo, BlobStore, LocalBlobStore
 
 __all__ = [
@@ -43,6 +48,7 @@ __all__ = [
     "BlobInfo",
     "BlobStore",
     "LocalBlobStore",
+    "ObjectBlobStore",
     "default_store",
     "exists",
     "exists_sync",
@@ -56,9 +62,11 @@ __all__ = [
     "hash_stream",
     "is_remote",
     "join",
+    "locate",
     "protocol_of",
     "put",
     "put_stream",
+    "store_for_url",
     "to_local_path",
     "validate_key",
 ]

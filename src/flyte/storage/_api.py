@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
-from flyte.storage._default import default_store, to_local_path
+from flyte.storage._default import default_store, is_remote, locate, to_local_path
 from flyte.storage._hashing import CHUNK_SIZE
 
 
@@ -71,7 +71,13 @@ async def get(
     """Copy the file (or, with ``recursive=True``, directory) at ``from_path`` to a local path.
 
     Without ``to_path`` a fresh temporary location is chosen. Returns the local path.
+    ``from_path`` may be an ``s3://`` URL; the download is streamed to disk.
     """
+    if is_remote(from_path):
+        store, key = locate(from_path.rstrip("/"))
+        target = _resolve_target(pathlib.Path(key), to_path, recursive)
+        await asyncio.to_thread(store.get, key, target)
+        return str(target)
     src = to_local_path(from_path)
     target = _resolve_target(src, to_path, recursive)
     await asyncio.to_thread(_copy, src, target)
@@ -85,6 +91,12 @@ async def put(from_path: str, to_path: str | None = None, recursive: bool = Fals
     inside a task) under a content-addressed key.
     """
     src = to_local_path(from_path)
+    if to_path and is_remote(to_path):
+        if to_path.endswith("/"):
+            to_path += src.name
+        bucket, key = locate(to_path)
+        put_to = bucket.put_dir if src.is_dir() else bucket.put_file
+        return (await asyncio.to_thread(put_to, src, key)).path
     if to_path:
         target = to_local_path(to_path)
         await asyncio.to_thread(_copy, src, target)
@@ -102,6 +114,9 @@ async def exists(path: str, **kwargs: Any) -> bool:
 
 def exists_sync(path: str, **kwargs: Any) -> bool:
     """Whether a file or directory exists at ``path`` (blocking)."""
+    if is_remote(path):
+        store, key = locate(path.rstrip("/"))
+        return store.exists(key)
     return to_local_path(path).exists()
 
 
@@ -114,13 +129,24 @@ async def put_stream(
 ) -> str:
     """Write bytes (or an async iterable of byte chunks) to ``to_path``, or to a new key of the
     current blob store named ``name``. Returns the path written."""
-    if to_path:
-        target = to_local_path(to_path)
-    else:
+    if not to_path:
         from flyte.storage._keys import validate_key
 
         key = f"{uuid.uuid4().hex}/{validate_key(name) if name else uuid.uuid4().hex}"
-        target = pathlib.Path(default_store().path_for(key))
+        to_path = default_store().path_for(key)
+    if is_remote(to_path):
+        store, key = locate(to_path)
+        out = await asyncio.to_thread(store.open, key, "wb")
+        try:
+            if isinstance(data_iterable, (bytes, bytearray, memoryview)):
+                await asyncio.to_thread(out.write, data_iterable)
+            else:
+                async for chunk in data_iterable:
+                    await asyncio.to_thread(out.write, chunk)
+        finally:
+            await asyncio.to_thread(out.close)
+        return to_path
+    target = to_local_path(to_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
     try:
@@ -139,7 +165,11 @@ async def put_stream(
 
 async def get_stream(path: str, chunk_size: int = 10 * 2**20, **kwargs: Any) -> AsyncIterator[bytes]:
     """Yield the content of the file at ``path`` in chunks of at most ``chunk_size`` bytes."""
-    local = to_local_path(path)
-    with open(local, "rb") as f:
+    if is_remote(path):
+        store, key = locate(path)
+        f = await asyncio.to_thread(store.open, key, "rb")
+    else:
+        f = open(to_local_path(path), "rb")  # noqa: SIM115 -- closed by the with below
+    with f:
         while chunk := await asyncio.to_thread(f.read, chunk_size or CHUNK_SIZE):
             yield chunk

@@ -169,9 +169,9 @@ class FlytePickle(typing.Generic[T]):
         """Load a value written by :meth:`to_pickle`."""
         import cloudpickle
 
-        from flyte.storage import to_local_path
+        from flyte.storage import get_stream
 
-        return cloudpickle.loads(to_local_path(uri).read_bytes())
+        return cloudpickle.loads(b"".join([chunk async for chunk in get_stream(uri)]))
 
 
 def _cloudpickle_value(value: Any) -> ExtType:

@@ -261,7 +261,7 @@ def test_remote_destination_and_hash_methods(tmp_path: Path):
     assert custom.hash == "len3"
     ref = File.from_existing_remote("/some/where.txt", file_cache_key="k")
     assert ref.hash == "k" and ref.name == "where.txt" and not ref.exists_sync()
-    with pytest.raises(NotImplementedError), File.from_existing_remote("s3://bucket/key").open_sync():
+    with pytest.raises(NotImplementedError), File.from_existing_remote("gs://bucket/key").open_sync():
         pass
 
 

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgpack
 
@@ -29,6 +29,9 @@ from flyte._internal.store.records import ActionRecord, LogRecord, PhaseEvent, R
 from flyte._internal.store.schema import DDL, MIGRATIONS, SCHEMA_VERSION
 from flyte.errors import RuntimeSystemError
 from flyte.models import ActionPhase
+
+if TYPE_CHECKING:
+    from flyte.storage._store import BlobStore
 
 T = TypeVar("T")
 logger = logging.getLogger("flyte")
@@ -109,6 +112,8 @@ class RunStore:
         self.identity = self.dialect.describe()
         """Names this store (file path or database URL without credentials), e.g. for caches."""
         self.blob_dir = self.dialect.blob_dir
+        self.blobs: BlobStore | None = None
+        """Where large values go instead of ``blob_dir`` (an object store, set by the server)."""
         self._write_lock = threading.Lock()
         self._writer = self._retrying(self._connect, patience=CONNECT_RETRY_SECONDS)
         self._local = threading.local()
@@ -219,6 +224,11 @@ class RunStore:
         if data is None or len(data) < INLINE_LIMIT:
             return data, None
         ref = digest or blob_digest(data)
+        if self.blobs is not None:
+            key = f"{ref[:2]}/{ref}"
+            if not self.blobs.exists(key):
+                self.blobs.put_bytes(data, key)
+            return None, ref
         target = self.blob_dir / ref[:2] / ref
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -231,6 +241,9 @@ class RunStore:
         """The bytes that :meth:`offload` split into a row value and a blob reference."""
         if ref is None:
             return inline
+        if self.blobs is not None:
+            with self.blobs.open(f"{ref[:2]}/{ref}", "rb") as f:
+                return f.read()
         return (self.blob_dir / ref[:2] / ref).read_bytes()
 
     # -- runs ------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from flyte.io._dataframe._frames import (
     require_handler,
 )
 from flyte.io._hashing import split_hash_arg
-from flyte.storage._default import default_store, to_local_path
+from flyte.storage._default import default_store, is_remote, locate, to_local_path
 from flyte.storage._hashing import hash_bytes
 
 DF = TypeVar("DF")
@@ -195,7 +195,13 @@ class DataFrame:
             raise ValueError("this DataFrame holds neither data nor a uri")
         data = parquet_bytes(self._raw_df)
         digest = hash_bytes(data)
-        if self.uri:
+        if self.uri and is_remote(self.uri):
+            store, key = locate(self.uri.rstrip("/"))
+            if not key.lower().endswith(".parquet"):
+                key = f"{key}/{_DATA_FILE}"
+            store.put_bytes(data, key, name=_DATA_FILE)
+            self.uri = self.uri.rstrip("/")
+        elif self.uri:
             target = to_local_path(self.uri).absolute()
             if target.suffix.lower() != ".parquet":
                 target = target / _DATA_FILE
@@ -204,7 +210,7 @@ class DataFrame:
             self.uri = str(to_local_path(self.uri).absolute())
         else:
             info = default_store().put_bytes(data, name=_DATA_FILE)
-            self.uri = str(Path(info.path).parent)
+            self.uri = info.path.rsplit("/", 1)[0] if is_remote(info.path) else str(Path(info.path).parent)
         self.format = PARQUET
         self.hash = self.hash or digest
         self._persisted = True

@@ -7,12 +7,14 @@ read). pandas, pyarrow and polars are imported only when a value of theirs is co
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flyte.storage._default import to_local_path
+from flyte.storage._default import is_remote, locate, to_local_path
 
 PARQUET = "parquet"
 CSV = "csv"
@@ -130,17 +132,30 @@ def infer_format(uri: str, fmt: str | None) -> str:
     return CSV if Path(uri).suffix.lower() == ".csv" else PARQUET
 
 
-def _dataset(uri: str, fmt: str | None) -> Any:
+def _dataset(uri: str, fmt: str | None, local: Path | None = None) -> Any:
     import pyarrow.dataset as ds
 
-    return ds.dataset(str(to_local_path(uri)), format=infer_format(uri, fmt))
+    return ds.dataset(str(local or to_local_path(uri)), format=infer_format(uri, fmt))
+
+
+@contextmanager
+def _local_copy(uri: str) -> Iterator[Path | None]:
+    """A temporary local copy of an object-store ``uri`` (streamed down), None for local paths."""
+    if not is_remote(uri):
+        yield None
+        return
+    store, key = locate(uri.rstrip("/"))
+    with tempfile.TemporaryDirectory(prefix="flyte-df-") as tmp:
+        yield store.get(key, Path(tmp) / (Path(key).name or "data"))
 
 
 def read_table(uri: str, fmt: str | None) -> Any:
     """Read the dataframe stored at ``uri`` (a file or a directory of files) as an Arrow table."""
-    return _dataset(uri, fmt).to_table()
+    with _local_copy(uri) as local:
+        return _dataset(uri, fmt, local).to_table()
 
 
-def iter_batches(uri: str, fmt: str | None) -> Any:
+def iter_batches(uri: str, fmt: str | None) -> Iterator[Any]:
     """Arrow record batches of the dataframe stored at ``uri``, read lazily."""
-    return iter(_dataset(uri, fmt).to_batches())
+    with _local_copy(uri) as local:
+        yield from _dataset(uri, fmt, local).to_batches()

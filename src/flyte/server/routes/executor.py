@@ -24,7 +24,7 @@ from flyte.server.models import (
     TraceIn,
 )
 from flyte.server.routes import scheduler, settings, store
-from flyte.server.routes.data import object_path
+from flyte.server.routes.data import object_exists
 from flyte.server.routes.runs import _b64
 from flyte.server.state import Changes
 from flyte.server.submit import decode_b64
@@ -43,7 +43,7 @@ async def claim(request: Request, body: ClaimRequest) -> list[Assignment]:
         return []
     db = store(request)
     inputs = await asyncio.to_thread(lambda: [db.action_io(a.run, a.name)[0] for a in picked])
-    raw_data_path = str(settings(request).raw_data_dir)
+    raw_data_path = settings(request).raw_data_path
     assignments = []
     for a, data in zip(picked, inputs, strict=True):
         spec = sched.specs.get(a.run)
@@ -128,7 +128,7 @@ async def _record_report(request: Request, body: Report) -> None:
     """Point the action at the report its worker uploaded, under the one key it may use. A wrong
     or missing report only loses the link, never the attempt's outcome."""
     expected = report_key(body.run, body.action, body.attempt)
-    if body.report_key != expected or not object_path(request, expected).is_file():
+    if body.report_key != expected or not await asyncio.to_thread(object_exists, request, expected):
         logger.warning(
             "flyte server: ignoring report_key %r of %s/%s (expected an uploaded %r)",
             body.report_key, body.run, body.action, expected,

@@ -24,7 +24,7 @@ from flyte.server.models import (
     WatchResult,
 )
 from flyte.server.routes import base_url, scheduler, store, submitter
-from flyte.server.routes.data import object_path
+from flyte.server.routes.data import object_path, object_store
 from flyte.server.state import action_to_api
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -146,16 +146,23 @@ def get_action(request: Request, run: str, action: str) -> Action:
     return _get_action(request, run, action)
 
 
-@router.get("/{run}/actions/{action}/report", response_class=FileResponse)
-def action_report(request: Request, run: str, action: str) -> FileResponse:
+@router.get("/{run}/actions/{action}/report", response_model=None)
+def action_report(request: Request, run: str, action: str) -> Response:
     """The HTML report the action wrote (``report=True`` tasks); 404 when it wrote none."""
     _get_action(request, run, action)
     record = store(request).get_action(run, action)
     if record is None or not record.report_path:
         raise NotFound(f"Action '{action}' of run '{run}' has no report")
+    missing = NotFound(f"the report of action '{action}' of run '{run}' is missing from storage")
+    objects = object_store(request)
+    if objects is not None:  # object storage: read it through the store
+        if not objects.is_file(record.report_path):
+            raise missing
+        with objects.open(record.report_path) as f:
+            return Response(f.read(), media_type="text/html")
     path = object_path(request, record.report_path)
     if not path.is_file():
-        raise NotFound(f"the report of action '{action}' of run '{run}' is missing from storage")
+        raise missing
     return FileResponse(path, media_type="text/html")
 
 
