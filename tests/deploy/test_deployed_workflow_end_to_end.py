@@ -8,8 +8,8 @@ Then, in order, as the README's "Deploying" section describes:
 1. ``flyte deploy wf.py app`` registers ``app`` and ``base`` (which it depends on) under one
    content version, ``flyte get task`` lists it, and the task records its image's URI;
 2. a new run (``caller.py``) calls the deployed ``base.square`` through ``flyte.remote.Task.get``,
-   pauses on a condition that ``flyte signal condition`` answers, and on success the server
-   POSTs a webhook and sends an e-mail;
+   pauses on a condition (the server POSTs the condition's webhook) that ``flyte signal
+   condition`` answers, and on success the server POSTs the run's webhook and sends an e-mail;
 3. the one-minute ``FixedRate`` trigger of ``app.tick`` fires every second, at least twice, and
    ``flyte update trigger ... --deactivate`` stops it;
 4. ``flyte build`` looks the deployed image's tag up in the registry: present, it is reported as
@@ -80,16 +80,24 @@ WORKFLOW = textwrap.dedent(
 # A new run that uses the deployed task by name, after a person says which offset to add.
 CALLER = textwrap.dedent(
     """
+    import os
+
     import flyte
     import flyte.remote
 
     env = flyte.TaskEnvironment(name="caller")
     square = flyte.remote.Task.get("base.square", auto_version="latest")
+    HOOKS = os.environ.get("HOOKS_URL", "http://127.0.0.1:9")  # where the team hears of questions
 
 
     @env.task
     async def approved_square(x: int) -> int:
-        offset = await flyte.new_condition("offset", prompt="Which offset?", data_type=int)
+        offset = await flyte.new_condition(
+            "offset",
+            prompt="Which offset?",
+            data_type=int,
+            webhook=flyte.ConditionWebhook(f"{HOOKS}/asked", {"answer_at": "{callback_uri}", "what": "{condition}"}),
+        )
         return await square(x=x, offset=await offset.wait())
     """
 )
@@ -148,10 +156,9 @@ def tour(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tour]:
         serve_smtp() as smtp,
         contextmanager(registry_server)(registry_root) as registry,
     ):
-        smtp_env = {"FLYTE_SMTP_HOST": "127.0.0.1", "FLYTE_SMTP_PORT": str(smtp.port)}
-        devbox = start_devbox(
-            tmp_path_factory.mktemp("tour-devbox"), "--trigger-time-scale", "60", env=smtp_env
-        )
+        # the server's SMTP settings; HOOKS_URL is read by caller.py where its tasks run (the devbox)
+        env = {"FLYTE_SMTP_HOST": "127.0.0.1", "FLYTE_SMTP_PORT": str(smtp.port), "HOOKS_URL": hooks.url}
+        devbox = start_devbox(tmp_path_factory.mktemp("tour-devbox"), "--trigger-time-scale", "60", env=env)
         try:
             yield Tour(devbox, project, hooks, smtp, registry)
         finally:
@@ -212,9 +219,15 @@ def test_a_new_run_calls_the_deployed_task_after_a_signal_and_notifies(
         ).run(caller.approved_square, x=3)
 
         # the run waits for a person: the condition shows as paused, `flyte signal` answers it
-        eventually(lambda: Condition.get("offset", run_name=run.name), "the condition 'offset' to appear")
+        cond = eventually(
+            lambda: Condition.get("offset", run_name=run.name), "the condition 'offset' to appear"
+        )
         listed = tour.ok("get", "condition", run.name)
         assert "offset" in listed and "paused" in listed and "Which offset?" in listed
+        # the server announced the question to the condition's webhook, with the URL that answers it
+        [asked] = [h["json"] for h in tour.hooks.wait_for("/asked") if run.name in h["json"]["answer_at"]]
+        signal_url = f"{tour.devbox.endpoint}/api/v1/conditions/{run.name}/{cond.action_name}/signal"
+        assert asked == {"answer_at": signal_url, "what": "offset"}
         answered = tour.ok("signal", "condition", run.name, "offset", "1")
         assert "offset" in answered
         assert run.outputs() == (10,)  # 3 * 3 + 1, computed by the deployed base.square
