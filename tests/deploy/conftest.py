@@ -96,10 +96,11 @@ class Devbox:
         return dict(os.environ, FLYTE_ENDPOINT=self.endpoint, FLYTE_API_KEY=self.api_key, **extra)
 
 
-def start_devbox(home: Path, *args: str) -> Devbox:
-    """``flyte start devbox`` on a free loopback port with FLYTE_HOME=``home``; waits until healthy."""
+def start_devbox(home: Path, *args: str, env: dict[str, str] | None = None) -> Devbox:
+    """``flyte start devbox`` on a free loopback port with FLYTE_HOME=``home`` (and ``env`` added to
+    its environment, e.g. ``FLYTE_SMTP_*``); waits until healthy."""
     log = open(home / "server.log", "ab")  # noqa: SIM115 (the server writes it until stopped)
-    env = dict(os.environ, FLYTE_HOME=str(home))
+    env = dict(os.environ, FLYTE_HOME=str(home), **(env or {}))
     cmd = [sys.executable, "-m", "flyte.cli.main", "start", "devbox", "--port", "0", "--workers", "2", *args]
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     log.close()

@@ -1,6 +1,7 @@
 """Fixtures of the human-in-the-loop and notification tests: a loopback HTTP server that records
 what it is sent (one path of it always fails), a loopback SMTP server (aiosmtpd), a workflow
-file, and a devbox in a subprocess. Every server is started and stopped by its fixture."""
+file, and a devbox in a subprocess. Every server is started and stopped by its fixture; the
+HTTP and SMTP servers themselves live in ``tests/_services.py`` (shared with tests/deploy)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,27 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from _services import Hooks, Mailbox, serve_hooks, serve_smtp
+
+__all__ = [
+    "WORKFLOW",
+    "Devbox",
+    "Hooks",
+    "Mailbox",
+    "serve_hooks",
+    "serve_smtp",
+    "start_devbox",
+    "stop_devbox",
+]
 
 WORKFLOW = textwrap.dedent(
     """
@@ -104,109 +115,10 @@ def project(tmp_path: Path) -> Iterator[Path]:
     sys.modules.pop("hitl_wf", None)
 
 
-@dataclass
-class Hooks:
-    """A loopback HTTP server: ``POST /fail...`` always answers 500, any other POST 200."""
-
-    url: str
-    received: list[dict[str, Any]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def at(self, path: str) -> list[dict[str, Any]]:
-        with self.lock:
-            return [r for r in self.received if r["path"] == path]
-
-    def wait_for(self, path: str, count: int = 1, timeout: float = 30.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.at(path)) < count:
-            assert time.monotonic() < deadline, f"{path}: {self.at(path)} after {timeout}s"
-            time.sleep(0.05)
-        return self.at(path)
-
-
-@contextmanager
-def serve_hooks() -> Iterator[Hooks]:
-    """Start the recording HTTP server on a free loopback port; stop it on exit."""
-    box: list[Hooks] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            hooks = box[0]
-            with hooks.lock:
-                hooks.received.append({"path": self.path, "json": json.loads(body or b"null")})
-            self.send_response(500 if self.path.startswith("/fail") else 200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    box.append(Hooks(f"http://127.0.0.1:{server.server_address[1]}"))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield box[0]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 @pytest.fixture
 def hooks() -> Iterator[Hooks]:
     with serve_hooks() as h:
         yield h
-
-
-@dataclass
-class Mailbox:
-    port: int
-    messages: list[Any] = field(default_factory=list)
-    logins: list[tuple[str, str]] = field(default_factory=list)
-
-    def wait_for(self, count: int = 1, timeout: float = 30.0) -> list[Any]:
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count:
-            assert time.monotonic() < deadline, f"{len(self.messages)} messages after {timeout}s"
-            time.sleep(0.05)
-        return self.messages
-
-
-@contextmanager
-def serve_smtp() -> Iterator[Mailbox]:
-    """A real SMTP server (aiosmtpd) on a loopback port, keeping every message it accepts and the
-    credentials of every login (AUTH without TLS: loopback only)."""
-    import socket
-    from email import message_from_bytes
-
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    box = Mailbox(port)
-
-    class Keep:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            message = message_from_bytes(envelope.content)
-            box.messages.append({"to": list(envelope.rcpt_tos), "message": message})
-            return "250 OK"
-
-    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-        box.logins.append((data.login.decode(), data.password.decode()))
-        return AuthResult(success=True)
-
-    controller = Controller(
-        Keep(), hostname="127.0.0.1", port=port, authenticator=authenticator, auth_require_tls=False
-    )
-    controller.start()
-    try:
-        yield box
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
