@@ -63,7 +63,9 @@ def test_errors_are_one_clear_message():
     assert r.returncode != 0 and "--y" in r.stderr
     r = pyflyte("run", "conditions.py", "multiplier", "--my_input", "50")
     assert r.returncode != 0 and "The input must be between 0 and 10" in r.stderr
-    r = pyflyte("register", "programs")
-    assert r.returncode != 0 and "flyte deploy" in r.stderr
+    r = pyflyte("register", "basics.py")
+    assert r.returncode != 0 and "flyte create config" in r.stderr
+    r = pyflyte("serialize", "basics.py")
+    assert r.returncode != 0 and "pyflyte register" in r.stderr
     r = pyflyte("run", "--remote", "basics.py", "simple_wf")
     assert r.returncode != 0 and "flyte create config" in r.stderr

@@ -152,7 +152,7 @@ class LaunchPlan:
 
             notify = to_flyte(self.notifications)
         self._trigger = flyte.Trigger(
-            name=self.name.replace(".", "_"),
+            name=self.name,
             automation=self.schedule.to_flyte(),
             inputs=inputs or None,
             auto_activate=self.auto_activate,
