@@ -28,11 +28,11 @@ every_minute = LaunchPlan.get_or_create(
     schedule=FixedRate(duration=timedelta(minutes=1), kickoff_time_input_arg="when"),
 )
 
-nightly = LaunchPlan.get_or_create(
+yearly = LaunchPlan.get_or_create(
     ticker,
-    name="scheduled.nightly",
-    default_inputs={"label": "night"},
-    schedule=CronSchedule(schedule="0 2 * * *", kickoff_time_input_arg="when"),
+    name="scheduled.yearly",
+    default_inputs={"label": "new year"},
+    schedule=CronSchedule(schedule="@yearly", kickoff_time_input_arg="when"),
     auto_activate=True,
 )
 

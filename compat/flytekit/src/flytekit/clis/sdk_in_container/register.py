@@ -147,7 +147,11 @@ def report_lines(registration: Registration, tasks: list[Any], dryrun: bool) -> 
                 f"'pyflyte run [--remote] FILE {lp.name}'"
             )
             continue
-        active = "active" if tr["auto_activate"] else f"inactive (start it: pyflyte launchplan --activate {lp.name})"
+        active = (
+            "active"
+            if tr["auto_activate"]
+            else f"inactive (start it: pyflyte launchplan --activate {lp.name})"
+        )
         lines.append(
             f"{mark} LAUNCH_PLAN {lp.name}: trigger on {lp.workflow.name}, "
             f"{_automation_text(tr['automation'])}, {active}"
