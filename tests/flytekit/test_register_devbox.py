@@ -216,3 +216,23 @@ def test_a_fixed_rate_launch_plan_fires_until_deactivated(
     time.sleep(2.5)  # two and a half minutes of trigger time: an active trigger would fire again
     after = flyte_json(project, "get", "trigger", "scheduled.ticker", "every_minute")
     assert len(after["fires"]) == len(ticks)
+
+
+def test_activation_on_register_and_an_active_schedule_stays_active(project: Path, registered: str) -> None:
+    def active() -> dict[str, bool]:
+        return {t["name"]: t["active"] for t in flyte_json(project, "get", "trigger", "scheduled.ticker")}
+
+    assert active()["every_minute"] is False
+    done = pyflyte(project, "register", "--activate-launchplans", "scheduled.py")
+    assert done.returncode == 0, done.stderr
+    assert "LAUNCH_PLAN every_minute: trigger on scheduled.ticker, every 1 min, active" in done.stdout
+    assert active()["every_minute"] is True
+    # registering again without the flag does not stop a running schedule (as in flytekit)
+    again = pyflyte(project, "register", "scheduled.py")
+    assert again.returncode == 0, again.stderr
+    assert active() == {"every_minute": True, "scheduled.yearly": True}
+    stop = pyflyte(project, "launchplan", "--deactivate", "every_minute")
+    assert stop.returncode == 0 and "now inactive" in stop.stdout, stop.stderr
+    assert active()["every_minute"] is False
+    missing = pyflyte(project, "launchplan", "--activate", "nope")
+    assert missing.returncode != 0 and "no scheduled launch plan named 'nope'" in missing.stderr

@@ -112,13 +112,36 @@ def _with_triggers(env: Any, plans: Iterable[Any], activate: bool) -> Any:
 def deploy(
     registration: Registration, version: str | None, dryrun: bool, copy_style: str = "loaded_modules"
 ) -> list[Any]:
-    """``flyte.deploy`` of the registration's environments: the deployed (or would-be) tasks."""
+    """``flyte.deploy`` of the registration's environments: the deployed (or would-be) tasks.
+
+    A launch plan whose schedule is active on the server stays active when registered again,
+    as in flytekit (where the active version keeps its schedule): the engine replaces a trigger
+    whose spec changed, inactive unless it auto-activates, so it is activated again here.
+    """
     import flyte
 
     if not registration.envs:
         raise DeploymentError("pyflyte register: no flytekit task, workflow or launch plan found")
+    ours = {(lp.workflow.name, lp.name) for lp in registration.launch_plans if lp.schedule is not None}
+    was_active = (
+        set() if dryrun else {key for key, active in _trigger_states().items() if active and key in ours}
+    )
     deployments = flyte.deploy(*registration.envs, version=version, dryrun=dryrun, copy_style=copy_style)  # type: ignore[arg-type]
+    if was_active:
+        from flyte.remote._trigger import Trigger
+
+        now = _trigger_states()
+        for task_name, name in sorted(was_active):
+            if now.get((task_name, name)) is False:
+                Trigger.update(name, task_name, active=True)
     return [t for d in deployments for t in d.deployed_tasks]
+
+
+def _trigger_states() -> dict[tuple[str, str], bool]:
+    """(task, trigger) -> active, for every trigger on the control plane."""
+    from flyte.remote._trigger import Trigger
+
+    return {(t.task_name, t.name): t.active for t in Trigger.listall(limit=1_000_000)}
 
 
 def _automation_text(a: dict[str, Any]) -> str:
