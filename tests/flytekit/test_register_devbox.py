@@ -230,6 +230,7 @@ def test_activation_on_register_and_an_active_schedule_stays_active(project: Pat
     # registering again without the flag does not stop a running schedule (as in flytekit)
     again = pyflyte(project, "register", "scheduled.py")
     assert again.returncode == 0, again.stderr
+    assert "LAUNCH_PLAN every_minute: trigger on scheduled.ticker, every 1 min, active" in again.stdout
     assert active() == {"every_minute": True, "scheduled.yearly": True}
     stop = pyflyte(project, "launchplan", "--deactivate", "every_minute")
     assert stop.returncode == 0 and "now inactive" in stop.stdout, stop.stderr

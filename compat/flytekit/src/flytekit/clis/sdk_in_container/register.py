@@ -30,6 +30,10 @@ class Registration:
     """The implicit environments, each a copy whose workflow tasks carry their launch plans' triggers."""
     launch_plans: list[Any]
     """Every named launch plan found, scheduled or not."""
+    activate: bool = False
+    """``--activate-launchplans``: every scheduled launch plan registered is made active."""
+    server_active: dict[tuple[str, str], bool] | None = None
+    """After a registration: (workflow task, launch plan) -> whether its trigger is active now."""
 
 
 def python_files(paths: Iterable[str]) -> list[Path]:
@@ -87,7 +91,7 @@ def collect(paths: Iterable[str], root: Path, activate: bool = False) -> Registr
         if env is not None and env.name in env_names and env._tasks.get(wf.name) is wf:
             plans[lp.name] = lp
     envs = [_with_triggers(_environments[name], plans.values(), activate) for name in env_names]
-    return Registration(envs=envs, launch_plans=list(plans.values()))
+    return Registration(envs=envs, launch_plans=list(plans.values()), activate=activate)
 
 
 def _with_triggers(env: Any, plans: Iterable[Any], activate: bool) -> Any:
@@ -116,7 +120,8 @@ def deploy(
 
     A launch plan whose schedule is active on the server stays active when registered again,
     as in flytekit (where the active version keeps its schedule): the engine replaces a trigger
-    whose spec changed, inactive unless it auto-activates, so it is activated again here.
+    whose spec changed, inactive unless it auto-activates, so it is activated again here; with
+    ``--activate-launchplans`` every scheduled launch plan registered ends active.
     """
     import flyte
 
@@ -127,13 +132,16 @@ def deploy(
         set() if dryrun else {key for key, active in _trigger_states().items() if active and key in ours}
     )
     deployments = flyte.deploy(*registration.envs, version=version, dryrun=dryrun, copy_style=copy_style)  # type: ignore[arg-type]
-    if was_active:
+    if not dryrun:
         from flyte.remote._trigger import Trigger
 
         now = _trigger_states()
-        for task_name, name in sorted(was_active):
+        # an unchanged trigger keeps its state on the server, so activation is applied here too
+        for task_name, name in sorted(was_active | (ours if registration.activate else set())):
             if now.get((task_name, name)) is False:
                 Trigger.update(name, task_name, active=True)
+                now[(task_name, name)] = True
+        registration.server_active = {key: now[key] for key in ours if key in now}
     return [t for d in deployments for t in d.deployed_tasks]
 
 
@@ -170,11 +178,12 @@ def report_lines(registration: Registration, tasks: list[Any], dryrun: bool) -> 
                 f"'pyflyte run [--remote] FILE {lp.name}'"
             )
             continue
-        active = (
-            "active"
-            if tr["auto_activate"]
-            else f"inactive (start it: pyflyte launchplan --activate {lp.name})"
+        key = (lp.workflow.name, lp.name)
+        # after a registration the server's state; for a dry run what the registration asks for
+        on = (
+            tr["auto_activate"] if registration.server_active is None else registration.server_active.get(key)
         )
+        active = "active" if on else f"inactive (start it: pyflyte launchplan --activate {lp.name})"
         lines.append(
             f"{mark} LAUNCH_PLAN {lp.name}: trigger on {lp.workflow.name}, "
             f"{_automation_text(tr['automation'])}, {active}"
