@@ -63,7 +63,27 @@ def test_errors_are_one_clear_message():
     assert r.returncode != 0 and "--y" in r.stderr
     r = pyflyte("run", "conditions.py", "multiplier", "--my_input", "50")
     assert r.returncode != 0 and "The input must be between 0 and 10" in r.stderr
-    r = pyflyte("register", "programs")
-    assert r.returncode != 0 and "flyte deploy" in r.stderr
+    r = pyflyte("register", "basics.py")
+    assert r.returncode != 0 and "flyte create config" in r.stderr
+    r = pyflyte("serialize", "basics.py")
+    assert r.returncode != 0 and "pyflyte register" in r.stderr
     r = pyflyte("run", "--remote", "basics.py", "simple_wf")
     assert r.returncode != 0 and "flyte create config" in r.stderr
+
+
+def test_package_is_the_dry_run_of_register():
+    r = pyflyte("package", "--version", "v7", "launch_plans.py")
+    assert r.returncode == 0, r.stderr
+    assert "[dry run] TASK launch_plans.describe version v7" in r.stdout
+    assert "[dry run] WORKFLOW launch_plans.weather version v7" in r.stdout
+    assert (
+        "LAUNCH_PLAN nightly_weather: trigger on launch_plans.weather, cron '0 2 * * *', inactive" in r.stdout
+    )
+    assert "LAUNCH_PLAN every_ten: trigger on launch_plans.weather, every 10 min, inactive" in r.stdout
+    assert "LAUNCH_PLAN paris_weather of launch_plans.weather: no schedule" in r.stdout
+    active = pyflyte("package", "--version", "v7", "launch_plans.py", "scheduled.py")
+    assert (
+        "LAUNCH_PLAN scheduled.yearly: trigger on scheduled.ticker, cron '0 0 1 1 *', active" in active.stdout
+    )
+    r = pyflyte("package", "nope.py")
+    assert r.returncode != 0 and "nope.py" in r.stderr

@@ -4,8 +4,9 @@ Calling a launch plan runs its workflow with ``{**default_inputs, **given, **fix
 outside a run it starts a run of the workflow; inside a workflow it is a node whose action is the
 workflow's. A schedule becomes a ``flyte.Trigger`` (``trigger``): a ``CronSchedule`` a
 ``flyte.Cron``, a ``FixedRate`` a ``flyte.FixedRate``, with the fixed and default inputs as the
-trigger's inputs and ``kickoff_time_input_arg`` bound to the scheduled time. Deploying the
-workflow task with that trigger makes the devbox's scheduler fire it.
+trigger's inputs and ``kickoff_time_input_arg`` bound to the scheduled time, named after the
+launch plan. ``pyflyte register`` deploys the workflow task with that trigger, which makes the
+devbox's scheduler fire it (see ``flytekit.clis.sdk_in_container.register``).
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ class LaunchPlan:
 
             notify = to_flyte(self.notifications)
         self._trigger = flyte.Trigger(
-            name=self.name.replace(".", "_"),
+            name=self.name,
             automation=self.schedule.to_flyte(),
             inputs=inputs or None,
             auto_activate=self.auto_activate,
