@@ -325,3 +325,23 @@ def test_reports_and_traces_of_devbox_runs_are_served_by_the_server(devbox: Devb
     stored = list(devbox.home.rglob(f"reports/{run.name}/a0/*.html"))
     assert len(stored) == 1 and "hello from the devbox" in stored[0].read_text()
     sys.modules.pop("left", None)
+
+
+def test_a_devbox_action_error_keeps_its_user_traceback(devbox: Devbox, project: Path) -> None:
+    flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
+    wf = load_module(str(project / "wf.py"), project)
+    run = submit_run(wf.main, (), {"n": 2}, RunConfig(name=new_run_name()))
+    run.outputs()
+    boom = next(a for a in run.actions() if a.task_name == "wf.boom")
+    headers = {"Authorization": f"Bearer {devbox.api_key}"}
+    data = httpx.get(f"{devbox.endpoint}/api/v1/runs/{run.name}/actions/{boom.name}", headers=headers).json()
+    tb = data["traceback"]
+    assert tb.startswith("Traceback (most recent call last):") and "in boom" in tb
+    assert tb.rstrip().endswith("ValueError: bad input 2") and "/flyte/" not in tb
+    env = dict(os.environ, FLYTE_HOME=str(project / "client-home"), FLYTE_API_KEY=devbox.api_key)
+    shown = subprocess.run(
+        [sys.executable, "-m", "flyte.cli.main", "--endpoint", devbox.endpoint, "get", "action", run.name, boom.name],
+        cwd=project, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "Traceback of the error:" in shown.stdout and "in boom" in shown.stdout

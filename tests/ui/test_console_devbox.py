@@ -72,6 +72,8 @@ def test_a_fan_out_with_a_failing_child_abort_and_rerun(browser: Any, devbox: De
     page.wait_for_selector("#error")
     assert page.inner_text("#error .error-type") == "ValueError"
     assert "seven is not allowed" in page.inner_text("#error .error-box")
+    traceback = page.inner_text("#error pre.traceback")  # the task's own frames, not the engine's
+    assert "in square" in traceback and "/flyte/" not in traceback
     expect(page.locator("#logs")).to_contain_text("about to fail on seven")
     assert "squaring 7" in page.inner_text("#logs")
     assert "x" in page.inner_text(".io") and "7" in page.inner_text(".io")

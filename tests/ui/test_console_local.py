@@ -78,6 +78,7 @@ def test_local_runs_in_the_console(
     page.locator("li.group ul.members li.node:has(.phase[data-phase=failed]) a.aname").click()
     expect(page.locator("#error .error-box")).to_contain_text("seven is not allowed")
     assert page.inner_text("#error .error-type") == "ValueError"
+    assert "in square" in page.inner_text("#error pre.traceback")
     expect(page.locator("#logs")).to_contain_text("about to fail on seven")
 
     # Rerun --recover: `flyte rerun` in a process of its own, then the new run's page.

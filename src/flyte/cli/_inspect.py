@@ -406,6 +406,10 @@ def _print_action(store: RunStore, action: ActionRecord) -> None:
     ]
     styles = [["dim", "dim", PHASE_STYLES.get(e.phase, ""), ""] for e in action.history]
     print_table(("TIME", "ELAPSED", "PHASE", "ATTEMPT"), rows, title="Phase history:", styles=styles)
+    if action.traceback:  # the task's own frames (the engine's are left out)
+        click.echo("")
+        click.echo("Traceback of the error:")
+        click.echo("  " + action.traceback.rstrip().replace("\n", "\n  "))
     _print_left_behind(left_behind(store, action))
 
 
@@ -439,6 +443,7 @@ def get_action(run_name: str, action_name: str | None, output_format: str) -> No
             {"phase": e.phase.value, "at": iso_time(e.at), "attempt": e.attempt} for e in action.history
         ]
         data["children"] = [a.name for a in store.list_actions(run_name) if a.parent == action_name]
+        data["traceback"] = action.traceback
         data.update(left_behind(store, action))
         echo_json(data)
         return

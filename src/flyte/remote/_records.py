@@ -52,6 +52,7 @@ def _action(data: dict[str, Any], endpoint: str = "") -> ActionRecord:
         cache_status=data.get("cache_status"),
         history=history,
         report_path=f"{endpoint}{data['report']}" if data.get("report") else None,
+        traceback=data.get("traceback"),
     )
 
 

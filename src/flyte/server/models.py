@@ -154,6 +154,8 @@ class Action(ApiModel):
     error_message: str | None = None
     cache_status: str | None = None
     history: list[tuple[str, float, int]] = Field(default_factory=list)
+    traceback: str | None = None
+    """The user frames of the error that failed the action, when it has one."""
     report: str | None = None
     """Path of the API route serving the action's report (``report=True`` tasks), once written."""
 
@@ -248,6 +250,8 @@ class Report(ApiModel):
     error_message: str | None = None
     error_kind: Literal["user", "system"] = "user"
     retryable: bool = True
+    error_traceback: str | None = Field(default=None, max_length=100_000)
+    """The user frames of the attempt's error (``flyte._internal.tracebacks``)."""
     report_key: str | None = None
     """Storage key of the attempt's report, uploaded through the data proxy before this report."""
 

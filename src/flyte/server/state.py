@@ -246,6 +246,7 @@ def action_to_api(record: Any) -> Action:
         error_message=record.error_message, cache_status=record.cache_status,
         history=[(e.phase.value, e.at, e.attempt) for e in record.history],
         report=f"/api/v1/runs/{record.run_name}/actions/{record.name}/report" if record.report_path else None,
+        traceback=record.traceback,
     )  # fmt: skip
 
 

@@ -30,6 +30,7 @@ import flyte.errors as errors
 from flyte._cache import VersionParameters
 from flyte._internal.bundle import relative_file
 from flyte._internal.overrides import overrides_of
+from flyte._internal.tracebacks import user_traceback
 from flyte._retry import Backoff
 
 if TYPE_CHECKING:
@@ -188,6 +189,7 @@ def error_fields(e: BaseException) -> dict[str, Any]:
         "error_message": str(e),
         "error_kind": kind,
         "retryable": not isinstance(e, (errors.NonRecoverableError, errors.SecretNotFoundError)),
+        "error_traceback": user_traceback(e),
     }
 
 

@@ -58,6 +58,8 @@ class ActionRecord:
     cache_status: str | None
     history: tuple[PhaseEvent, ...]
     report_path: str | None = None
+    traceback: str | None = None
+    """The user frames of the error that failed the action (see ``flyte._internal.tracebacks``)."""
 
     @property
     def duration(self) -> float | None:

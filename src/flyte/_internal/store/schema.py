@@ -6,13 +6,14 @@ migrates an older store (with the ``MIGRATIONS`` steps for what it cannot create
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE actions ADD COLUMN report_path TEXT",),
     3: ("ALTER TABLE runs ADD COLUMN labels TEXT",),
     4: (),  # the conditions table: created by the DDL
     5: (),  # the action_aborts table (flyte abort action): created by the DDL
+    6: ("ALTER TABLE actions ADD COLUMN error_traceback TEXT",),
 }
 """Statements that bring a store at version ``n - 1`` to version ``n`` (run before the DDL, which
 creates what is missing). An ``ALTER TABLE t ADD COLUMN c`` is skipped when ``t`` does not exist
@@ -57,6 +58,7 @@ CREATE TABLE IF NOT EXISTS actions (
     cache_status  TEXT,
     history       BLOB,
     report_path   TEXT,
+    error_traceback TEXT,
     PRIMARY KEY (run_name, name)
 ) WITHOUT ROWID;
 

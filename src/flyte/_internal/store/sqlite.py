@@ -27,6 +27,7 @@ from flyte._internal.store.dialects import Connection, Dialect, SqliteDialect, d
 from flyte._internal.store.liveness import owner_alive
 from flyte._internal.store.records import ActionRecord, LogRecord, PhaseEvent, RunRecord, TraceRecord
 from flyte._internal.store.schema import DDL, MIGRATIONS, SCHEMA_VERSION
+from flyte._internal.tracebacks import user_traceback
 from flyte.errors import RuntimeSystemError
 from flyte.models import ActionPhase
 
@@ -87,14 +88,15 @@ LOG_INSERT = "INSERT INTO logs (run_name, action, attempt, stream, at, line) VAL
 _ACTION_UPSERT = """
 INSERT INTO actions (run_name, name, parent, task_name, group_name, phase, attempts, created_at,
                      started_at, ended_at, inputs, inputs_ref, outputs, outputs_ref, error_type,
-                     error_message, cache_status, history, report_path)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     error_message, cache_status, history, report_path, error_traceback)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (run_name, name) DO UPDATE SET
     phase = excluded.phase, attempts = excluded.attempts, started_at = excluded.started_at,
     ended_at = excluded.ended_at, outputs = COALESCE(excluded.outputs, actions.outputs),
     outputs_ref = COALESCE(excluded.outputs_ref, actions.outputs_ref),
     error_type = excluded.error_type, error_message = excluded.error_message,
-    cache_status = excluded.cache_status, history = excluded.history, report_path = excluded.report_path
+    cache_status = excluded.cache_status, history = excluded.history, report_path = excluded.report_path,
+    error_traceback = excluded.error_traceback
 """
 
 
@@ -413,7 +415,8 @@ class RunStore:
         parent = node.parent.name if node.parent is not None else None
         return (node.id.run_name, node.name, parent, node.task_name, node.group, phase.value, node.attempts,
                 node.created_at, node.started_at, node.ended_at, inputs, inputs_ref, outputs, outputs_ref,
-                error_type, message, node.cache_status, history, node.report_path)  # fmt: skip
+                error_type, message, node.cache_status, history, node.report_path,
+                user_traceback(error))  # fmt: skip
 
     def start_committer(self) -> None:
         with self._write_lock:
@@ -542,13 +545,13 @@ class RunStore:
 
     _ACTION_COLUMNS = (
         "run_name, name, parent, task_name, group_name, phase, attempts, created_at, started_at, ended_at,"
-        " error_type, error_message, cache_status, history, report_path"
+        " error_type, error_message, cache_status, history, report_path, error_traceback"
     )
 
     @staticmethod
     def _action(row: tuple) -> ActionRecord:
         history = tuple(PhaseEvent(ActionPhase(p), at, a) for p, at, a in msgpack.unpackb(row[13] or b"\x90"))
-        return ActionRecord(*row[:5], ActionPhase(row[5]), *row[6:13], history, row[14])  # type: ignore[call-arg]
+        return ActionRecord(*row[:5], ActionPhase(row[5]), *row[6:13], history, row[14], row[15])  # type: ignore[call-arg]
 
     def list_actions(self, run_name: str) -> list[ActionRecord]:
         """Every action of a run, in creation order (parents before their children)."""

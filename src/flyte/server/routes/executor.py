@@ -82,6 +82,9 @@ async def report(request: Request, body: Report) -> Ok:
     phase = ActionPhase(body.phase)
     default_type = "TaskTimeoutError" if phase is ActionPhase.TIMED_OUT else "RuntimeError"
     message = redact(body.error_message or "")
+    if body.error_traceback:  # the attempt's user frames, shown with the error (console, get action)
+        update = "UPDATE actions SET error_traceback = ? WHERE run_name = ? AND name = ?"
+        await sched.commit(Changes(sql=[(update, (redact(body.error_traceback), body.run, body.action))]))
     await sched.fail(a, phase, body.error_type or default_type, message, body.retryable)
     return Ok()
 

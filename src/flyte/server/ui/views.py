@@ -342,10 +342,10 @@ def action_body(
     error = ""
     if err:
         kind = esc(a.error_type or "error")
-        # The store keeps type and message; a traceback is shown when the message carries one, or
-        # from a ``traceback`` field once the store records it.
+        # The store records the user frames of the error (``flyte._internal.tracebacks``); an older
+        # record may carry a traceback in its message instead.
         message, _, trace = (a.error_message or "").partition("\nTraceback")
-        trace = getattr(a, "traceback", None) or (f"Traceback{trace}" if trace else "")
+        trace = a.traceback or (f"Traceback{trace}" if trace else "")
         tb = f'<h3>Traceback</h3><pre class="traceback">{esc(trace)}</pre>' if trace else ""
         error = (
             f'<section class="panel error" id="error"><h2>Error</h2><p><span class="error-type">{kind}</span></p>'
