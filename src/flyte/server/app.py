@@ -33,6 +33,7 @@ from flyte.server.submit import Submitter
 from flyte.server.triggers.clock import Clock, server_clock
 from flyte.server.triggers.registry import Registry
 from flyte.server.triggers.service import TriggerService
+from flyte.server.ui import deployed as ui_deployed
 
 logger = logging.getLogger("flyte.server")
 
@@ -154,4 +155,5 @@ def create_app(
     app.include_router(triggers.router, prefix="/api/v1", dependencies=authed)
     app.include_router(data.signed_router)
     ui.mount(app)  # the web console: /, /runs/{run} (the URL runs print), /ui/...
+    ui_deployed.install(app)  # its Tasks and Triggers pages (a control plane's only)
     return app
