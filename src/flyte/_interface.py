@@ -60,7 +60,7 @@ class NativeInterface:
     def from_callable(cls, func: Callable[..., Any]) -> NativeInterface:
         sig = inspect.signature(func)
         try:
-            hints = typing.get_type_hints(func)
+            hints = typing.get_type_hints(func, include_extras=True)  # Annotated[T, transformer] kept
         except Exception as e:  # an unresolvable forward reference: fall back to raw annotations
             raise TypeError(f"Task '{func.__qualname__}': cannot resolve its type annotations: {e}") from e
         inputs: dict[str, tuple[Any, Any]] = {}

@@ -58,7 +58,7 @@ def trace(func: F) -> F:
     """
     name = func.__qualname__
     try:
-        hints = typing.get_type_hints(func)
+        hints = typing.get_type_hints(func, include_extras=True)
     except Exception:
         hints = {}
     out_type = hints.get("return", Any)

@@ -286,6 +286,9 @@ def plan_for(tp: Any) -> Plan:
 
 
 def _build(tp: Any) -> Plan:
+    chosen = _annotated_transformer(tp)
+    if chosen is not None:
+        return chosen
     norm = normalize(tp)
     if norm is not tp:
         return plan_for(norm)
@@ -293,6 +296,20 @@ def _build(tp: Any) -> Plan:
         if conv.handles(tp):
             return conv.build(tp) if isinstance(conv, BaseConverter) else _protocol_plan(conv, tp)
     raise TypeError(f"no converter handles {tp!r}")  # unreachable: the fallback takes all
+
+
+def _annotated_transformer(tp: Any) -> Plan | None:
+    """``Annotated[T, SomeTransformer()]``: that transformer converts this value, whatever is
+    registered for ``T`` (the first transformer among the annotations; other metadata is ignored)."""
+    if typing.get_origin(tp) is not typing.Annotated:
+        return None
+    from flyte.types._transformer import TransformerConverter, is_transformer
+
+    base, *metadata = typing.get_args(tp)
+    for item in metadata:
+        if is_transformer(item):
+            return TransformerConverter(item, [normalize(base)]).build(normalize(base))
+    return None
 
 
 def _protocol_plan(conv: Any, tp: Any) -> Plan:
