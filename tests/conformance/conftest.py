@@ -35,6 +35,7 @@ LAUNCH = (
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a behaviour scenario run on every backend")
     config.addinivalue_line("markers", "slow: a scenario that takes seconds on each backend")
+    config.addinivalue_line("markers", "xfail_on(backends, reason): a known divergence on those backends")
 
 
 def _start_devbox(home: Path, db_url: str | None, database: str) -> Iterator[DevboxService]:

@@ -55,6 +55,7 @@ class Case:
 
 POINT = wf.Point(1, 1.5, "a")
 MODEL = wf.Model(name="ada lovelace", tags=["b", "a"], score=None)
+CODE_LOST = "the code of a flyte.errors error crosses the wire as its class name only (no code column)"
 T0 = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
 CASES = [
@@ -98,7 +99,8 @@ CASES = [
          tree={("catches_value_error", "succeeded"): 1, ("raises_value_error", "failed"): 1}),  # fmt: skip
     Case("caught-custom-class", "catches_custom", {"x": 3}, ("ConfError|custom failure 3|True",)),
     Case("caught-as-runtime-user-error", "catches_as_runtime_user_error", {"x": 3}, ("ValueError|bad value 3",)),
-    Case("caught-coded", "catches_coded", {"x": 3}, ("RuntimeUserError|ConfCode|coded failure 3",)),
+    Case("caught-coded", "catches_coded", {"x": 3}, ("RuntimeUserError|ConfCode|coded failure 3",),
+         marks=(xfail_on(DEVBOXES, reason=CODE_LOST),)),  # fmt: skip
     Case("caught-sync", "sync_catches", {"x": 3}, ("KeyError|'missing 3'",)),
     Case("caught-grandchild", "catches_grandchild", {"x": 3}, ("ValueError|bad value 3",),
          tree={("catches_grandchild", "succeeded"): 1, ("reraises_from_grandchild", "failed"): 1,
@@ -109,7 +111,7 @@ CASES = [
     Case("raised-custom-class", "raises_custom", {"x": 5}, error=("ConfError", "ConfError", "custom failure 5"),
          phase="failed"),  # fmt: skip
     Case("raised-coded", "raises_user_error", {"x": 5}, error=("RuntimeUserError", "ConfCode", "coded failure 5"),
-         phase="failed"),  # fmt: skip
+         phase="failed", marks=(xfail_on(DEVBOXES, reason=CODE_LOST),)),  # fmt: skip
     Case("raised-unicode", "raises_unicode", {"x": 5}, error=("ValueError", "ValueError", "échec ✗ 5"),
          phase="failed"),  # fmt: skip
     Case("raised-sync", "sync_raises", {"x": 5}, error=("KeyError", "KeyError", "'missing 5'"), phase="failed"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from flyte._internal.store.records import ActionRecord, LogRecord, PhaseEvent, RunRecord
+from flyte._internal.store.records import ActionRecord, LogRecord, PhaseEvent, RunRecord, TraceRecord
 from flyte.errors import ActionNotFoundError
 from flyte.models import ActionPhase
 from flyte.remote._client import ApiClient
@@ -104,6 +104,14 @@ class RemoteRecords:
     def get_logs(self, run_name: str, action: str | None = None) -> list[LogRecord]:
         rows = self._get(f"/api/v1/runs/{run_name}/logs", action=action) or []
         return [LogRecord(run_name, r["action"], r["attempt"], r["stream"], r["at"], r["line"]) for r in rows]
+
+    def get_traces(self, run_name: str, action: str | None = None) -> list[TraceRecord]:
+        rows = self._get(f"/api/v1/runs/{run_name}/traces", action=action) or []
+        return [
+            TraceRecord(run_name, r["action"], r["seq"], r["name"], _b64(r.get("inputs_b64")) or b"",
+                        _b64(r.get("outputs_b64")), r.get("error"), r["started_at"], r["ended_at"])
+            for r in rows
+        ]  # fmt: skip
 
     def request_abort(self, name: str, reason: str) -> bool:
         run = self.get_run(name)

@@ -224,6 +224,8 @@ class Assignment(ApiModel):
     env: dict[str, str]
     raw_data_path: str
     source_run: str | None = None
+    group: str | None = None
+    """The ``flyte.group`` the action was called in (the worker sets ``flyte.ctx().group_data``)."""
 
 
 class Heartbeat(ApiModel):

@@ -398,7 +398,7 @@ async def backs_off(marker: str) -> float:
 @env.task(retries=3)
 async def non_recoverable(marker: str) -> str:
     tries = _bump(marker, "nonrec")
-    raise flyte.errors.NonRecoverableError("Fatal", f"give up at try {tries}")
+    raise flyte.errors.NonRecoverableError(f"give up at try {tries}")
 
 
 @env.task(retries=1)
@@ -700,3 +700,71 @@ async def writes_report(title: str) -> str:
 @env.task
 async def utc_now_after(t: datetime) -> bool:
     return datetime.now(timezone.utc) > t
+
+
+# -- concurrency and queueing ---------------------------------------------------------------------------------
+
+
+@env.task
+async def probe(marker: str, i: int) -> int:
+    """How many probes were running at once while this one ran."""
+    root = Path(marker) / "running"
+    root.mkdir(parents=True, exist_ok=True)
+    mine = root / str(i)
+    mine.touch()
+    await asyncio.sleep(0.3)
+    seen = len(list(root.iterdir()))
+    mine.unlink()
+    return seen
+
+
+@env.task
+async def probes(marker: str, n: int) -> int:
+    return max(await asyncio.gather(*(probe(marker, i) for i in range(n))))
+
+
+@env.task(timeout=flyte.Timeout(max_queued_time=0.3))
+async def impatient(x: int) -> int:
+    return x
+
+
+@env.task
+async def queues_behind(seconds: float) -> str:
+    holder = asyncio.ensure_future(sleeper(seconds))
+    await asyncio.sleep(0.2)  # the holder has the only slot now
+    try:
+        return str(await impatient(1))
+    except flyte.errors.MaxQueuedTimeExceededError as e:
+        return type(e).__name__
+    finally:
+        await holder
+
+
+# -- a sync task defined inside a function ---------------------------------------------------------------------
+
+
+def _make_inner_spinner():  # noqa: ANN202 (a task template)
+    inner = flyte.TaskEnvironment(name="conf_inner")
+
+    @inner.task(timeout=0.5)
+    def spins_then_marks(marker: str) -> str:
+        time.sleep(2.0)
+        _bump(marker, "inner_ran_on")  # must never happen: the attempt was stopped at 0.5 s
+        return "ran on"
+
+    return spins_then_marks
+
+
+@env.task
+async def calls_inner_spinner(marker: str) -> str:
+    try:
+        return await _make_inner_spinner().aio(marker)
+    except flyte.errors.MaxRuntimeExceededError as e:
+        return type(e).__name__
+
+
+@env.task(timeout=0.5)
+def sync_spins_then_marks(marker: str) -> str:
+    time.sleep(2.0)
+    _bump(marker, "sync_ran_on")  # must never happen: the attempt was stopped at 0.5 s
+    return "ran on"

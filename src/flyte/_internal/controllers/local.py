@@ -525,6 +525,9 @@ class LocalController:
         except BaseException as e:
             self._record_worker_logs(node, tctx.attempt_number, logs_of(e))
             raise
+        finally:
+            if task.report:
+                _adopt_report(node, tctx)
         self._record_worker_logs(node, tctx.attempt_number, result.logs)
         return result.outputs
 
@@ -563,3 +566,13 @@ def _inherited_abort_reason(node: ActionNode) -> str:
             return current.abort_reason
         current = current.parent
     return "cancelled"
+
+
+def _adopt_report(node: ActionNode, tctx: TaskContext) -> None:
+    """Record the report a worker process wrote for the attempt (the worker saved it where an
+    in-process attempt would have: ``<output_path>/report.html``, on this machine)."""
+    from flyte.report import REPORT_FILE  # only report tasks pay for the report machinery
+
+    written = Path(tctx.output_path) / REPORT_FILE
+    if written.is_file():
+        node.report_path = str(written)

@@ -8,6 +8,7 @@ parent -> worker
     ``[SUB_OK, sub_id, outputs]`` / ``[SUB_ERR, sub_id, error]``
 worker -> parent
     ``[READY, pid]``
+    ``[STARTED, call_id]`` (the task is loaded: its body starts now, and so does its max_runtime)
     ``[OK, call_id, outputs]`` / ``[ERR, call_id, error]``
     ``[SUB, sub_id, call_id, locator, inputs, group, custom_context]`` (the action calls a child task;
     the group and custom context are those in effect where it was called)
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from flyte._task import TaskTemplate
 
 EXEC, SUB_OK, SUB_ERR = 1, 2, 3
-READY, OK, ERR, SUB, SUB_CANCEL, TRACE = 10, 11, 12, 13, 14, 15
+READY, OK, ERR, SUB, SUB_CANCEL, TRACE, STARTED = 10, 11, 12, 13, 14, 15, 16
 
 HEADER = struct.Struct(">I")
 MAIN_ALIAS = "__flyte_main__"

@@ -245,6 +245,7 @@ class _Runner:
             os.environ.update(env)
             limit = _limit_memory(memory_limit)
             task = self.task(locator)
+            self.link.send([p.STARTED, call_id])
             reply = [p.OK, call_id, self.execute(task, inputs, p.tctx_from_wire(tctx_wire), call_id)]
         except BaseException as e:
             failure = e
