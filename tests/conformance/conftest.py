@@ -56,7 +56,7 @@ def _start_devbox(home: Path, db_url: str | None, database: str) -> Iterator[Dev
             except (OSError, ValueError, KeyError, httpx.HTTPError):
                 info = {}
                 time.sleep(0.1)
-        yield DevboxService(info["endpoint"], info["api_key"], home, database)
+        yield DevboxService(info["endpoint"], info["api_key"], home, database, db_url)
     finally:
         proc.terminate()
         try:

@@ -120,7 +120,9 @@ class Backend:
     def _context(self, **options: Any) -> Any:
         return flyte.with_runcontext(**{**self.run_options(), **options})
 
-    def run(self, task: TaskTemplate[Any, Any], *, options: dict[str, Any] | None = None, **inputs: Any) -> Outcome:
+    def run(
+        self, task: TaskTemplate[Any, Any], *, options: dict[str, Any] | None = None, **inputs: Any
+    ) -> Outcome:
         """Run ``task(**inputs)`` to its end and read what a user would see.
 
         A local ``flyte.run`` raises the run's error itself, a remote one returns a handle whose
@@ -197,6 +199,11 @@ class Backend:
     def abort(self, name: str, reason: str) -> None:
         flyte.remote.Run.get(name).abort(reason)
 
+    def cli_run_args(self) -> tuple[list[str], dict[str, str]]:
+        """How a user starts a run of this backend from a shell: ``flyte`` arguments before the
+        workflow file, and extra environment variables."""
+        return ["run", "--local", *(["--isolate"] if self.run_options().get("isolate") else [])], {}
+
     def cli(self, *args: str) -> tuple[int, str]:
         """``flyte ARGS`` in this process, against this backend (exit code and output)."""
         from click.testing import CliRunner
@@ -235,6 +242,7 @@ class DevboxService:
     api_key: str
     home: Path
     database: str
+    db_url: str | None = None
 
 
 class DevboxBackend(Backend):
@@ -251,6 +259,11 @@ class DevboxBackend(Backend):
 
     def secret_store(self) -> SecretStore:
         return SecretStore(self.service.home / "secrets")  # the workers' FLYTE_HOME
+
+    def cli_run_args(self) -> tuple[list[str], dict[str, str]]:
+        return ["--endpoint", self.service.endpoint, "run", "--follow"], {
+            "FLYTE_API_KEY": self.service.api_key
+        }
 
     def files_written(self) -> list[Path]:
         return [p for p in self.service.home.rglob("*") if p.is_file()]

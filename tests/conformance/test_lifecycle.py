@@ -63,7 +63,9 @@ def test_non_recoverable_error_skips_retries(backend: Backend, marker: str) -> N
     outcome = backend.run(wf.non_recoverable, marker=marker)
     assert outcome.error is not None
     assert (outcome.error.type, outcome.error.code, outcome.error.message) == (
-        "NonRecoverableError", "NonRecoverableError", "give up at try 1"
+        "NonRecoverableError",
+        "NonRecoverableError",
+        "give up at try 1",
     )
     assert _single(outcome, "non_recoverable") == ("failed", 1)
 
@@ -136,7 +138,9 @@ def test_disable_run_cache(backend: Backend, marker: str) -> None:
 # -- recover -------------------------------------------------------------------------------------------------
 
 
-@xfail_on(["isolate", *DEVBOXES], reason="@flyte.trace calls made in a worker process are not replayed on --recover")
+@xfail_on(
+    ["isolate", *DEVBOXES], reason="@flyte.trace calls made in a worker process are not replayed on --recover"
+)
 def test_recover_does_not_redo_finished_work(backend: Backend, marker: str) -> None:
     failed = backend.run(wf.recoverable, marker=marker)
     assert failed.phase == "failed" and failed.error is not None
@@ -287,7 +291,9 @@ def test_traces_are_recorded(backend: Backend) -> None:
     detail = backend.cli_json("get", "action", outcome.run_name, "a0")
     traces = detail.get("traces") or detail.get("left_behind", {}).get("traces")
     assert [(t["name"], t["error"] is None) for t in traces] == [
-        ("traced_add", True), ("traced_add", True), ("traced_fails", False)
+        ("traced_add", True),
+        ("traced_add", True),
+        ("traced_fails", False),
     ]
     assert [t["outputs"] for t in traces[:2]] == [{"o0": 2}, {"o0": 4}]
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from flyte._internal.loader import load_module
 
-from .driver import WF_FILE, WORKFLOWS, Backend, Outcome
+from .driver import WF_FILE, WORKFLOWS, Backend
 
 pytestmark = [pytest.mark.conformance, pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -67,7 +66,12 @@ CASES = [
     Case("bytes", "echo_bytes", {"b": b"\x00\x01abc"}, (b"cba\x01\x00",)),
     Case("list", "echo_list", {"xs": [1, 2, 3]}, ([1, 4, 9],)),
     Case("dict", "echo_dict", {"d": {"a": 1, "b": 2}}, ({"a": 2, "b": 3},)),
-    Case("nested", "echo_nested", {"d": {"k": [{"a": 1}, {"b": 2}]}}, ({"k": [{"a": 1, "n": 2}, {"b": 2, "n": 2}]},)),
+    Case(
+        "nested",
+        "echo_nested",
+        {"d": {"k": [{"a": 1}, {"b": 2}]}},
+        ({"k": [{"a": 1, "n": 2}, {"b": 2, "n": 2}]},),
+    ),
     Case("optional-none", "echo_optional", {}, (None,)),
     Case("optional-value", "echo_optional", {"x": 4}, (40,)),
     Case("union-int", "echo_union", {"v": 4}, (8,)),
@@ -75,7 +79,12 @@ CASES = [
     Case("literal", "echo_literal", {"mode": "slow"}, ("mode=slow",)),
     Case("enum", "echo_enum", {"c": wf.Color.RED}, (wf.Color.GREEN,)),
     Case("dataclass", "echo_dataclass", {"p": POINT}, (wf.Point(2, 3.0, "a!"),)),
-    Case("pydantic", "echo_pydantic", {"m": MODEL}, (wf.Model(name="Ada Lovelace", tags=["a", "b"], score=1.0),)),
+    Case(
+        "pydantic",
+        "echo_pydantic",
+        {"m": MODEL},
+        (wf.Model(name="Ada Lovelace", tags=["a", "b"], score=1.0),),
+    ),
     Case("datetime", "echo_datetime", {"t": T0, "d": timedelta(hours=1)}, (T0 + timedelta(hours=1),)),
     Case("two-outputs", "two_outputs", {"x": 7}, (7, "x=7")),
     Case("namedtuple", "named_tuple", {"x": 7}, (wf.Pair(7, "7"),)),
@@ -83,40 +92,109 @@ CASES = [
     Case("none-output", "returns_nothing", {"x": 1}, (None,)),
     Case("file", "file_round_trip", {"text": "file body"}, ("file body",)),
     Case("dir", "dir_round_trip", {"n": 3}, (["f0.txt=0", "f1.txt=1", "f2.txt=2"],)),
-    Case("values-between-tasks", "passes_values_on", {"p": POINT, "m": MODEL, "c": wf.Color.GREEN},
-         ("2,3.0,a!|Ada Lovelace,['a', 'b'],1.0|red",)),  # fmt: skip
+    Case(
+        "values-between-tasks",
+        "passes_values_on",
+        {"p": POINT, "m": MODEL, "c": wf.Color.GREEN},
+        ("2,3.0,a!|Ada Lovelace,['a', 'b'],1.0|red",),
+    ),  # fmt: skip
     # the shape of a run
-    Case("chain", "chain", {"x": 2}, (15,), tree={("chain", "succeeded"): 1, ("middle", "succeeded"): 2,
-                                                   ("leaf", "succeeded"): 2}),  # fmt: skip
+    Case(
+        "chain",
+        "chain",
+        {"x": 2},
+        (15,),
+        tree={("chain", "succeeded"): 1, ("middle", "succeeded"): 2, ("leaf", "succeeded"): 2},
+    ),  # fmt: skip
     Case("fanout", "fanout", {"n": 10}, (285,), tree={("fanout", "succeeded"): 1, ("leaf", "succeeded"): 10}),
-    Case("sync-calls-sync", "sync_parent", {"x": 1}, (203,),
-         tree={("sync_parent", "succeeded"): 1, ("sync_leaf", "succeeded"): 2}),  # fmt: skip
+    Case(
+        "sync-calls-sync",
+        "sync_parent",
+        {"x": 1},
+        (203,),
+        tree={("sync_parent", "succeeded"): 1, ("sync_leaf", "succeeded"): 2},
+    ),  # fmt: skip
     Case("async-calls-sync", "async_calls_sync", {"x": 1}, (101,)),
-    Case("map", "maps", {"n": 5}, ([0, 1, 4, 9, 16],), tree={("maps", "succeeded"): 1, ("leaf", "succeeded"): 5}),
+    Case(
+        "map",
+        "maps",
+        {"n": 5},
+        ([0, 1, 4, 9, 16],),
+        tree={("maps", "succeeded"): 1, ("leaf", "succeeded"): 5},
+    ),
     Case("map-concurrency", "map_with_concurrency", {"n": 4}, ([0, 1, 4, 9],)),
     # errors, as a parent catches them and as flyte.run's caller gets them
-    Case("caught-value-error", "catches_value_error", {"x": 3}, ("ValueError|bad value 3|True",),
-         tree={("catches_value_error", "succeeded"): 1, ("raises_value_error", "failed"): 1}),  # fmt: skip
+    Case(
+        "caught-value-error",
+        "catches_value_error",
+        {"x": 3},
+        ("ValueError|bad value 3|True",),
+        tree={("catches_value_error", "succeeded"): 1, ("raises_value_error", "failed"): 1},
+    ),  # fmt: skip
     Case("caught-custom-class", "catches_custom", {"x": 3}, ("ConfError|custom failure 3|True",)),
-    Case("caught-as-runtime-user-error", "catches_as_runtime_user_error", {"x": 3}, ("ValueError|bad value 3",)),
-    Case("caught-coded", "catches_coded", {"x": 3}, ("RuntimeUserError|ConfCode|coded failure 3",),
-         marks=(xfail_on(DEVBOXES, reason=CODE_LOST),)),  # fmt: skip
+    Case(
+        "caught-as-runtime-user-error", "catches_as_runtime_user_error", {"x": 3}, ("ValueError|bad value 3",)
+    ),
+    Case(
+        "caught-coded",
+        "catches_coded",
+        {"x": 3},
+        ("RuntimeUserError|ConfCode|coded failure 3",),
+        marks=(xfail_on(DEVBOXES, reason=CODE_LOST),),
+    ),  # fmt: skip
     Case("caught-sync", "sync_catches", {"x": 3}, ("KeyError|'missing 3'",)),
-    Case("caught-grandchild", "catches_grandchild", {"x": 3}, ("ValueError|bad value 3",),
-         tree={("catches_grandchild", "succeeded"): 1, ("reraises_from_grandchild", "failed"): 1,
-               ("catches_nothing", "failed"): 1, ("raises_value_error", "failed"): 1}),  # fmt: skip
+    Case(
+        "caught-grandchild",
+        "catches_grandchild",
+        {"x": 3},
+        ("ValueError|bad value 3",),
+        tree={
+            ("catches_grandchild", "succeeded"): 1,
+            ("reraises_from_grandchild", "failed"): 1,
+            ("catches_nothing", "failed"): 1,
+            ("raises_value_error", "failed"): 1,
+        },
+    ),  # fmt: skip
     Case("gather-one-fails", "gather_one_fails", {"n": 3}, ("0|1|4|ValueError",)),
-    Case("raised-value-error", "raises_value_error", {"x": 5}, error=("ValueError", "ValueError", "bad value 5"),
-         phase="failed"),  # fmt: skip
-    Case("raised-custom-class", "raises_custom", {"x": 5}, error=("ConfError", "ConfError", "custom failure 5"),
-         phase="failed"),  # fmt: skip
-    Case("raised-coded", "raises_user_error", {"x": 5}, error=("RuntimeUserError", "ConfCode", "coded failure 5"),
-         phase="failed", marks=(xfail_on(DEVBOXES, reason=CODE_LOST),)),  # fmt: skip
-    Case("raised-unicode", "raises_unicode", {"x": 5}, error=("ValueError", "ValueError", "échec ✗ 5"),
-         phase="failed"),  # fmt: skip
-    Case("raised-sync", "sync_raises", {"x": 5}, error=("KeyError", "KeyError", "'missing 5'"), phase="failed"),
-    Case("raised-grandchild", "reraises_from_grandchild", {"x": 5}, error=("ValueError", "ValueError", "bad value 5"),
-         phase="failed"),  # fmt: skip
+    Case(
+        "raised-value-error",
+        "raises_value_error",
+        {"x": 5},
+        error=("ValueError", "ValueError", "bad value 5"),
+        phase="failed",
+    ),  # fmt: skip
+    Case(
+        "raised-custom-class",
+        "raises_custom",
+        {"x": 5},
+        error=("ConfError", "ConfError", "custom failure 5"),
+        phase="failed",
+    ),  # fmt: skip
+    Case(
+        "raised-coded",
+        "raises_user_error",
+        {"x": 5},
+        error=("RuntimeUserError", "ConfCode", "coded failure 5"),
+        phase="failed",
+        marks=(xfail_on(DEVBOXES, reason=CODE_LOST),),
+    ),  # fmt: skip
+    Case(
+        "raised-unicode",
+        "raises_unicode",
+        {"x": 5},
+        error=("ValueError", "ValueError", "échec ✗ 5"),
+        phase="failed",
+    ),  # fmt: skip
+    Case(
+        "raised-sync", "sync_raises", {"x": 5}, error=("KeyError", "KeyError", "'missing 5'"), phase="failed"
+    ),
+    Case(
+        "raised-grandchild",
+        "reraises_from_grandchild",
+        {"x": 5},
+        error=("ValueError", "ValueError", "bad value 5"),
+        phase="failed",
+    ),  # fmt: skip
     # env vars: environment < override
     Case("env-vars", "env_layers", {}, ("environment|<unset>/override|<unset>",)),
     Case("env-vars-of-the-run", "env_layers", {}, ("environment|run/override|run",)),

@@ -30,6 +30,7 @@ import flyte.errors as errors
 from flyte._cache import VersionParameters
 from flyte._internal.bundle import relative_file
 from flyte._internal.overrides import overrides_of
+from flyte._internal.redaction import redact
 from flyte._retry import Backoff
 
 if TYPE_CHECKING:
@@ -135,7 +136,7 @@ def error_fields(e: BaseException) -> dict[str, Any]:
     kind = "system" if isinstance(e, errors.RuntimeSystemError) else "user"
     return {
         "error_type": type_name,
-        "error_message": str(e),
+        "error_message": redact(str(e)),  # it leaves the process here: no secret in it
         "error_kind": kind,
         "retryable": not isinstance(e, (errors.NonRecoverableError, errors.SecretNotFoundError)),
     }

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import flyte.errors as errors
 from flyte._internal.controllers._action import ActionNode, TraceEntry
 from flyte._internal.controllers._wire import b64d, b64e, error_of, q, task_ref
+from flyte._internal.redaction import redact
 from flyte._internal.runtime.convert import decode_outputs, encode_inputs
 from flyte.models import ActionPhase
 
@@ -156,7 +157,9 @@ class LogShipper:
         self.add((node.id.run_name, node.name, attempt), [[stream, at, line] for at, line in lines])
 
     def add(self, key: Key, lines: list[list[Any]]) -> None:
+        """Queue ``[stream, at, line]`` lines of an attempt, secrets hidden (they leave here)."""
         if lines:
+            lines = [[stream, at, redact(line)] for stream, at, line in lines]
             with self._lock:
                 self._lines.setdefault(key, []).extend(lines)
 
@@ -298,7 +301,7 @@ class RemoteController:
             "name": entry.name,
             "inputs_b64": b64e(entry.inputs),
             "outputs_b64": b64e(entry.outputs),
-            "error": entry.error,
+            "error": None if entry.error is None else redact(entry.error),
             "started_at": entry.started_at,
             "ended_at": entry.ended_at,
         }

@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from flyte._internal.redaction import redact
+from flyte._internal.run_config import flyte_home
+from flyte._internal.secrets import StoreRedactor
 from flyte._internal.store.sqlite import LOG_INSERT, TRACE_UPSERT
 from flyte.models import ActionPhase
 from flyte.server.feed import log_event
@@ -26,6 +28,17 @@ from flyte.server.routes.runs import _b64
 from flyte.server.submit import decode_b64
 
 router = APIRouter(prefix="/executor", tags=["executor"])
+
+
+def _redacted(request: Request, text: str) -> str:
+    """``text`` without the value of any secret the workers can read (defence in depth: the worker
+    that read a secret has already hidden it). The stores are those of the server's home and of
+    ``$FLYTE_HOME``, which the worker processes inherit."""
+    redactor = getattr(request.app.state, "secret_redactor", None)
+    if redactor is None:
+        roots = [settings(request).home / "secrets", flyte_home() / "secrets"]
+        redactor = request.app.state.secret_redactor = StoreRedactor(roots)
+    return redactor.redact(redact(text))
 
 
 @router.post("/claim", response_model=list[Assignment])
@@ -73,7 +86,7 @@ async def report(request: Request, body: Report) -> Ok:
     assert a is not None
     phase = ActionPhase(body.phase)
     default_type = "TaskTimeoutError" if phase is ActionPhase.TIMED_OUT else "RuntimeError"
-    message = redact(body.error_message or "")
+    message = _redacted(request, body.error_message or "")
     await sched.fail(a, phase, body.error_type or default_type, message, body.retryable)
     return Ok()
 
@@ -84,7 +97,8 @@ async def logs(request: Request, body: LogBatch) -> Ok:
     if not body.lines:
         return Ok()
     rows = [
-        (body.run, body.action, body.attempt, stream, at, redact(line)) for stream, at, line in body.lines
+        (body.run, body.action, body.attempt, stream, at, _redacted(request, line))
+        for stream, at, line in body.lines
     ]
     sched = scheduler(request)
 
@@ -108,7 +122,7 @@ async def traces(request: Request, body: TraceIn) -> Ok:
         body.name,
         inputs,
         outputs,
-        body.error,
+        None if body.error is None else _redacted(request, body.error),
         body.started_at,
         body.ended_at,
     )
