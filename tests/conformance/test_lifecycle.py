@@ -138,9 +138,6 @@ def test_disable_run_cache(backend: Backend, marker: str) -> None:
 # -- recover -------------------------------------------------------------------------------------------------
 
 
-@xfail_on(
-    ["isolate", *DEVBOXES], reason="@flyte.trace calls made in a worker process are not replayed on --recover"
-)
 def test_recover_does_not_redo_finished_work(backend: Backend, marker: str) -> None:
     failed = backend.run(wf.recoverable, marker=marker)
     assert failed.phase == "failed" and failed.error is not None

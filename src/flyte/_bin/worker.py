@@ -216,6 +216,8 @@ class Worker:
                 bundle_dir,
             )
             node.attempts = attempt + 1
+            if a.get("source_run"):  # recovering a run: its trace calls are replayed, not redone
+                node.replay = await self.controller.traces_to_replay(a["source_run"], action)
             env = {**task.env_vars, **(a.get("env") or {})}
             outputs = await self._attempt(task, node, self._context(a, task), env)
         except asyncio.CancelledError:

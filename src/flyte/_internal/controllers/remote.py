@@ -186,12 +186,15 @@ class RunningAction(ActionNode):
     """An action a worker runs: an ``ActionNode`` that also knows the code bundle it came from,
     so that its children are submitted with the same bundle and files relative to it."""
 
-    __slots__ = ("bundle_key", "bundle_dir")
+    __slots__ = ("bundle_key", "bundle_dir", "replay")
 
     def __init__(self, action_id: Any, task_name: str, inputs: bytes, bundle_key: str, bundle_dir: Path):
         super().__init__(action_id, task_name, None, None, inputs)
         self.bundle_key = bundle_key
         self.bundle_dir = bundle_dir
+        self.replay: dict[int, TraceEntry] = {}
+        """When the run recovers another: the successful ``@flyte.trace`` calls this action made
+        there, by call sequence (fetched before the attempt starts, see ``traces_to_replay``)."""
 
 
 class RemoteController:
@@ -290,6 +293,29 @@ class RemoteController:
 
     def run_blocking(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    async def traces_to_replay(self, source_run: str, action: str) -> dict[int, TraceEntry]:
+        """The successful trace calls ``action`` made in ``source_run`` (the run being recovered)."""
+        rows = await self.client.acall(
+            "GET", f"/api/v1/runs/{q(source_run)}/traces", params={"action": action}
+        )
+        return {
+            int(r["seq"]): TraceEntry(r["name"], b64d(r.get("inputs_b64")) or b"", b64d(r["outputs_b64"]),
+                                      None, r["started_at"], r["ended_at"])
+            for r in rows or []
+            if r.get("error") is None and r.get("outputs_b64") is not None
+        }  # fmt: skip
+
+    def replay_trace(self, parent: Frame, name: str, inputs: bytes) -> TraceEntry | None:
+        """The recorded result of the next trace call of ``parent``'s action, when recovering
+        (the same rule as a local run: same position in the action, same name, same inputs)."""
+        node = parent.action
+        replay = getattr(node, "replay", None)
+        entry = replay.get(len(node.traces)) if replay else None
+        if entry is None or entry.name != name or entry.inputs != inputs:
+            return None
+        self.record_trace(parent, entry)  # the recovering run keeps it too
+        return entry
 
     def record_trace(self, parent: Frame, entry: TraceEntry) -> None:
         node: ActionNode = parent.action

@@ -233,6 +233,8 @@ class WorkerProcess(asyncio.Protocol):
                     self._on_sub_cancel(message)
                 elif kind == p.TRACE:
                     self._on_trace(message)
+                elif kind == p.REPLAY:
+                    self._on_replay(message)
                 elif kind == p.STARTED:
                     self._on_started(message)
                 elif kind == p.READY and not self.ready.done():
@@ -252,13 +254,17 @@ class WorkerProcess(asyncio.Protocol):
         env: dict[str, str],
         timeout: float | None,
         memory_limit: int | None,
+        *,
+        replaying: bool = False,
     ) -> Call:
         """Send one action to this (idle, ready) worker; its outcome arrives on ``call.future``."""
         assert self.transport is not None and self.call is None
         call = Call(next(self._ids), task, tctx, self.loop.create_future(), timeout, memory_limit)
         sys_path = None if sys.path == self.sys_path else list(sys.path)
         wire = p.tctx_to_wire(tctx)
-        frame = p.pack([p.EXEC, call.id, locator, inputs, wire, env, memory_limit, sys_path])  # may raise
+        frame = p.pack(
+            [p.EXEC, call.id, locator, inputs, wire, env, memory_limit, sys_path, replaying]
+        )  # may raise
         if sys_path is not None:
             self.sys_path = sys_path
         if memory_limit:
@@ -389,6 +395,18 @@ class WorkerProcess(asyncio.Protocol):
         sub = call.subs.get(message[1]) if call is not None else None
         if sub is not None:
             sub.cancel()
+
+    def _on_replay(self, message: list[Any]) -> None:
+        _, sub_id, call_id, name, inputs = message
+        call, entry = self.call, None
+        if call is not None and call.id == call_id and call.on_replay is not None:
+            try:
+                entry = call.on_replay(name, inputs)
+            except Exception:
+                log.exception("flyte: replaying a trace of %s failed", call.describe())
+        found = None if entry is None else [entry.outputs, entry.started_at, entry.ended_at]
+        if self.transport is not None:
+            self.transport.write(p.pack([p.SUB_OK, sub_id, found]))
 
     def _on_trace(self, message: list[Any]) -> None:
         call = self.call
