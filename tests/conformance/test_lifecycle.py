@@ -198,7 +198,6 @@ def test_a_timed_out_sync_task_is_stopped(backend: Backend, marker: str) -> None
 
 
 @pytest.mark.slow
-@xfail_on(DEVBOXES, reason="a task defined inside a function cannot be bundled for a devbox worker")
 def test_a_timed_out_sync_task_defined_in_a_function_is_stopped(backend: Backend, marker: str) -> None:
     outcome = backend.run(wf.calls_inner_spinner, marker=marker)
     assert outcome.value == "MaxRuntimeExceededError"

@@ -122,6 +122,13 @@ CASES = [
         ([0, 1, 4, 9, 16],),
         tree={("maps", "succeeded"): 1, ("leaf", "succeeded"): 5},
     ),
+    Case(
+        "task-defined-in-a-function",
+        "calls_inner_adder",
+        {"x": 1},
+        (11,),
+        tree={("calls_inner_adder", "succeeded"): 1, ("adds", "succeeded"): 1},
+    ),  # fmt: skip
     Case("map-concurrency", "map_with_concurrency", {"n": 4}, ([0, 1, 4, 9],)),
     # errors, as a parent catches them and as flyte.run's caller gets them
     Case(

@@ -170,10 +170,12 @@ class Worker:
             ref.get("file"),
             ref["name"],
             ref.get("overrides_b64"),
+            ref.get("by_value_b64"),
         )
         task = self._tasks.get(cache_key)
         if task is None:
-            task = load_task(bundle_dir, ref["name"], ref.get("module"), ref.get("file"))
+            by_value = b64d(ref.get("by_value_b64"))
+            task = load_task(bundle_dir, ref["name"], ref.get("module"), ref.get("file"), by_value)
             task = apply_overrides(task, b64d(ref.get("overrides_b64")))
             self._tasks[cache_key] = task
         return task, bundle_dir

@@ -768,3 +768,18 @@ def sync_spins_then_marks(marker: str) -> str:
     time.sleep(2.0)
     _bump(marker, "sync_ran_on")  # must never happen: the attempt was stopped at 0.5 s
     return "ran on"
+
+
+def _make_inner_adder(k: int):  # noqa: ANN202 (a task template)
+    inner = flyte.TaskEnvironment(name="conf_inner_add")
+
+    @inner.task
+    async def adds(x: int) -> int:
+        return x + k
+
+    return adds
+
+
+@env.task
+async def calls_inner_adder(x: int) -> int:
+    return await _make_inner_adder(10)(x)

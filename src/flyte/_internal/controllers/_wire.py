@@ -127,7 +127,23 @@ def task_ref(task: TaskTemplate[Any, Any], bundle_key: str, root: Path) -> dict[
         "deadline": timeout.deadline_seconds if timeout else None,
         # the settings changed at the call site, applied by the worker to the template it imports
         "overrides_b64": b64e(overrides_of(task)),
+        # a task defined inside a function cannot be imported: it travels cloudpickled (extension)
+        "by_value_b64": b64e(_by_value(task)),
     }
+
+
+def _by_value(task: TaskTemplate[Any, Any]) -> bytes | None:
+    if "<locals>" not in (getattr(task.func, "__qualname__", "") or ""):
+        return None
+    import cloudpickle  # only tasks defined in functions pay for it
+
+    try:
+        return cloudpickle.dumps(task)
+    except Exception as e:
+        raise errors.CodeBundleError(
+            f"Task '{task.name}' is defined inside a function and cannot be sent by value: "
+            f"{type(e).__name__}: {e}; define it at module level"
+        ) from e
 
 
 def error_fields(e: BaseException) -> dict[str, Any]:
