@@ -127,12 +127,15 @@ def test_overwrite_cache_runs_again_and_refreshes(backend: Backend, marker: str)
     assert count(marker, "cached_v1") == 2
 
 
-@xfail_on(DEVBOXES, reason="disable_run_cache does not reach the server (issue 10, item 4)")
 def test_disable_run_cache(backend: Backend, marker: str) -> None:
     backend.run(wf.uses_cache, marker=marker, x=7)
     second = backend.run(wf.uses_cache, options={"disable_run_cache": True}, marker=marker, x=7)
     assert second.value == 49 + 64
     assert count(marker, "cached_square_7") == 2
+    assert [a.cache_status for a in second.by_task("cached_square")] == [None, None]
+    backend.run(wf.cached_square, options={"disable_run_cache": True}, marker=marker, x=9)
+    after = backend.run(wf.cached_square, marker=marker, x=9)  # the disabled run wrote nothing
+    assert after.one("cached_square").cache_status == "miss"
 
 
 # -- recover -------------------------------------------------------------------------------------------------

@@ -135,6 +135,7 @@ def submit_run(
         "env_vars": dict(config.env_vars),
         "custom_context": dict(config.custom_context),
         "overwrite_cache": config.overwrite_cache,
+        "disable_run_cache": config.disable_run_cache,
         "recover_from": config.recover_from,
     }
     try:
