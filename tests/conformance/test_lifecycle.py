@@ -318,3 +318,19 @@ def test_action_errors_as_the_readers_show_them(backend: Backend) -> None:
         "catches_nothing": "ValueError: bad value 4",
         "raises_value_error": "ValueError: bad value 4",
     }
+
+
+@pytest.mark.slow
+@xfail_on(
+    ["local", *DEVBOXES],
+    reason="a sync task on a thread cannot be stopped: its body runs on after an abort (issue 10, item 1)",
+)
+def test_abort_stops_a_running_sync_task(backend: Backend, marker: str) -> None:
+    name = new_run_name()
+    finish = backend.start(wf.waits_on_sync_sleeper, name, marker=marker, seconds=2.0)
+    backend.wait_for_running(name, 2)
+    backend.abort(name, "stopped by the conformance suite")
+    outcome = finish()
+    assert {a.phase for a in outcome.actions} == {"aborted"}
+    time.sleep(2.5)  # past the end of the body, had it run on
+    assert count(marker, "sync_after_abort") == 0

@@ -783,3 +783,15 @@ def _make_inner_adder(k: int):  # noqa: ANN202 (a task template)
 @env.task
 async def calls_inner_adder(x: int) -> int:
     return await _make_inner_adder(10)(x)
+
+
+@env.task
+def sync_sleeps_then_marks(marker: str, seconds: float) -> str:
+    time.sleep(seconds)
+    _bump(marker, "sync_after_abort")  # must never happen when the run was aborted meanwhile
+    return "ran on"
+
+
+@env.task
+async def waits_on_sync_sleeper(marker: str, seconds: float) -> str:
+    return await sync_sleeps_then_marks.aio(marker, seconds)
