@@ -218,7 +218,7 @@ def test_deadline_bounds_all_attempts(backend: Backend, marker: str) -> None:
     outcome = backend.run(wf.deadline_bound, marker=marker)
     assert outcome.phase == "timed_out"
     assert outcome.error is not None and outcome.error.type == "DeadlineExceededError"
-    assert 1 <= count(marker, "deadline") <= 3  # 0.4 s per attempt within 1 s: never all six
+    assert count(marker, "deadline") <= 3  # 0.4 s per attempt within 1 s: never all six
 
 
 def test_override_timeout(backend: Backend) -> None:

@@ -121,3 +121,17 @@ def test_the_server_redacts_what_a_worker_forgot_to(devbox_sqlite: DevboxService
     )
     assert [x["line"] for x in shown.json()] == [f"leaked {MASK}"]
     assert _files_with(late.encode(), backend.files_written()) == []
+
+
+def test_the_store_redactor_follows_the_store(tmp_path: Path) -> None:
+    from flyte._internal.secrets import SecretStore, StoreRedactor
+
+    store = SecretStore(tmp_path / "secrets")
+    redactor = StoreRedactor([store.root])
+    assert redactor.redact("nothing yet: alpha-1234") == "nothing yet: alpha-1234"
+    store.put("a", "alpha-1234")
+    store.put("b", "beta-5678", group="g")
+    assert redactor.redact("alpha-1234 and beta-5678") == f"{MASK} and {MASK}"
+    store.put("a", "gamma-9012")  # replaced: the old value is no longer a secret
+    store.delete("b", group="g")
+    assert redactor.redact("alpha-1234 beta-5678 gamma-9012") == f"alpha-1234 beta-5678 {MASK}"

@@ -553,8 +553,8 @@ class StoreRedactor:
 
     A control plane uses it on what workers send (log lines, error messages): the worker that
     read a secret redacts first, and the server, which never hands values out, redacts again
-    with the values of the secret store its workers read from. Reading the stores again costs a
-    few ``stat`` calls per use until a secret is created, changed or deleted.
+    with the values of the secret store its workers read from. Each use costs one ``stat`` per
+    secret; the values are read again only when a secret was created, changed or deleted.
     """
 
     def __init__(self, roots: list[Path]):
@@ -563,13 +563,20 @@ class StoreRedactor:
         self._redactor = Redactor()
 
     def _current_stamp(self) -> tuple[Any, ...]:
+        # every record file's inode and mtime: a record is replaced by a new file (a new inode), so
+        # this changes with every put and delete even where timestamps are coarse
         stamps: list[Any] = []
         for store in self._stores:
-            dirs = [store.root, *store.root.glob(f"*{_GROUP_SUFFIX}")] if store.root.is_dir() else []
-            for d in dirs:  # replacing or removing a record file changes its directory's mtime
+            if not store.root.is_dir():
+                continue
+            for path in [
+                *store.root.glob(f"*{_SECRET_SUFFIX}"),
+                *store.root.glob(f"*{_GROUP_SUFFIX}/*{_SECRET_SUFFIX}"),
+            ]:
                 with contextlib.suppress(OSError):
-                    stamps.append((str(d), d.stat().st_mtime_ns))
-        return tuple(stamps)
+                    st = path.stat()
+                    stamps.append((str(path), st.st_ino, st.st_mtime_ns))
+        return tuple(sorted(stamps))
 
     def _reload(self) -> None:
         values: set[str] = set()
