@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from .driver import WF_FILE, WORKFLOWS, Backend, DevboxBackend, DevboxService
-from .test_scenarios import wf
+from .test_scenarios import DEVBOXES, wf, xfail_on
 
 pytestmark = [pytest.mark.conformance, pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -98,7 +98,13 @@ def test_a_missing_secret_is_a_clear_error(backend: Backend) -> None:
         "conf-absent" in outcome.error.message
         and "conf_nosecret.needs_missing_secret" in outcome.error.message
     )
-    assert outcome.one("needs_missing_secret").attempts == 1
+
+
+@xfail_on(
+    DEVBOXES, reason="a devbox worker resolves secrets after claiming the action, so one attempt is counted"
+)
+def test_a_missing_secret_counts_no_attempt(backend: Backend) -> None:
+    assert backend.run(wf.needs_missing_secret).one("needs_missing_secret").attempts == 0
 
 
 def test_the_server_redacts_what_a_worker_forgot_to(devbox_sqlite: DevboxService) -> None:

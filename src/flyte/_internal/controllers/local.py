@@ -363,7 +363,6 @@ class LocalController:
         try:
             env, secrets_dir = self._action_env(node, task, parent)
         except Exception as e:  # a missing secret: the task never starts, retrying cannot help
-            node.attempts = 1  # the one attempt that could not start, as on a control plane's worker
             self._finish(node, _FAILED, error=e)
             raise
         try:
