@@ -216,7 +216,7 @@ def test_a_timeout_is_retried(backend: Backend, marker: str) -> None:
 
 def test_deadline_bounds_all_attempts(backend: Backend, marker: str) -> None:
     outcome = backend.run(wf.deadline_bound, marker=marker)
-    assert outcome.phase == "timed_out"
+    assert outcome.phase == "timed_out", outcome
     assert outcome.error is not None and outcome.error.type == "DeadlineExceededError"
     assert count(marker, "deadline") <= 3  # 0.4 s per attempt within 1 s: never all six
 
