@@ -14,6 +14,7 @@ from flyte._custom_context import get_custom_context
 from flyte._initialize import get_init_config
 from flyte._internal.controllers.local import LocalController
 from flyte._internal.logs import capture
+from flyte._internal.redaction import redact_error
 from flyte._internal.run_config import RunConfig, check_run_name, flyte_home, new_run_name, run_labels
 from flyte._internal.run_guard import refuse_run_during_import
 from flyte._internal.store import Replay, StoreRecorder, TaskCache, open_store
@@ -257,7 +258,7 @@ async def run_local(
             raise error from None
     except Exception as e:
         if raise_errors or controller.root is None:
-            raise user_error_of(e) from e.__cause__
+            raise redact_error(user_error_of(e)) from e.__cause__  # it leaves the run: no secrets
     finally:
         capture.stop()
         await controller.stop()

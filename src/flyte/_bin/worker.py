@@ -116,10 +116,12 @@ class AttemptRunner:
             ref.get("file"),
             ref["name"],
             ref.get("overrides_b64"),
+            ref.get("by_value_b64"),
         )
         task = self._tasks.get(cache_key)
         if task is None:
-            task = load_task(bundle_dir, ref["name"], ref.get("module"), ref.get("file"))
+            by_value = b64d(ref.get("by_value_b64"))
+            task = load_task(bundle_dir, ref["name"], ref.get("module"), ref.get("file"), by_value)
             task = apply_overrides(task, b64d(ref.get("overrides_b64")))
             self._tasks[cache_key] = task
         return task, bundle_dir
@@ -184,6 +186,8 @@ class AttemptRunner:
                 bundle_dir,
             )
             node.attempts = attempt + 1
+            if a.get("source_run"):  # recovering a run: its trace calls are replayed, not redone
+                node.replay = await self.controller.traces_to_replay(a["source_run"], action)
             env = {**task.env_vars, **(a.get("env") or {})}
             outputs = await self._attempt(task, node, self._context(a, task), env)
         except asyncio.CancelledError:

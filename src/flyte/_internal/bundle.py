@@ -309,10 +309,21 @@ def find_task(module: ModuleType, task_name: str) -> TaskTemplate[Any, Any]:
 
 
 def load_task(
-    bundle_dir: Path, task_name: str, module: str | None, file: str | None
+    bundle_dir: Path, task_name: str, module: str | None, file: str | None, by_value: bytes | None = None
 ) -> TaskTemplate[Any, Any]:
-    """Import the task's module from the extracted bundle and return the task."""
+    """Import the task's module from the extracted bundle and return the task.
+
+    ``by_value`` is the task cloudpickled, for a task no import can find (defined inside a
+    function); what it refers to by reference (its module's functions) comes from the bundle.
+    """
     _activate(bundle_dir)
+    if by_value is not None:
+        import cloudpickle  # only tasks sent by value pay for it
+
+        task = cloudpickle.loads(by_value)
+        if not isinstance(task, TaskTemplate):
+            raise TaskNotFoundError(f"The task sent by value as '{task_name}' is not a task")
+        return task
     try:
         mod = _import_module(bundle_dir, module, file)
     except (ModuleLoadError, TaskNotFoundError):

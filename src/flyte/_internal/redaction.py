@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
-from typing import Optional
+from typing import Optional, TypeVar
+
+E = TypeVar("E", bound=BaseException)
 
 MIN_REDACTED_LEN = 4
 
@@ -57,3 +59,11 @@ def register_secret_values(values: Iterable[str]) -> None:
 def redact(text: str) -> str:
     """``text`` with every secret value known to this process replaced by ``***``."""
     return _redactor.redact(text)
+
+
+def redact_error(error: E) -> E:
+    """``error`` with every secret value known to this process hidden in its message (its string
+    arguments are replaced in place); used where an error leaves a run for its caller."""
+    if _redactor and error.args:
+        error.args = tuple(_redactor.redact(a) if isinstance(a, str) else a for a in error.args)
+    return error

@@ -53,6 +53,7 @@ __all__ = [
     "ResolvedSecrets",
     "SecretInfo",
     "SecretStore",
+    "StoreRedactor",
     "cleanup",
     "materialize_files",
     "resolve_secrets",
@@ -545,3 +546,51 @@ def cleanup(path: Optional[Path]) -> None:
 # ---------------------------------------------------------------------------------------------
 # Redaction
 # ---------------------------------------------------------------------------------------------
+
+
+class StoreRedactor:
+    """Hides the values of every secret in the given stores, following changes to the stores.
+
+    A control plane uses it on what workers send (log lines, error messages): the worker that
+    read a secret redacts first, and the server, which never hands values out, redacts again
+    with the values of the secret store its workers read from. Each use costs one ``stat`` per
+    secret; the values are read again only when a secret was created, changed or deleted.
+    """
+
+    def __init__(self, roots: list[Path]):
+        self._stores = [SecretStore(root) for root in dict.fromkeys(Path(r) for r in roots)]
+        self._stamp: tuple[Any, ...] | None = None
+        self._redactor = Redactor()
+
+    def _current_stamp(self) -> tuple[Any, ...]:
+        # every record file's inode and mtime: a record is replaced by a new file (a new inode), so
+        # this changes with every put and delete even where timestamps are coarse
+        stamps: list[Any] = []
+        for store in self._stores:
+            if not store.root.is_dir():
+                continue
+            for path in [
+                *store.root.glob(f"*{_SECRET_SUFFIX}"),
+                *store.root.glob(f"*{_GROUP_SUFFIX}/*{_SECRET_SUFFIX}"),
+            ]:
+                with contextlib.suppress(OSError):
+                    st = path.stat()
+                    stamps.append((str(path), st.st_ino, st.st_mtime_ns))
+        return tuple(sorted(stamps))
+
+    def _reload(self) -> None:
+        values: set[str] = set()
+        for store in self._stores:
+            for info in store.list():
+                with contextlib.suppress(Exception):  # a record being replaced, a keyring gone
+                    text = _as_text(store.get(info.key, info.group))
+                    values.update({text, text.strip()})
+        self._redactor = Redactor(values)
+
+    def redact(self, text: str) -> str:
+        """``text`` with the value of every secret in the stores replaced by ``***``."""
+        stamp = self._current_stamp()
+        if stamp != self._stamp:
+            self._stamp = stamp
+            self._reload()
+        return self._redactor.redact(text)

@@ -142,6 +142,7 @@ def submit_run(
         "env_vars": dict(config.env_vars),
         "custom_context": dict(config.custom_context),
         "overwrite_cache": config.overwrite_cache,
+        "disable_run_cache": config.disable_run_cache,
         "recover_from": config.recover_from,
     }
     try:
@@ -352,7 +353,10 @@ class RemoteRun(Run):
         if _phase(root) is not ActionPhase.SUCCEEDED:
             module = getattr(getattr(self._task, "func", None), "__module__", None)
             raise user_error_of(error_of(root, near=(module,) if module else ()))
-        return RemoteAction(self._client, root, self._task).outputs()
+        outputs = RemoteAction(self._client, root, self._task).outputs()
+        if self._task is not None and not self._task.interface.outputs:
+            return ActionOutputs((None,))  # as a local run's outputs(): a task returning None gives (None,)
+        return outputs
 
     @syncify
     async def outputs(self) -> ActionOutputs:

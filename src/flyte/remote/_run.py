@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
 from flyte._initialize import get_init_config
+from flyte._internal.redaction import redact_error
 from flyte._internal.run_config import flyte_home
 from flyte._internal.runtime.convert import decode_inputs
 from flyte._internal.store import ActionRecord, RunRecord, RunStore, open_store
@@ -327,7 +328,7 @@ class Run:
             return self.action.outputs()
         if self._root.phase is not ActionPhase.SUCCEEDED:
             if self._root.error is not None:
-                raise user_error_of(self._root.error)
+                raise redact_error(user_error_of(self._root.error))  # it leaves the run: no secrets
             raise RuntimeUserError(
                 "NoOutputs", f"Run '{self._name}' has no outputs: it is {self._root.phase.value}"
             )

@@ -99,6 +99,8 @@ class RunCreate(ApiModel):
     env_vars: dict[str, str] = Field(default_factory=dict)
     custom_context: dict[str, str] = Field(default_factory=dict)
     overwrite_cache: bool = False
+    disable_run_cache: bool = False
+    """No action of the run reads or writes the cache (``flyte.with_runcontext(disable_run_cache=True)``)."""
     recover_from: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     """The run's labels (its ``project`` and ``domain`` among them, when given)."""
@@ -228,6 +230,8 @@ class Assignment(ApiModel):
     env: dict[str, str]
     raw_data_path: str
     source_run: str | None = None
+    group: str | None = None
+    """The ``flyte.group`` the action was called in (the worker sets ``flyte.ctx().group_data``)."""
 
 
 class Heartbeat(ApiModel):

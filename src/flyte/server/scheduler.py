@@ -356,9 +356,13 @@ class Scheduler:
     ) -> None:
         ch, now = Changes(), time.time()
         a.failures += 1
-        if retryable and a.failures <= a.task.retries and a.overdue(now) is None:
+        overdue = a.overdue(now)
+        if retryable and a.failures <= a.task.retries and overdue is None:
             self._abort_descendants(ch, a, f"parent action '{a.name}' failed", now)
             self.requeue(ch, a, now + a.task.retry_delay(a.failures), now)
+        elif overdue is not None:  # past its deadline: that is why it ends, as in a local run
+            a.error_type, a.error_message = overdue
+            self.finish(ch, a, ActionPhase.TIMED_OUT, now)
         else:
             a.error_type, a.error_message = error_type, message
             self.finish(ch, a, phase, now)

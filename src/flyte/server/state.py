@@ -37,20 +37,24 @@ class RunSpec:
     custom_context: dict[str, str]
     overwrite_cache: bool
     recover_from: str | None
+    disable_run_cache: bool = False
 
     def insert(self) -> Statement:
+        # the overwrite_cache column holds both cache flags (bit 0: overwrite, bit 1: disable), so
+        # that rows of older servers (0 or 1) keep their meaning without a schema change
+        flags = int(self.overwrite_cache) | (2 if self.disable_run_cache else 0)
         return (
             "INSERT INTO server_runs (name, task, env_vars, custom_context, overwrite_cache, recover_from)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (self.name, self.task.model_dump_json(), json.dumps(self.env_vars),
-             json.dumps(self.custom_context), int(self.overwrite_cache), self.recover_from),
+             json.dumps(self.custom_context), flags, self.recover_from),
         )  # fmt: skip
 
     @classmethod
     def from_row(cls, row: tuple) -> RunSpec:
-        name, task, env_vars, custom_context, overwrite_cache, recover_from = row
+        name, task, env_vars, custom_context, flags, recover_from = row
         return cls(name, TaskRef.model_validate_json(task), json.loads(env_vars), json.loads(custom_context),
-                   bool(overwrite_cache), recover_from)  # fmt: skip
+                   bool(int(flags) & 1), recover_from, disable_run_cache=bool(int(flags) & 2))  # fmt: skip
 
 
 SPEC_SELECT = (

@@ -59,7 +59,7 @@ class Submitter:
             )
             if found is not None:
                 return found, "recovered", None
-        key = cache_key(task, inputs)
+        key = None if spec.disable_run_cache else cache_key(task, inputs)  # no key: no read, no write
         if key is not None and not spec.overwrite_cache:
             found = await asyncio.to_thread(cached_outputs, self.store, key)
             if found is not None:
@@ -102,7 +102,7 @@ class Submitter:
         self._creating.add(name)
         try:
             spec = RunSpec(name, req.task, dict(req.env_vars), dict(req.custom_context), req.overwrite_cache,
-                           req.recover_from)  # fmt: skip
+                           req.recover_from, disable_run_cache=req.disable_run_cache)  # fmt: skip
             now = time.time()
             root = ActiveAction(run=name, name="a0", parent=None, task=req.task, group=None,
                                 custom_context=dict(req.custom_context), phase=QUEUED, attempts=0,

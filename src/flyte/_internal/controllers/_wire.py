@@ -30,6 +30,7 @@ import flyte.errors as errors
 from flyte._cache import VersionParameters
 from flyte._internal.bundle import relative_file
 from flyte._internal.overrides import overrides_of
+from flyte._internal.redaction import redact
 from flyte._internal.tracebacks import user_traceback
 from flyte._retry import Backoff
 
@@ -168,6 +169,8 @@ def template_ref(task: TaskTemplate[Any, Any], bundle_key: str, root: Path) -> d
         # the settings changed at the call site, applied by the worker to the template it imports
         "overrides_b64": b64e(overrides_of(task)),
         **_notifications(task),
+        # a task defined inside a function cannot be imported: it travels cloudpickled (extension)
+        "by_value_b64": b64e(_by_value(task)),
     }
 
 
@@ -180,13 +183,27 @@ def _notifications(task: TaskTemplate[Any, Any]) -> dict[str, Any]:
     return {"notifications": to_wire(task.notifications)}
 
 
+def _by_value(task: TaskTemplate[Any, Any]) -> bytes | None:
+    if "<locals>" not in (getattr(task.func, "__qualname__", "") or ""):
+        return None
+    import cloudpickle  # only tasks defined in functions pay for it
+
+    try:
+        return cloudpickle.dumps(task)
+    except Exception as e:
+        raise errors.CodeBundleError(
+            f"Task '{task.name}' is defined inside a function and cannot be sent by value: "
+            f"{type(e).__name__}: {e}; define it at module level"
+        ) from e
+
+
 def error_fields(e: BaseException) -> dict[str, Any]:
     """How an action's exception is reported: type name, message, whose fault, retryable."""
     type_name = e.code if isinstance(e, errors.CustomError) else type(e).__name__
     kind = "system" if isinstance(e, errors.RuntimeSystemError) else "user"
     return {
         "error_type": type_name,
-        "error_message": str(e),
+        "error_message": redact(str(e)),  # it leaves the process here: no secret in it
         "error_kind": kind,
         "retryable": not isinstance(e, (errors.NonRecoverableError, errors.SecretNotFoundError)),
         "error_traceback": user_traceback(e),

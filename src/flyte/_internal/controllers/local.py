@@ -557,23 +557,34 @@ class LocalController:
         frame = Frame(tctx=tctx, controller=self, action=node)
         runtime = task.timeout.max_runtime_seconds if task.timeout else None
         remaining = None if deadline_at is None else max(0.0, deadline_at - time.time())
-        by_deadline = remaining is not None and (runtime is None or remaining < runtime)
-        limit = remaining if by_deadline else runtime
+        # max_runtime counts from the start of the body (the executor's timeout, which excludes a
+        # fresh worker importing the task's module); the deadline is a point in time, so it bounds
+        # the whole call: cancelling the call kills the worker
+        bound = asyncio.timeout(remaining)
         try:
-            result = await run_for_controller(self._workers, frame, task, node.inputs, timeout=limit, env=env)
+            async with bound:
+                result = await run_for_controller(
+                    self._workers, frame, task, node.inputs, timeout=runtime, env=env
+                )
+        except TimeoutError as e:
+            self._record_worker_logs(node, tctx.attempt_number, logs_of(e))
+            if not bound.expired():  # the task's own TimeoutError
+                raise
+            assert task.timeout is not None
+            raise DeadlineExceededError(
+                f"Task '{task.name}' (action '{node.name}') did not finish within its deadline of "
+                f"{task.timeout.deadline_seconds:g}s (attempt {tctx.attempt_number + 1}); "
+                "its worker was stopped"
+            ) from None
         except MaxRuntimeExceededError as e:
             self._record_worker_logs(node, tctx.attempt_number, logs_of(e))
-            if by_deadline:
-                assert task.timeout is not None
-                raise DeadlineExceededError(
-                    f"Task '{task.name}' (action '{node.name}') did not finish within its deadline of "
-                    f"{task.timeout.deadline_seconds:g}s (attempt {tctx.attempt_number + 1}); "
-                    "its worker was stopped"
-                ) from None
             raise
         except BaseException as e:
             self._record_worker_logs(node, tctx.attempt_number, logs_of(e))
             raise
+        finally:
+            if task.report:
+                _adopt_report(node, tctx)
         self._record_worker_logs(node, tctx.attempt_number, result.logs)
         return result.outputs
 
@@ -612,3 +623,13 @@ def _inherited_abort_reason(node: ActionNode) -> str:
             return current.abort_reason
         current = current.parent
     return "cancelled"
+
+
+def _adopt_report(node: ActionNode, tctx: TaskContext) -> None:
+    """Record the report a worker process wrote for the attempt (the worker saved it where an
+    in-process attempt would have: ``<output_path>/report.html``, on this machine)."""
+    from flyte.report import REPORT_FILE  # only report tasks pay for the report machinery
+
+    written = Path(tctx.output_path) / REPORT_FILE
+    if written.is_file():
+        node.report_path = str(written)

@@ -33,6 +33,7 @@ import flyte.errors as errors
 from flyte._internal.controllers._action import ActionNode, TraceEntry
 from flyte._internal.controllers._wire import b64d, b64e, error_of, q, task_ref
 from flyte._internal.digest import identity_digest
+from flyte._internal.redaction import redact
 from flyte._internal.runtime.convert import decode_outputs, encode_inputs
 from flyte.models import ActionPhase
 
@@ -156,7 +157,9 @@ class LogShipper:
         self.add((node.id.run_name, node.name, attempt), [[stream, at, line] for at, line in lines])
 
     def add(self, key: Key, lines: list[list[Any]]) -> None:
+        """Queue ``[stream, at, line]`` lines of an attempt, secrets hidden (they leave here)."""
         if lines:
+            lines = [[stream, at, redact(line)] for stream, at, line in lines]
             with self._lock:
                 self._lines.setdefault(key, []).extend(lines)
 
@@ -183,12 +186,15 @@ class RunningAction(ActionNode):
     """An action a worker runs: an ``ActionNode`` that also knows the code bundle it came from,
     so that its children are submitted with the same bundle and files relative to it."""
 
-    __slots__ = ("bundle_key", "bundle_dir")
+    __slots__ = ("bundle_key", "bundle_dir", "replay")
 
     def __init__(self, action_id: Any, task_name: str, inputs: bytes, bundle_key: str, bundle_dir: Path):
         super().__init__(action_id, task_name, None, None, inputs)
         self.bundle_key = bundle_key
         self.bundle_dir = bundle_dir
+        self.replay: dict[int, TraceEntry] = {}
+        """When the run recovers another: the successful ``@flyte.trace`` calls this action made
+        there, by call sequence (fetched before the attempt starts, see ``traces_to_replay``)."""
 
 
 class RemoteController:
@@ -288,6 +294,29 @@ class RemoteController:
     def run_blocking(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
+    async def traces_to_replay(self, source_run: str, action: str) -> dict[int, TraceEntry]:
+        """The successful trace calls ``action`` made in ``source_run`` (the run being recovered)."""
+        rows = await self.client.acall(
+            "GET", f"/api/v1/runs/{q(source_run)}/traces", params={"action": action}
+        )
+        return {
+            int(r["seq"]): TraceEntry(r["name"], b64d(r.get("inputs_b64")) or b"", b64d(r["outputs_b64"]),
+                                      None, r["started_at"], r["ended_at"])
+            for r in rows or []
+            if r.get("error") is None and r.get("outputs_b64") is not None
+        }  # fmt: skip
+
+    def replay_trace(self, parent: Frame, name: str, inputs: bytes) -> TraceEntry | None:
+        """The recorded result of the next trace call of ``parent``'s action, when recovering
+        (the same rule as a local run: same position in the action, same name, same inputs)."""
+        node = parent.action
+        replay = getattr(node, "replay", None)
+        entry = replay.get(len(node.traces)) if replay else None
+        if entry is None or entry.name != name or entry.inputs != inputs:
+            return None
+        self.record_trace(parent, entry)  # the recovering run keeps it too
+        return entry
+
     def record_trace(self, parent: Frame, entry: TraceEntry) -> None:
         node: ActionNode = parent.action
         node.traces.append(entry)
@@ -298,7 +327,7 @@ class RemoteController:
             "name": entry.name,
             "inputs_b64": b64e(entry.inputs),
             "outputs_b64": b64e(entry.outputs),
-            "error": entry.error,
+            "error": None if entry.error is None else redact(entry.error),
             "started_at": entry.started_at,
             "ended_at": entry.ended_at,
         }

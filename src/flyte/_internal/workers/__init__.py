@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flyte._internal.workers import _protocol as p
-from flyte._internal.workers._call import CallSite, OnSubmit, OnTrace, call_site
+from flyte._internal.workers._call import CallSite, OnReplay, OnSubmit, OnTrace, call_site
 from flyte._internal.workers._launch import kill_all_at_exit
 from flyte._internal.workers._pool import WorkerPool
 from flyte._internal.workers._process import WorkerProcess
@@ -145,6 +145,7 @@ class ProcessExecutor:
         *,
         on_submit: OnSubmit | None = None,
         on_trace: OnTrace | None = None,
+        on_replay: OnReplay | None = None,
         timeout: float | None,
         memory_limit: int | None,
         env: dict[str, str],
@@ -154,7 +155,9 @@ class ProcessExecutor:
         ``on_submit(child, args, kwargs)`` runs a child task the action calls and returns its
         value; while it runs, ``call_site()`` tells the group and custom context in effect where
         the action made the call (build the child's parent frame from them). ``on_trace(entry)``
-        records a finished ``@flyte.trace`` call. ``env`` is set in the worker for this attempt only.
+        records a finished ``@flyte.trace`` call; ``on_replay(name, inputs)``, given when the run
+        recovers another, returns the recorded result of the next trace call, if any. ``env`` is
+        set in the worker for this attempt only.
 
         Raises the task's own exception (or ``CustomError`` when its class cannot be rebuilt
         here), ``MaxRuntimeExceededError`` after ``timeout`` seconds, ``OOMError`` beyond
@@ -167,11 +170,20 @@ class ProcessExecutor:
         pool = self._pool(placement)
         worker = await pool.acquire()
         try:
-            call = worker.dispatch(task, placement.locator, inputs, tctx, env, timeout, memory_limit)
+            call = worker.dispatch(
+                task,
+                placement.locator,
+                inputs,
+                tctx,
+                env,
+                timeout,
+                memory_limit,
+                replaying=on_replay is not None,
+            )
         except BaseException:
             pool.release(worker)
             raise
-        call.on_submit, call.on_trace = on_submit, on_trace
+        call.on_submit, call.on_trace, call.on_replay = on_submit, on_trace, on_replay
         try:
             outputs = await call.future
         except asyncio.CancelledError:
@@ -275,7 +287,21 @@ async def run_for_controller(
         frame.tctx,
         on_submit=on_submit,
         on_trace=lambda entry: controller.record_trace(frame, entry),
+        on_replay=_replayer(controller, frame),
         timeout=timeout,
         memory_limit=memory_limit_of(task),
         env=env,
     )
+
+
+def _replayer(controller: Any, frame: Any) -> OnReplay | None:
+    """The controller's trace replay for the action of ``frame``, when its run recovers another
+    (a local run with a replay source, a devbox action with recorded traces); else None, so that
+    trace calls in the worker do not ask the parent for nothing."""
+    replay_trace = getattr(controller, "replay_trace", None)
+    recovering = getattr(controller, "replay", None) is not None or bool(
+        getattr(frame.action, "replay", None)
+    )
+    if replay_trace is None or not recovering:
+        return None
+    return lambda name, inputs: replay_trace(frame, name, inputs)

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 OnSubmit = Callable[["TaskTemplate[Any, Any]", tuple, dict], Awaitable[Any]]
 """Runs a child task an action calls: ``await on_submit(child, args, kwargs)`` -> its value."""
 OnTrace = Callable[[TraceEntry], None]
+OnReplay = Callable[[str, bytes], "TraceEntry | None"]
+"""``(trace name, encoded inputs)`` -> the recorded result of the action's next trace call, or None."""
 """Records a finished ``@flyte.trace`` call of the action."""
 
 
@@ -55,6 +57,7 @@ class Call:
         "parked",
         "on_submit",
         "on_trace",
+        "on_replay",
         "timeout",
         "memory_limit",
         "baseline",
@@ -81,6 +84,7 @@ class Call:
         self.parked = False
         self.on_submit: OnSubmit | None = None
         self.on_trace: OnTrace | None = None
+        self.on_replay: OnReplay | None = None
         self.timeout = timeout
         self.memory_limit = memory_limit
         self.baseline = 0

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("flyte.workers")
 
 STARTUP_TIMEOUT = 60.0
+LOAD_GRACE = 60.0
+"""How long a worker may take to import an action's task before its max_runtime starts counting."""
 EXIT_DRAIN_GRACE = 0.5
 """After the process exits, how long to wait for its socket to deliver what it wrote last."""
 LOST_LINK_GRACE = 1.0
@@ -231,6 +233,10 @@ class WorkerProcess(asyncio.Protocol):
                     self._on_sub_cancel(message)
                 elif kind == p.TRACE:
                     self._on_trace(message)
+                elif kind == p.REPLAY:
+                    self._on_replay(message)
+                elif kind == p.STARTED:
+                    self._on_started(message)
                 elif kind == p.READY and not self.ready.done():
                     self.ready.set_result(None)
         except Exception:
@@ -248,20 +254,24 @@ class WorkerProcess(asyncio.Protocol):
         env: dict[str, str],
         timeout: float | None,
         memory_limit: int | None,
+        *,
+        replaying: bool = False,
     ) -> Call:
         """Send one action to this (idle, ready) worker; its outcome arrives on ``call.future``."""
         assert self.transport is not None and self.call is None
         call = Call(next(self._ids), task, tctx, self.loop.create_future(), timeout, memory_limit)
         sys_path = None if sys.path == self.sys_path else list(sys.path)
         wire = p.tctx_to_wire(tctx)
-        frame = p.pack([p.EXEC, call.id, locator, inputs, wire, env, memory_limit, sys_path])  # may raise
+        frame = p.pack(
+            [p.EXEC, call.id, locator, inputs, wire, env, memory_limit, sys_path, replaying]
+        )  # may raise
         if sys_path is not None:
             self.sys_path = sys_path
         if memory_limit:
             call.baseline = self.rss() or 0
             call.poller = self.loop.call_later(self.poll_interval, self._check_memory, call)
-        if timeout:
-            call.timer = self.loop.call_later(timeout, self._expire, call)
+        if timeout:  # until STARTED: the worker may still be importing the task's module
+            call.timer = self.loop.call_later(timeout + LOAD_GRACE, self._expire, call)
         self.call = call
         self.transport.write(frame)
         return call
@@ -273,6 +283,19 @@ class WorkerProcess(asyncio.Protocol):
                 return int(f.read().split()[1]) * PAGE
         except (OSError, ValueError, IndexError):
             return None
+
+    def _on_started(self, message: list[Any]) -> None:
+        """The worker has loaded the task: max_runtime and the memory limit count from here, so
+        that importing the task's module in a fresh worker is not charged to the attempt."""
+        call = self.call
+        if call is None or message[1] != call.id:
+            return
+        if call.memory_limit:
+            call.baseline = self.rss() or call.baseline
+        if call.timeout:
+            if call.timer is not None:
+                call.timer.cancel()
+            call.timer = self.loop.call_later(call.timeout, self._expire, call)
 
     def _expire(self, call: Call) -> None:
         if self.call is call:
@@ -372,6 +395,18 @@ class WorkerProcess(asyncio.Protocol):
         sub = call.subs.get(message[1]) if call is not None else None
         if sub is not None:
             sub.cancel()
+
+    def _on_replay(self, message: list[Any]) -> None:
+        _, sub_id, call_id, name, inputs = message
+        call, entry = self.call, None
+        if call is not None and call.id == call_id and call.on_replay is not None:
+            try:
+                entry = call.on_replay(name, inputs)
+            except Exception:
+                log.exception("flyte: replaying a trace of %s failed", call.describe())
+        found = None if entry is None else [entry.outputs, entry.started_at, entry.ended_at]
+        if self.transport is not None:
+            self.transport.write(p.pack([p.SUB_OK, sub_id, found]))
 
     def _on_trace(self, message: list[Any]) -> None:
         call = self.call

@@ -4,15 +4,19 @@ A frame is a 4-byte big-endian length followed by one msgpack array whose first 
 message kind. Messages are positional arrays (cheaper to pack than maps); the layouts are:
 
 parent -> worker
-    ``[EXEC, call_id, locator, inputs, tctx, env, memory_limit, sys_path | None]``
+    ``[EXEC, call_id, locator, inputs, tctx, env, memory_limit, sys_path | None, replaying]``
+    (``replaying``: the run recovers another, so trace calls ask for a recorded result first)
     ``[SUB_OK, sub_id, outputs]`` / ``[SUB_ERR, sub_id, error]``
 worker -> parent
     ``[READY, pid]``
+    ``[STARTED, call_id]`` (the task is loaded: its body starts now, and so does its max_runtime)
     ``[OK, call_id, outputs]`` / ``[ERR, call_id, error]``
     ``[SUB, sub_id, call_id, locator, inputs, group, custom_context]`` (the action calls a child task;
     the group and custom context are those in effect where it was called)
     ``[SUB_CANCEL, sub_id]`` (the action stopped waiting for that child)
     ``[TRACE, call_id, name, inputs, outputs, error, started_at, ended_at]``
+    ``[REPLAY, sub_id, call_id, name, inputs]`` (a trace call's recorded result, if any; answered by
+    ``[SUB_OK, sub_id, [outputs, started_at, ended_at] | None]``)
 
 A task is found on either side by its locator ``[module, qualname, task name, module file,
 overrides, by value]``: the file is the fallback when the module cannot be imported by name
@@ -42,7 +46,7 @@ if TYPE_CHECKING:
     from flyte._task import TaskTemplate
 
 EXEC, SUB_OK, SUB_ERR = 1, 2, 3
-READY, OK, ERR, SUB, SUB_CANCEL, TRACE = 10, 11, 12, 13, 14, 15
+READY, OK, ERR, SUB, SUB_CANCEL, TRACE, STARTED, REPLAY = 10, 11, 12, 13, 14, 15, 16, 17
 
 HEADER = struct.Struct(">I")
 MAIN_ALIAS = "__flyte_main__"

@@ -24,6 +24,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flyte._context import Frame, reset_frame, set_frame
+from flyte._internal.controllers._action import TraceEntry
 from flyte._internal.runtime.convert import decode_inputs, decode_outputs, encode_inputs, encode_outputs
 from flyte._internal.runtime.execute import _call_sync, execute
 from flyte._internal.workers import _protocol as p
@@ -31,7 +32,6 @@ from flyte._internal.workers import _protocol as p
 if TYPE_CHECKING:
     from collections.abc import Coroutine
 
-    from flyte._internal.controllers._action import TraceEntry
     from flyte._task import TaskTemplate
 
 T = TypeVar("T")
@@ -73,6 +73,14 @@ class _Link:
         self.send([p.SUB, sub_id, call_id, locator, inputs, *site])
         return fut
 
+    def ask(self, message: list[Any]) -> Future[list[Any]]:
+        """Send ``message`` with a fresh id in its second place; the future gets the SUB_OK reply."""
+        sub_id = next(self._ids)
+        fut: Future[list[Any]] = Future()
+        self.pending[sub_id] = fut
+        self.send([message[0], sub_id, *message[2:]])
+        return fut
+
     def _abandoned(self, sub_id: int, fut: Future[list[Any]]) -> None:
         if fut.cancelled() and self.pending.pop(sub_id, None) is not None:
             try:
@@ -108,6 +116,8 @@ class WorkerController:
 
     def __init__(self, link: _Link) -> None:
         self._link = link
+        self.replaying: set[int] = set()
+        """The calls whose run recovers another (their trace calls may be replayed)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
@@ -143,6 +153,18 @@ class WorkerController:
                 self._loop = asyncio.new_event_loop()
                 threading.Thread(target=self._loop.run_forever, name="flyte-worker-loop", daemon=True).start()
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def replay_trace(self, parent: Frame, name: str, inputs: bytes) -> TraceEntry | None:
+        """The recorded result of this trace call when the run recovers another (asked of the
+        parent, which keeps the record); None at once when the run recovers nothing."""
+        if parent.action not in self.replaying:
+            return None
+        reply = self._link.ask([p.REPLAY, None, parent.action, name, inputs]).result()
+        found = reply[2]
+        if found is None:
+            return None
+        outputs, started_at, ended_at = found
+        return TraceEntry(name, inputs, outputs, None, started_at, ended_at)
 
     def record_trace(self, parent: Frame, entry: TraceEntry) -> None:
         self._link.send(
@@ -232,7 +254,7 @@ class _Runner:
             loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
 
     def run(self, message: list[Any]) -> None:
-        _, call_id, locator, inputs, tctx_wire, env, memory_limit, sys_path = message
+        _, call_id, locator, inputs, tctx_wire, env, memory_limit, sys_path, replaying = message
         if sys_path is not None:
             sys.path[:] = sys_path
         saved_env = dict(os.environ)
@@ -245,10 +267,14 @@ class _Runner:
             os.environ.update(env)
             limit = _limit_memory(memory_limit)
             task = self.task(locator)
+            self.link.send([p.STARTED, call_id])
+            if replaying:
+                self.controller.replaying.add(call_id)
             reply = [p.OK, call_id, self.execute(task, inputs, p.tctx_from_wire(tctx_wire), call_id)]
         except BaseException as e:
             failure = e
         finally:
+            self.controller.replaying.discard(call_id)
             if limit is not None:
                 resource.setrlimit(resource.RLIMIT_AS, limit)
             _restore_environ(saved_env)

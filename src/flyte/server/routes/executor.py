@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from flyte._internal.redaction import redact
+from flyte._internal.run_config import flyte_home
+from flyte._internal.secrets import StoreRedactor
 from flyte._internal.store.records import report_key
 from flyte._internal.store.sqlite import LOG_INSERT, TRACE_UPSERT
 from flyte.models import ActionPhase
@@ -34,6 +36,17 @@ logger = logging.getLogger("flyte.server")
 router = APIRouter(prefix="/executor", tags=["executor"])
 
 
+def _redacted(request: Request, text: str) -> str:
+    """``text`` without the value of any secret the workers can read (defence in depth: the worker
+    that read a secret has already hidden it). The stores are those of the server's home and of
+    ``$FLYTE_HOME``, which the worker processes inherit."""
+    redactor = getattr(request.app.state, "secret_redactor", None)
+    if redactor is None:
+        roots = [settings(request).home / "secrets", flyte_home() / "secrets"]
+        redactor = request.app.state.secret_redactor = StoreRedactor(roots)
+    return redactor.redact(redact(text))
+
+
 @router.post("/claim", response_model=list[Assignment])
 async def claim(request: Request, body: ClaimRequest) -> list[Assignment]:
     """Long-poll: up to ``max`` queued actions, oldest first, leased to ``worker_id``."""
@@ -51,7 +64,7 @@ async def claim(request: Request, body: ClaimRequest) -> list[Assignment]:
         assignments.append(
             Assignment(run=a.run, action=a.name, attempt=a.attempt, task=a.task, inputs_b64=_b64(data) or "",
                        custom_context=a.custom_context, env=env, raw_data_path=raw_data_path,
-                       source_run=spec.recover_from if spec else None)
+                       source_run=spec.recover_from if spec else None, group=a.group)
         )  # fmt: skip
     return assignments
 
@@ -81,10 +94,11 @@ async def report(request: Request, body: Report) -> Ok:
     assert a is not None
     phase = ActionPhase(body.phase)
     default_type = "TaskTimeoutError" if phase is ActionPhase.TIMED_OUT else "RuntimeError"
-    message = redact(body.error_message or "")
+    message = _redacted(request, body.error_message or "")
     if body.error_traceback:  # the attempt's user frames, shown with the error (console, get action)
         update = "UPDATE actions SET error_traceback = ? WHERE run_name = ? AND name = ?"
-        await sched.commit(Changes(sql=[(update, (redact(body.error_traceback), body.run, body.action))]))
+        tb = _redacted(request, body.error_traceback)
+        await sched.commit(Changes(sql=[(update, (tb, body.run, body.action))]))
     await sched.fail(a, phase, body.error_type or default_type, message, body.retryable)
     return Ok()
 
@@ -95,7 +109,8 @@ async def logs(request: Request, body: LogBatch) -> Ok:
     if not body.lines:
         return Ok()
     rows = [
-        (body.run, body.action, body.attempt, stream, at, redact(line)) for stream, at, line in body.lines
+        (body.run, body.action, body.attempt, stream, at, _redacted(request, line))
+        for stream, at, line in body.lines
     ]
     sched = scheduler(request)
 
@@ -119,7 +134,7 @@ async def traces(request: Request, body: TraceIn) -> Ok:
         body.name,
         inputs,
         outputs,
-        body.error,
+        None if body.error is None else _redacted(request, body.error),
         body.started_at,
         body.ended_at,
     )

@@ -1,0 +1,112 @@
+"""Backends of the conformance suite: every scenario runs once per backend in ``BACKENDS``.
+
+The devboxes are started once per session (lazily, by the first scenario that needs one) and
+stopped at its end; the local backends need nothing but this process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from flyte.remote._remote_run import close_clients
+
+from .driver import Backend, DevboxBackend, DevboxService, IsolatedBackend, LocalBackend
+
+BACKENDS = ["local", "isolate", "devbox-sqlite", "devbox-postgresql"]
+"""Every backend a scenario must behave the same on (a new executor adds its name here)."""
+
+LAUNCH = (
+    "import sys; from pathlib import Path; from flyte.server.settings import ServerSettings; "
+    "from flyte.server.devbox import run_devbox; "
+    "run_devbox(ServerSettings(home=Path(sys.argv[1]), host='127.0.0.1', port=0, workers=2, "
+    "db_url=sys.argv[2] if len(sys.argv) > 2 else None))"
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "conformance: a behaviour scenario run on every backend")
+    config.addinivalue_line("markers", "slow: a scenario that takes seconds on each backend")
+    config.addinivalue_line("markers", "xfail_on(backends, reason): a known divergence on those backends")
+
+
+def _start_devbox(home: Path, db_url: str | None, database: str) -> Iterator[DevboxService]:
+    """A devbox on a free loopback port with two worker processes, stopped when the session ends."""
+    log = open(home / "server.log", "wb")  # noqa: SIM115 (the server writes it until it stops)
+    env = dict(os.environ, FLYTE_HOME=str(home))
+    args = [sys.executable, "-c", LAUNCH, str(home), *([db_url] if db_url else [])]
+    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        info: dict[str, str] = {}
+        while not info:
+            assert proc.poll() is None, (home / "server.log").read_text()
+            assert time.monotonic() < deadline, "the devbox did not start in 60s"
+            try:
+                info = json.loads((home / "devbox.json").read_text())
+                httpx.get(f"{info['endpoint']}/healthz", timeout=2).raise_for_status()
+            except (OSError, ValueError, KeyError, httpx.HTTPError):
+                info = {}
+                time.sleep(0.1)
+        yield DevboxService(info["endpoint"], info["api_key"], home, database, db_url)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def devbox_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevboxService]:
+    yield from _start_devbox(tmp_path_factory.mktemp("conf-devbox-sqlite"), None, "sqlite")
+
+
+@pytest.fixture(scope="session")
+def devbox_postgresql(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[DevboxService]:
+    from _postgres_server import fresh_database
+
+    db = fresh_database(postgres_url, "flyte_conformance")
+    yield from _start_devbox(tmp_path_factory.mktemp("conf-devbox-pg"), db, "postgresql")
+
+
+def make_backend(request: pytest.FixtureRequest, name: str) -> Backend:
+    if name == "local":
+        return LocalBackend()
+    if name == "isolate":
+        return IsolatedBackend()
+    if name == "devbox-sqlite":
+        return DevboxBackend(request.getfixturevalue("devbox_sqlite"))
+    if name == "devbox-postgresql":
+        return DevboxBackend(request.getfixturevalue("devbox_postgresql"))
+    raise ValueError(f"unknown conformance backend {name!r}")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, isolated_home: Path) -> Iterator[Backend]:
+    """The backend of this scenario, with ``flyte.init`` pointing at it."""
+    chosen = make_backend(request, request.param)
+    for mark in request.node.iter_markers("xfail_on"):
+        if request.param in mark.args[0]:
+            request.node.add_marker(pytest.mark.xfail(strict=True, reason=mark.kwargs["reason"]))
+    chosen.init()
+    yield chosen
+    close_clients()
+
+
+@pytest.fixture
+def marker(tmp_path: Path) -> str:
+    """A directory the scenario's tasks count their runs in (every backend's workers can reach it)."""
+    path = tmp_path / "marker"
+    path.mkdir()
+    return str(path)
