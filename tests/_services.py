@@ -2,7 +2,8 @@
 
 - :func:`serve_hooks`: an HTTP server recording every POST it is sent (``/fail...`` answers 500);
 - :func:`serve_smtp`: an SMTP server (aiosmtpd) keeping every message and login;
-- :func:`registry_server`: Debian's ``docker-registry``; :func:`push_minimal_image` makes a tag exist in it.
+- :func:`registry_server`: Debian's ``docker-registry``; :func:`push_minimal_image` makes a tag exist in it;
+- :func:`devbox_process`: a devbox (``flyte.server``) in a subprocess, ready once it answers.
 
 Shared by tests/hitl, tests/images and tests/deploy (``tests/`` is on ``sys.path``: its conftest is
 the rootdir's). ``.ci/run`` installs ``docker-registry``; without it the registry tests skip.
@@ -259,3 +260,52 @@ def push_minimal_image(
             headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
         )
         assert put.status_code == 201, put.text
+
+
+# -- a devbox in a subprocess ------------------------------------------------------------------------
+
+
+@contextmanager
+def devbox_process(
+    home: Path,
+    args: list[str],
+    env: dict[str, str] | None = None,
+    *,
+    new_session: bool = False,
+    timeout: float = 60.0,
+) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, Any]]]:
+    """Run ``args`` (a command that starts a devbox on ``home``) with ``FLYTE_HOME=home``, its
+    output in ``home/server.log``; yield the process and ``devbox.json`` (endpoint, api_key) once
+    the endpoint answers ``/healthz``; stop it on exit (SIGTERM, then SIGKILL after 30 s)."""
+    import os
+    import signal
+
+    home.mkdir(parents=True, exist_ok=True)
+    log = open(home / "server.log", "ab")  # noqa: SIM115 (the server writes it until stopped)
+    full_env = dict(os.environ if env is None else env, FLYTE_HOME=str(home))
+    proc = subprocess.Popen(
+        args, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        info: dict[str, Any] = {}
+        while not info:
+            assert proc.poll() is None, (home / "server.log").read_text()
+            assert time.monotonic() < deadline, f"the devbox did not start in {timeout:g}s"
+            try:
+                info = json.loads((home / "devbox.json").read_text())
+                httpx.get(f"{info['endpoint']}/healthz", timeout=2).raise_for_status()
+            except (OSError, ValueError, KeyError, httpx.HTTPError):
+                info = {}
+                time.sleep(0.1)
+        yield proc, info
+    finally:
+        stop = (lambda sig: os.killpg(proc.pid, sig)) if new_session else proc.send_signal
+        if proc.poll() is None:
+            stop(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                stop(signal.SIGKILL)
+                proc.wait()
+        log.close()

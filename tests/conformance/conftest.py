@@ -6,17 +6,13 @@ stopped at its end; the local backends need nothing but this process.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from _services import devbox_process
 from flyte.remote._remote_run import close_clients
 
 from .driver import Backend, DevboxBackend, DevboxService, IsolatedBackend, LocalBackend
@@ -40,31 +36,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _start_devbox(home: Path, db_url: str | None, database: str) -> Iterator[DevboxService]:
     """A devbox on a free loopback port with two worker processes, stopped when the session ends."""
-    log = open(home / "server.log", "wb")  # noqa: SIM115 (the server writes it until it stops)
-    env = dict(os.environ, FLYTE_HOME=str(home))
     args = [sys.executable, "-c", LAUNCH, str(home), *([db_url] if db_url else [])]
-    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        info: dict[str, str] = {}
-        while not info:
-            assert proc.poll() is None, (home / "server.log").read_text()
-            assert time.monotonic() < deadline, "the devbox did not start in 60s"
-            try:
-                info = json.loads((home / "devbox.json").read_text())
-                httpx.get(f"{info['endpoint']}/healthz", timeout=2).raise_for_status()
-            except (OSError, ValueError, KeyError, httpx.HTTPError):
-                info = {}
-                time.sleep(0.1)
+    with devbox_process(home, args, new_session=True) as (_, info):
         yield DevboxService(info["endpoint"], info["api_key"], home, database, db_url)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="session")

@@ -3,20 +3,18 @@ action a devbox worker runs, and the outputs are the ones the local runs give.""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 import flyte
+from _services import devbox_process
 from flyte._internal.loader import load_module
 from flyte.models import ActionPhase
 from flyte.remote._remote_run import RemoteRun, close_clients
@@ -41,33 +39,12 @@ class Devbox:
 @pytest.fixture(scope="module")
 def devbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devbox]:
     home = tmp_path_factory.mktemp("devbox-home")
-    log = open(home / "server.log", "wb")  # noqa: SIM115 (the server writes it until stopped)
-    env = dict(os.environ, FLYTE_HOME=str(home))  # PYTHONPATH names compat/flytekit (conftest)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", LAUNCH, str(home)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        deadline = time.monotonic() + 60
-        info: dict[str, str] = {}
-        while not info:
-            assert proc.poll() is None, (home / "server.log").read_text()
-            assert time.monotonic() < deadline, "the devbox did not start in 60s"
-            try:
-                info = json.loads((home / "devbox.json").read_text())
-                httpx.get(f"{info['endpoint']}/healthz", timeout=2).raise_for_status()
-            except (OSError, ValueError, httpx.HTTPError):
-                info = {}
-                time.sleep(0.1)
-        yield Devbox(info["endpoint"], info["api_key"], home)
-    finally:
-        close_clients()
-        proc.terminate()
+    # PYTHONPATH names compat/flytekit (conftest), so the devbox's workers import this layer too
+    with devbox_process(home, [sys.executable, "-c", LAUNCH, str(home)]) as (_, info):
         try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+            yield Devbox(info["endpoint"], info["api_key"], home)
+        finally:
+            close_clients()
 
 
 @pytest.fixture

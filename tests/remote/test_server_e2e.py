@@ -18,6 +18,7 @@ import pytest
 
 import flyte
 import flyte.errors
+from _services import devbox_process
 from flyte._internal.loader import load_module
 from flyte._internal.run_config import RunConfig, new_run_name
 from flyte.models import ActionPhase
@@ -50,32 +51,8 @@ def devbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         from _postgres_server import fresh_database
 
         db = [fresh_database(request.getfixturevalue("postgres_url"), f"e2e_{home.name}")]
-    log = open(home / "server.log", "wb")  # noqa: SIM115 (the server writes it until stopped)
-    env = dict(os.environ, FLYTE_HOME=str(home))
-    proc = subprocess.Popen(
-        [sys.executable, "-c", LAUNCH, str(home), *db], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        deadline = time.monotonic() + 60
-        info: dict[str, str] = {}
-        while not info:
-            assert proc.poll() is None, (home / "server.log").read_text()
-            assert time.monotonic() < deadline, "the devbox did not start in 60s"
-            try:
-                info = json.loads((home / "devbox.json").read_text())
-                httpx.get(f"{info['endpoint']}/healthz", timeout=2).raise_for_status()
-            except (OSError, ValueError, httpx.HTTPError):
-                info = {}
-                time.sleep(0.1)
+    with devbox_process(home, [sys.executable, "-c", LAUNCH, str(home), *db]) as (_, info):
         yield Devbox(info["endpoint"], info["api_key"], home)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture

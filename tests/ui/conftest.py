@@ -7,13 +7,11 @@ Playwright's own downloads, which cannot work here; without it these tests are s
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from _services import devbox_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -183,32 +183,13 @@ def devbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devbox]:
     """A devbox (control plane and two workers) on a free loopback port, with a project configured
     to run on it (``flyte create config --devbox``)."""
     home = tmp_path_factory.mktemp("console-devbox")
-    log = open(home / "server.log", "wb")  # noqa: SIM115 (the server writes it until stopped)
-    env = dict(os.environ, FLYTE_HOME=str(home))
-    proc = subprocess.Popen(
-        [sys.executable, "-c", LAUNCH, str(home)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        deadline = time.monotonic() + 60
-        info: dict[str, str] = {}
-        while not info:
-            assert proc.poll() is None, (home / "server.log").read_text()
-            assert time.monotonic() < deadline, "the devbox did not start in 60s"
-            try:
-                info = json.loads((home / "devbox.json").read_text())
-                httpx.get(f"{info['endpoint']}/healthz", timeout=2).raise_for_status()
-            except (OSError, ValueError, httpx.HTTPError):
-                info = {}
-                time.sleep(0.1)
+    with devbox_process(home, [sys.executable, "-c", LAUNCH, str(home)]) as (_, info):
         project = home / "project"
         project.mkdir()
         (project / "wf.py").write_text(WORKFLOW)
         made = flyte_cli("create", "config", "--devbox", cwd=project, home=home)
         assert made.returncode == 0, made.stderr
         yield Devbox(info["endpoint"], info["api_key"], home, project, home / "client-home")
-    finally:
-        stop(proc)
-        log.close()
 
 
 @dataclass
