@@ -68,6 +68,36 @@ SYNC_THREADS = 256
 """Threads for sync tasks; a sync parent blocks one while its children run elsewhere."""
 
 
+async def claim_forever(
+    client: ApiClient,
+    worker_id: str,
+    free: Callable[[], int],
+    room: asyncio.Event,
+    start: Callable[[dict[str, Any]], None],
+) -> None:
+    """Long-poll the server for actions while ``free()`` says there is room (waiting on ``room``,
+    which whoever frees room sets, when there is none) and ``start`` each one claimed. Shared by
+    the process worker and the Ray dispatcher. A failed claim is retried after a second; only an
+    initialization error (bad key, gone server) ends the loop."""
+    while True:
+        slots = free()
+        if slots <= 0:
+            room.clear()
+            await room.wait()
+            continue
+        body = {"worker_id": worker_id, "max": min(slots, MAX_CLAIM), "timeout": CLAIM_SECONDS}
+        try:
+            batch = await client.acall("POST", "/api/v1/executor/claim", json=body, poll=CLAIM_SECONDS)
+        except InitializationError:
+            raise
+        except Exception as e:
+            log.warning("claim failed: %s", e)
+            await asyncio.sleep(1.0)
+            continue
+        for assignment in batch or []:
+            start(assignment)
+
+
 class AttemptRunner:
     """Runs assignments (one attempt of one action each) and reports their outcomes.
 
@@ -350,25 +380,9 @@ class Worker:
         return len(self._running) - self.runner.controller.parked
 
     async def _claims(self) -> None:
-        while True:
-            free = self.concurrency - self._busy()
-            if free <= 0:
-                self._changed.clear()
-                await self._changed.wait()
-                continue
-            body = {"worker_id": self.worker_id, "max": min(free, MAX_CLAIM), "timeout": CLAIM_SECONDS}
-            try:
-                batch = await self.client.acall(
-                    "POST", "/api/v1/executor/claim", json=body, poll=CLAIM_SECONDS
-                )
-            except InitializationError:
-                raise
-            except Exception as e:
-                log.warning("claim failed: %s", e)
-                await asyncio.sleep(1.0)
-                continue
-            for assignment in batch or []:
-                self._start(assignment)
+        await claim_forever(
+            self.client, self.worker_id, lambda: self.concurrency - self._busy(), self._changed, self._start
+        )
 
     async def _heartbeats(self) -> None:
         while True:

@@ -43,6 +43,7 @@ from typing import Any
 import ray.exceptions
 
 import ray
+from flyte._bin.worker import claim_forever
 from flyte._internal.controllers._wire import error_fields
 from flyte._internal.parent_death import die_with_parent
 from flyte.errors import InitializationError, OOMError, ResourceExhaustedError, WorkerDiedError
@@ -52,9 +53,7 @@ from flyte.server.executors.ray_task import AttemptActor, WorkerConfig, run_atte
 
 log = logging.getLogger("flyte.ray")
 
-CLAIM_SECONDS = 30.0
 HEARTBEAT_SECONDS = 5.0
-MAX_CLAIM = 256
 MAX_IN_FLIGHT = 10_000
 """Ray tasks submitted and not yet ended; Ray queues those without room on a node."""
 NODES_TTL_SECONDS = 5.0
@@ -203,30 +202,17 @@ class RayDispatcher:
             ray.shutdown()
 
     async def _claims(self) -> None:
-        while True:
-            free = MAX_IN_FLIGHT - len(self._flights)
-            if free <= 0:
-                self._room.clear()
-                await self._room.wait()
-                continue
-            body = {"worker_id": self.worker_id, "max": min(free, MAX_CLAIM), "timeout": CLAIM_SECONDS}
-            try:
-                batch = await self.client.acall(
-                    "POST", "/api/v1/executor/claim", json=body, poll=CLAIM_SECONDS
-                )
-            except InitializationError:
-                raise
-            except Exception as e:
-                log.warning("claim failed: %s", e)
-                await asyncio.sleep(1.0)
-                continue
-            for assignment in batch or []:
-                try:
-                    self.submit(assignment)
-                except Exception as e:  # one bad assignment must not end the dispatcher
-                    log.exception("could not hand %s/%s to Ray", assignment["run"], assignment["action"])
-                    lost = WorkerDiedError(f"the Ray executor could not submit this attempt: {e}")
-                    self._report_later(assignment, lost, retryable=True)
+        await claim_forever(
+            self.client, self.worker_id, lambda: MAX_IN_FLIGHT - len(self._flights), self._room, self._start
+        )
+
+    def _start(self, assignment: dict[str, Any]) -> None:
+        try:
+            self.submit(assignment)
+        except Exception as e:  # one bad assignment must not end the dispatcher
+            log.exception("could not hand %s/%s to Ray", assignment["run"], assignment["action"])
+            lost = WorkerDiedError(f"the Ray executor could not submit this attempt: {e}")
+            self._report_later(assignment, lost, retryable=True)
 
     def submit(self, a: dict[str, Any]) -> None:
         """Hand one assignment to Ray, or fail it at once if no node could ever run it."""
