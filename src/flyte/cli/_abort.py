@@ -9,7 +9,8 @@ are commands for ``main.py`` to add.
 from __future__ import annotations
 
 import time
-from typing import NoReturn
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
 
 import click
 
@@ -26,6 +27,8 @@ from flyte.models import ActionPhase
 __all__ = ["abort", "delete", "rerun"]
 
 ABORT_POLL_SECONDS = 0.1
+
+T = TypeVar("T")
 
 
 # -- abort ----------------------------------------------------------------------------------------
@@ -76,12 +79,7 @@ def abort_run(name: str, reason: str, wait: bool, timeout: float) -> None:
     if not wait:
         click.echo(f"Abort of run '{name}' requested; the process running it will stop it shortly.")
         return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        record = store.get_run(name) or record
-        if record.ended_at is not None:
-            break
-        time.sleep(ABORT_POLL_SECONDS)
+    record = _poll_until(lambda: store.get_run(name) or record, lambda r: r.ended_at is not None, timeout)
     if record.ended_at is None:
         click.echo(f"Abort of run '{name}' requested; it is still stopping after {timeout:g}s.")
     elif record.phase is ActionPhase.ABORTED:
@@ -128,18 +126,25 @@ def abort_action(run_name: str, action_name: str, reason: str, wait: bool, timeo
             "the process running it will stop it shortly."
         )
         return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        action = store.get_action(run_name, action_name) or action
-        if action.phase.is_terminal:
-            break
-        time.sleep(ABORT_POLL_SECONDS)
+    action = _poll_until(
+        lambda: store.get_action(run_name, action_name) or action, lambda a: a.phase.is_terminal, timeout
+    )
     if not action.phase.is_terminal:
         click.echo(f"Abort of action '{action_name}' requested; it is still stopping after {timeout:g}s.")
     elif action.phase is ActionPhase.ABORTED:
         click.echo(f"Action '{action_name}' of run '{run_name}' aborted: {reason}")
     else:
         click.echo(f"Action '{action_name}' ended as {action.phase.value} before the abort took effect.")
+
+
+def _poll_until(read: Callable[[], T], done: Callable[[T], bool], timeout: float) -> T:
+    """``read()`` every ABORT_POLL_SECONDS until ``done`` says so or ``timeout`` passes; the last read."""
+    deadline = time.monotonic() + timeout
+    current = read()
+    while not done(current) and time.monotonic() < deadline:
+        time.sleep(ABORT_POLL_SECONDS)
+        current = read()
+    return current
 
 
 # -- rerun ----------------------------------------------------------------------------------------
