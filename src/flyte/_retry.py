@@ -52,9 +52,10 @@ class Backoff:
 
     def delay(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (1 for the first retry)."""
-        base = _as_seconds(self.base, "Backoff base")
-        delay = base * self.factor ** max(0, retry - 1)
-        return delay if self.cap is None else min(_as_seconds(self.cap, "Backoff cap"), delay)
+        from flyte._internal.core.policy import backoff_delay  # the one formula, also the server's
+
+        cap = None if self.cap is None else _as_seconds(self.cap, "Backoff cap")
+        return backoff_delay(_as_seconds(self.base, "Backoff base"), self.factor, cap, retry)
 
 
 @dataclass(frozen=True)

@@ -32,30 +32,24 @@ import asyncio
 import logging
 import os
 import signal
-import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from flyte._context import Frame
 from flyte._internal.bundle import BundleCache, load_task
-from flyte._internal.controllers._slots import Capacity
 from flyte._internal.controllers._wire import b64d, b64e, error_fields
 from flyte._internal.controllers.remote import LogShipper, RemoteController, RunningAction
+from flyte._internal.core import ActionPolicy, children_reason
+from flyte._internal.core.attempt import AttemptPools, run_attempt, secrets_env
 from flyte._internal.logs import capture
 from flyte._internal.overrides import apply as apply_overrides
 from flyte._internal.parent_death import die_with_parent
-from flyte._internal.redaction import register_secret_values
 from flyte._internal.run_config import flyte_home
 from flyte._internal.run_guard import mark_action_executor
-from flyte._internal.runtime.execute import AttemptOverran, execute, within
-from flyte._internal.secrets import SecretStore, cleanup, materialize_files, resolve_secrets
 from flyte._internal.store.records import report_key
-from flyte._internal.workers import ProcessExecutor, logs_of, needs_isolation, run_for_controller
 from flyte._task import TaskTemplate
-from flyte.errors import ActionAbortedError, InitializationError, MaxRuntimeExceededError, TaskTimeoutError
-from flyte.models import ActionID, GroupData, RawDataPath, TaskContext
+from flyte.errors import ActionAbortedError, InitializationError, TaskTimeoutError
+from flyte.models import ActionID, ActionPhase, GroupData, RawDataPath, TaskContext
 from flyte.remote._client import ApiClient
 from flyte.remote._task import WORKER_ENDPOINT_ENV
 
@@ -128,8 +122,7 @@ class AttemptRunner:
         self.bundles = BundleCache(client, self.home / "worker-cache")
         self.controller = RemoteController(client, recorder=self.logs, on_park=on_park)
         self._tasks: dict[tuple[Any, ...], TaskTemplate[Any, Any]] = {}
-        self._threads = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="flyte-sync")
-        self._processes: ProcessExecutor | None = None
+        self.pools = AttemptPools(SYNC_THREADS)
         self._shipper: asyncio.Future[None] | None = None
 
     def start(self) -> None:
@@ -218,6 +211,7 @@ class AttemptRunner:
             node.attempts = attempt + 1
             if a.get("source_run"):  # recovering a run: its trace calls are replayed, not redone
                 node.replay = await self.controller.traces_to_replay(a["source_run"], action)
+            node.created_at = float(a.get("created_at") or node.created_at)
             env = {**task.env_vars, **(a.get("env") or {})}
             outputs = await self._attempt(task, node, self._context(a, task), env)
         except asyncio.CancelledError:
@@ -228,7 +222,7 @@ class AttemptRunner:
             return
         except Exception as e:
             if node is not None:
-                self.controller.cancel_children(node, f"parent action '{action}' failed")
+                self.controller.cancel_children(node, children_reason(action, ActionPhase.FAILED))
             if isinstance(e, ActionAbortedError):
                 confirmed = (
                     await confirm_abort()
@@ -240,7 +234,7 @@ class AttemptRunner:
             phase = "timed_out" if isinstance(e, TaskTimeoutError) else "failed"
             await self._report(a, phase, None, {**error_fields(e), **await self._upload_report(a, node)})
             return
-        self.controller.cancel_children(node, f"parent action '{action}' returned before it")
+        self.controller.cancel_children(node, children_reason(action, ActionPhase.SUCCEEDED))
         await self._report(a, "succeeded", outputs, await self._upload_report(a, node))
 
     async def _upload_report(self, a: dict[str, Any], node: RunningAction | None) -> dict[str, str]:
@@ -284,55 +278,23 @@ class AttemptRunner:
         except Exception as e:  # the lease runs out and the server retries the action
             log.error("could not report %s of %s/%s (attempt %d): %s", phase, run, action, attempt, e)
 
-    def _isolated(self, task: TaskTemplate[Any, Any], env: dict[str, str]) -> bool:
-        if not (needs_isolation(task) or env):
-            return False
-        if self._processes is None:
-            self._processes = ProcessExecutor(max_workers=max(1, int(Capacity.detect().cpus)))
-        return self._processes.supports(task)
-
     async def _attempt(
         self, task: TaskTemplate[Any, Any], node: RunningAction, tctx: TaskContext, env: dict[str, str]
     ) -> bytes:
-        secrets, secrets_dir = _secrets(task, Path(tctx.output_path))  # as locally: this machine's store
-        try:
-            env = {**env, **secrets}
-            runtime = task.timeout.max_runtime_seconds if task.timeout else None
-            if self._isolated(task, env):
-                return await self._in_process_worker(task, node, tctx, env, runtime)
-            executor = None if task.is_async else self._threads
-            try:
-                attempt = execute(task, node.inputs, tctx, self.controller, node, executor)
-                return await within(attempt, runtime, task.name)
-            except AttemptOverran:
-                pass
-            raise MaxRuntimeExceededError(
-                f"Task '{task.name}' (action '{node.name}') exceeded its max_runtime of {runtime:g}s on "
-                f"attempt {tctx.attempt_number + 1} and was cancelled"
+        """One attempt through the action core's runner; secrets come from this machine's store,
+        as for a local run, and the deadline counts from the action's creation on the server."""
+        with secrets_env(task, Path(tctx.output_path)) as secrets:
+            deadline_at = ActionPolicy.of_task(task).deadline_at(node.created_at)
+            return await run_attempt(
+                task,
+                node,
+                tctx,
+                self.controller,
+                self.pools,
+                {**env, **secrets},
+                deadline_at,
+                self.logs.log_lines,
             )
-        finally:
-            cleanup(secrets_dir)
-
-    async def _in_process_worker(
-        self,
-        task: TaskTemplate[Any, Any],
-        node: RunningAction,
-        tctx: TaskContext,
-        env: dict[str, str],
-        runtime: float | None,
-    ) -> bytes:
-        assert self._processes is not None
-        frame = Frame(tctx=tctx, controller=self.controller, action=node)
-        key = (node.id.run_name or "", node.name, tctx.attempt_number)
-        try:
-            result = await run_for_controller(
-                self._processes, frame, task, node.inputs, timeout=runtime, env=env
-            )
-        except BaseException as e:
-            self.logs.add(key, [[s, time.time(), line] for s, line in logs_of(e)])
-            raise
-        self.logs.add(key, [[s, time.time(), line] for s, line in result.logs])
-        return result.outputs
 
     async def aclose(self) -> None:
         """Ship the last logs and stop the pools and the client (attempts must have ended)."""
@@ -343,9 +305,7 @@ class AttemptRunner:
             capture.stop()
             self._shipper = None
         await self.logs.flush()
-        if self._processes is not None:
-            await self._processes.aclose()
-        self._threads.shutdown(wait=False, cancel_futures=True)
+        await self.pools.aclose()
         await self.client.aclose()
 
 
@@ -439,16 +399,6 @@ class Worker:
             task.cancel("worker shutting down")
         await asyncio.gather(*running, return_exceptions=True)
         await self.runner.aclose()
-
-
-def _secrets(task: TaskTemplate[Any, Any], base: Path) -> tuple[dict[str, str], Path | None]:
-    """Environment variables (and mounted files) for the secrets ``task`` requests."""
-    if not task.secrets:
-        return {}, None
-    resolved = resolve_secrets(task.secrets, SecretStore(), task.name)
-    register_secret_values(resolved.values)
-    files = materialize_files(resolved, base)
-    return {**resolved.env, **files.env}, files.root
 
 
 # -- the command --------------------------------------------------------------------------------------

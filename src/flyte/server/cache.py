@@ -1,19 +1,18 @@
 """Cache and recovery lookups, decided by the server when an action is created.
 
-The cache key follows the local ``TaskCache``: SHA-256 over the task name, the cache version the
-client computed (``TaskRef.cache.version``) and the encoded inputs, without ``ignored_inputs``.
+The cache key is the action core's (rule 3 of ``flyte._internal.core``), as for the local
+``TaskCache``: the task name, the cache version the client computed (``TaskRef.cache.version``)
+and the encoded inputs as the cache sees them, without ``ignored_inputs``.
 Entries live in the run store's ``cache`` table. Recovery replays an action of the run being
 recovered when it succeeded there with the same task and the same inputs.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 
-import msgpack
-
-from flyte._cache import cache_key_inputs
+from flyte._internal.core import cache_key as core_cache_key
+from flyte._internal.core import replays
 from flyte._internal.store import RunStore
 from flyte._internal.store.sqlite import CACHE_UPSERT
 from flyte.server.models import TaskRef
@@ -22,32 +21,12 @@ from flyte.server.writer import Statement
 _DISABLED = ("disable", "disabled", "off", "none", "false")
 
 
-def _without(inputs: bytes, ignored: list[str]) -> bytes:
-    """The encoded inputs minus the ``ignored`` names (the values themselves stay as encoded)."""
-    try:
-        values = msgpack.unpackb(inputs, raw=False, strict_map_key=False)
-    except Exception:
-        return inputs
-    if not isinstance(values, dict):
-        return inputs
-    kept = {k: v for k, v in values.items() if k not in ignored}
-    return msgpack.packb(kept, use_bin_type=True)
-
-
 def cache_key(task: TaskRef, inputs: bytes) -> str | None:
-    """The cache key of a call, or None when the task is not cached."""
+    """The cache key of a call (``flyte._internal.core.cache_key``), or None when the task is not cached."""
     spec = task.cache
     if spec is None or spec.behavior.lower() in _DISABLED or not spec.version:
         return None
-    if spec.ignored_inputs:
-        inputs = _without(inputs, spec.ignored_inputs)
-    h = hashlib.sha256()
-    h.update(task.name.encode())
-    h.update(b"\0")
-    h.update(spec.version.encode())
-    h.update(b"\0")
-    h.update(cache_key_inputs(inputs))
-    return h.hexdigest()
+    return core_cache_key(task.name, spec.version, inputs, spec.ignored_inputs)
 
 
 def cached_outputs(store: RunStore, key: str) -> bytes | None:
@@ -76,7 +55,7 @@ def recovered_outputs(
     if not rows:
         return None
     recorded_task, inline, ref, outputs, outputs_ref = rows[0]
-    if recorded_task != task_name or store.load(_bytes(inline), ref) != inputs:
+    if not replays(recorded_task, store.load(_bytes(inline), ref), task_name, inputs):
         return None
     return store.load(_bytes(outputs), outputs_ref)
 

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from flyte._internal.core.policy import ActionPolicy, backoff_delay
+
 
 def _has_non_finite(value: Any) -> bool:
     if isinstance(value, float):
@@ -82,14 +84,19 @@ class TaskRef(ApiModel):
     resources: dict[str, Any] | None = None
 
     def retry_delay(self, retry: int) -> float:
-        """Seconds to wait before retry number ``retry`` (1 for the first)."""
+        """Seconds to wait before retry number ``retry`` (1 for the first): the action core's formula."""
         if self.backoff is None:
             return 0.0
         if isinstance(self.backoff, BackoffSpec):
-            b = self.backoff
-            delay = b.base * b.factor ** max(0, retry - 1)
-            return max(0.0, delay if b.cap is None else min(b.cap, delay))
+            return backoff_delay(self.backoff.base, self.backoff.factor, self.backoff.cap, retry)
         return max(0.0, float(self.backoff))
+
+    def policy(self) -> ActionPolicy:
+        """The action core's view of this task's lifecycle settings (retries and time bounds)."""
+        return ActionPolicy(
+            self.name, retries=self.retries, retry_delay=self.retry_delay, max_runtime=self.timeout,
+            deadline=self.deadline, max_queued=self.max_queued_time,
+        )  # fmt: skip
 
 
 class RunCreate(ApiModel):
@@ -232,6 +239,8 @@ class Assignment(ApiModel):
     source_run: str | None = None
     group: str | None = None
     """The ``flyte.group`` the action was called in (the worker sets ``flyte.ctx().group_data``)."""
+    created_at: float | None = None
+    """When the action was created: the worker enforces its ``deadline`` from it (action core rule 6)."""
 
 
 class Heartbeat(ApiModel):

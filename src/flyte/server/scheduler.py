@@ -18,6 +18,7 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
+from flyte._internal.core import Retry, children_reason
 from flyte._internal.store import RunStore
 from flyte._internal.store.sqlite import INLINE_LIMIT
 from flyte.models import ActionPhase
@@ -217,8 +218,7 @@ class Scheduler:
         ch.transition(a, phase, now)
         ch.sql.extend(a.update())
         ch.finished.append(a)
-        verb = {SUCCEEDED: "returned", ABORTED: "was aborted"}.get(phase, "failed")
-        self._abort_descendants(ch, a, child_reason or f"parent action '{a.name}' {verb} before it", now)
+        self._abort_descendants(ch, a, child_reason or children_reason(a.name, phase), now)
         if a.name == "a0":
             ch.sql.append(run_end(a.run, a, a.error_message if phase is ABORTED else None))
             ch.ended_runs.add(a.run)
@@ -356,16 +356,14 @@ class Scheduler:
     ) -> None:
         ch, now = Changes(), time.time()
         a.failures += 1
-        overdue = a.overdue(now)
-        if retryable and a.failures <= a.task.retries and overdue is None:
-            self._abort_descendants(ch, a, f"parent action '{a.name}' failed", now)
-            self.requeue(ch, a, now + a.task.retry_delay(a.failures), now)
-        elif overdue is not None:  # past its deadline: that is why it ends, as in a local run
-            a.error_type, a.error_message = overdue
-            self.finish(ch, a, ActionPhase.TIMED_OUT, now)
+        timed_out = phase is ActionPhase.TIMED_OUT
+        step = a.task.policy().after_failure(a.failures, retryable, timed_out, a.created_at, now)
+        if isinstance(step, Retry):
+            self._abort_descendants(ch, a, children_reason(a.name, ActionPhase.FAILED), now)
+            self.requeue(ch, a, now + step.delay, now)
         else:
             a.error_type, a.error_message = error_type, message
-            self.finish(ch, a, phase, now)
+            self.finish(ch, a, step.phase, now)
         await self.commit(ch)
 
     async def abort_run(self, run: str, reason: str) -> bool:

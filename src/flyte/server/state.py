@@ -117,20 +117,10 @@ class ActiveAction:
         self.worker, self.lease_expires = worker, lease_until
 
     def overdue(self, now: float) -> tuple[str, str] | None:
-        """(error type, message) once the action broke its ``deadline`` or ``max_queued_time``."""
-        task, where = self.task, f"Task '{self.task.name}' (action '{self.name}')"
-        if task.deadline is not None and now >= self.created_at + task.deadline:
-            return (
-                "DeadlineExceededError",
-                f"{where} did not finish within its deadline of {task.deadline:g}s",
-            )
-        queued = task.max_queued_time
-        if queued is not None and self.started_at is None and now >= self.created_at + queued:
-            return (
-                "MaxQueuedTimeExceededError",
-                f"{where} waited more than its max_queued_time of {queued:g}s to start",
-            )
-        return None
+        """(error type, message) once the action broke its ``deadline`` or ``max_queued_time``
+        (rules 4 and 6 of the action core)."""
+        policy = self.task.policy()
+        return policy.overdue(self.name, self.created_at, self.started_at is not None, now, "a worker")
 
     def transition(self, phase: ActionPhase, at: float) -> None:
         self.phase = phase

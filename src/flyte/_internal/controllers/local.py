@@ -1,9 +1,11 @@
 """LocalController: executes a run in this process.
 
 Async tasks run as asyncio tasks on the run's event loop; sync tasks run on a pool of worker
-threads. Every action goes through the same steps: bind and encode inputs -> derive the
-deterministic action id -> replay lookup (recovery) -> cache lookup -> execute attempts
-(timeouts, retries) -> record the outcome (and the cache entry).
+threads, and tasks that need it in worker processes. Every action goes through the steps of the
+action core (:mod:`flyte._internal.core`, whose numbered rules this module carries out in memory):
+bind and encode inputs -> identity -> replay -> cache -> admission -> attempts (time bounds,
+retries) -> record -> children ended with their parent. The server's scheduler carries out the
+same rules on durable state.
 """
 
 from __future__ import annotations
@@ -11,31 +13,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Coroutine
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from flyte._context import Frame
 from flyte._internal.controllers._action import ActionNode, NullRecorder, RunRecorder, TraceEntry
-from flyte._internal.digest import LARGE, blob_digest, identity_digest
+from flyte._internal.core import ActionPolicy, Retry, child_id, children_reason, is_retryable, is_timeout
+from flyte._internal.core.attempt import AttemptPools, run_attempt, secrets_env
 from flyte._internal.runtime.convert import decode_outputs, encode_inputs
-from flyte._internal.runtime.execute import AttemptOverran, execute, within
-from flyte._internal.runtime.sync_threads import SyncThreads
-from flyte.errors import (
-    ActionAbortedError,
-    DeadlineExceededError,
-    MaxQueuedTimeExceededError,
-    MaxRuntimeExceededError,
-    NonRecoverableError,
-    TaskTimeoutError,
-    user_error_of,
-)
+from flyte.errors import ActionAbortedError, MaxQueuedTimeExceededError, user_error_of
 from flyte.models import ActionID, ActionPhase, GroupData, RawDataPath, TaskContext
 
 if TYPE_CHECKING:
     from flyte._internal.controllers._slots import Grant, Request, Slots
     from flyte._internal.run_config import RunConfig
     from flyte._internal.store import Replay, TaskCache
-    from flyte._internal.workers import ProcessExecutor
     from flyte._task import TaskTemplate
 
 T = TypeVar("T")
@@ -69,7 +62,7 @@ class LocalController:
         self.replay = replay
         self.root: ActionNode | None = None
         self._loop = asyncio.get_running_loop()
-        self._threads: SyncThreads | None = None
+        self._pools = AttemptPools(SYNC_WORKER_THREADS, isolate_all=config.isolate)
         self._concurrency = (
             asyncio.Semaphore(config.max_action_concurrency) if config.max_action_concurrency else None
         )
@@ -78,7 +71,6 @@ class LocalController:
         """Actions aborted by name (``flyte abort action``): their parents get ActionAbortedError."""
         self._slots: Slots | None = None
         self._grants: dict[ActionNode, Grant] = {}
-        self._workers: ProcessExecutor | None = None
 
     # -- the Controller interface -------------------------------------------------------------
 
@@ -89,10 +81,7 @@ class LocalController:
         data = encode_inputs(task, bound)
         parent_node: ActionNode = parent.action
         group = parent.tctx.group_data.name if parent.tctx.group_data else None
-        blob = blob_digest(data) if len(data) >= LARGE else None
-        input_hash = identity_digest(data, blob)
-        seq = parent_node.next_seq(task.name, input_hash, group)
-        action_id = parent_node.id.new_sub_action_from(seq, task.name, input_hash, group)
+        action_id, blob = child_id(parent_node, task.name, data, group)
         node = ActionNode(action_id, task.name, parent_node, group, data)
         node.inputs_digest = blob
         parent_node.children.append(node)
@@ -130,8 +119,6 @@ class LocalController:
         import copy
         import threading
 
-        if self._threads is None:
-            self._threads = SyncThreads(SYNC_WORKER_THREADS, thread_name_prefix="flyte-sync")
         outcome: dict[str, Any] = {}
         context = contextvars.copy_context()
 
@@ -174,12 +161,7 @@ class LocalController:
         return entry
 
     async def stop(self) -> None:
-        if self._threads is not None:
-            self._threads.shutdown(wait=False, cancel_futures=True)
-            self._threads = None
-        if self._workers is not None:
-            await self._workers.aclose()
-            self._workers = None
+        await self._pools.aclose()
 
     def abort(self, reason: str) -> None:
         """Cancel the whole run; every unfinished action ends as aborted with ``reason``."""
@@ -263,7 +245,7 @@ class LocalController:
                     return self._succeed(node, task, recorded, "recovered")
             if self.cache is None or not task.cache.is_enabled() or self.config.disable_run_cache:
                 return await self._limited(node, task, parent)
-            key = self.cache.key(task, bound, node.inputs)
+            key = self.cache.key(task, node.inputs)
             if not task.cache.serialize:
                 return await self._cached(node, task, parent, key)
             async with self.cache.serialized(key):
@@ -370,16 +352,15 @@ class LocalController:
         self, node: ActionNode, task: TaskTemplate, wait: Coroutine[Any, Any, T], what: str
     ) -> T:
         """Await ``wait`` (a slot, resources) for at most what is left of the task's ``max_queued_time``."""
-        queued = task.timeout.max_queued_seconds if task.timeout else None
-        if queued is None:
+        policy = ActionPolicy.of_task(task)
+        if policy.max_queued is None:
             return await wait
         try:
-            return await asyncio.wait_for(wait, max(0.0, node.created_at + queued - time.time()))
+            return await asyncio.wait_for(wait, max(0.0, node.created_at + policy.max_queued - time.time()))
         except asyncio.TimeoutError:
-            error = MaxQueuedTimeExceededError(
-                f"Task '{task.name}' (action '{node.name}') waited more than its max_queued_time of "
-                f"{queued:g}s for {what}"
-            )
+            overdue = policy.queued_too_long(node.name, node.created_at, False, time.time() + 1e-3, what)
+            assert overdue is not None
+            error = MaxQueuedTimeExceededError(overdue.message)
             self._finish(node, _TIMED_OUT, error=error)
             raise error from None
 
@@ -409,48 +390,33 @@ class LocalController:
                 await self._concurrency.acquire()
 
     async def _attempts(self, node: ActionNode, task: TaskTemplate, parent: TaskContext) -> Any:
-        try:
-            env, secrets_dir = self._action_env(node, task, parent)
-        except Exception as e:  # a missing secret: the task never starts, retrying cannot help
-            self._finish(node, _FAILED, error=e)
-            raise
-        try:
-            return await self._attempt_loop(node, task, parent, env)
-        finally:
-            if secrets_dir is not None:
-                from flyte._internal.secrets import cleanup
-
-                cleanup(secrets_dir)
+        with ExitStack() as secrets:  # the secrets' files live as long as the action's attempts
+            try:
+                secret_vars = secrets.enter_context(secrets_env(task, Path(parent.run_base_dir) / node.name))
+            except Exception as e:  # a missing secret: the task never starts, retrying cannot help
+                self._finish(node, _FAILED, error=e)
+                raise
+            return await self._attempt_loop(node, task, parent, self._action_env(node, task, secret_vars))
 
     def _action_env(
-        self, node: ActionNode, task: TaskTemplate, parent: TaskContext
-    ) -> tuple[dict[str, str], Any]:
+        self, node: ActionNode, task: TaskTemplate, secret_vars: dict[str, str]
+    ) -> dict[str, str]:
         """Environment variables for this action only: the task's (with the run's own ``env_vars``
         winning over them, as everywhere: see ``flyte._internal.overrides``), its secrets', its GPUs'.
         The run's variables are in this process's environment already, which workers inherit."""
         env = {**task.env_vars, **self.config.env_vars} if task.env_vars else {}
-        secrets_dir = None
-        if task.secrets:
-            from flyte._internal.redaction import register_secret_values
-            from flyte._internal.secrets import SecretStore, materialize_files, resolve_secrets
-
-            resolved = resolve_secrets(task.secrets, SecretStore(), task.name)
-            register_secret_values(resolved.values)
-            files = materialize_files(resolved, Path(parent.run_base_dir) / node.name)
-            secrets_dir = files.root
-            env.update(resolved.env)
-            env.update(files.env)
+        env.update(secret_vars)
         grant = self._grants.get(node)
         if grant is not None and grant.gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(grant.gpus)
-        return env, secrets_dir
+        return env
 
     async def _attempt_loop(
         self, node: ActionNode, task: TaskTemplate, parent: TaskContext, env: dict[str, str]
     ) -> Any:
-        retries = task.retries
-        deadline = task.timeout.deadline_seconds if task.timeout else None
-        deadline_at = None if deadline is None else node.created_at + deadline
+        policy = ActionPolicy.of_task(task)
+        deadline_at = policy.deadline_at(node.created_at)
+        log_lines = getattr(self.recorder, "log_lines", None)
         attempt = 0
         while True:
             node.attempts = attempt + 1
@@ -460,143 +426,30 @@ class LocalController:
             self.recorder.action_changed(node)
             tctx = self._context_for(node, task, parent, attempt)
             try:
-                outputs = await self._one_attempt(node, task, tctx, deadline_at, env)
+                outputs = await run_attempt(task, node, tctx, self, self._pools, env, deadline_at, log_lines)
             except asyncio.CancelledError:
                 node.abort_reason = _inherited_abort_reason(node)
                 self._cancel_children(node, node.abort_reason)
                 self._finish(node, _ABORTED, error=None)
                 raise
             except Exception as e:
-                self._cancel_children(node, f"parent action '{node.name}' failed")
-                past_deadline = deadline_at is not None and time.time() >= deadline_at
-                if isinstance(e, NonRecoverableError) or attempt >= retries.count or past_deadline:
-                    phase = _TIMED_OUT if isinstance(e, TaskTimeoutError) else _FAILED
-                    self._finish(node, phase, error=e)
+                self._cancel_children(node, children_reason(node.name, _FAILED))
+                step = policy.after_failure(
+                    attempt + 1, is_retryable(e), is_timeout(e), node.created_at, time.time()
+                )
+                if not isinstance(step, Retry):
+                    self._finish(node, step.phase, error=e)
                     raise
                 attempt += 1
                 node.transition(_QUEUED)
                 self.recorder.action_changed(node)
-                delay = retries.delay(attempt)
-                if delay:
-                    await asyncio.sleep(delay)
+                if step.delay:
+                    await asyncio.sleep(step.delay)
                 continue
-            self._cancel_children(node, f"parent action '{node.name}' returned before it")
+            self._cancel_children(node, children_reason(node.name, _SUCCEEDED))
             node.outputs = outputs
             self._finish(node, _SUCCEEDED, error=None)
             return decode_outputs(task, outputs)
-
-    def _isolated(self, task: TaskTemplate, env: dict[str, str]) -> bool:
-        """Whether an attempt runs in a worker process: when threads cannot give what it needs (a
-        stoppable timeout, a memory limit, a reusable environment, its own env vars or secrets)."""
-        maybe = (
-            self.config.isolate
-            or env
-            or not (task.is_async or (task.timeout is None and task.resources is None))
-        )
-        if not maybe and task.reusable is None:
-            return False  # the fast path: nothing here needs a worker
-        from flyte._internal.workers import ProcessExecutor, needs_isolation
-
-        if not (needs_isolation(task, isolate_all=self.config.isolate) or env):
-            return False
-        if self._workers is None:
-            from flyte._internal.controllers._slots import Capacity
-
-            self._workers = ProcessExecutor(max_workers=max(1, int(Capacity.detect().cpus)))
-        return self._workers.supports(task)
-
-    async def _one_attempt(
-        self,
-        node: ActionNode,
-        task: TaskTemplate,
-        tctx: TaskContext,
-        deadline_at: float | None,
-        env: dict[str, str],
-    ) -> bytes:
-        if self._isolated(task, env):
-            return await self._attempt_in_worker(node, task, tctx, deadline_at, env)
-        if task.is_async:
-            executor = None
-        else:
-            if self._threads is None:
-                self._threads = SyncThreads(SYNC_WORKER_THREADS, thread_name_prefix="flyte-sync")
-            executor = self._threads
-        runtime = task.timeout.max_runtime_seconds if task.timeout else None
-        remaining = None if deadline_at is None else deadline_at - time.time()
-        if runtime is None and remaining is None:
-            return await execute(task, node.inputs, tctx, self, node, executor)
-        by_deadline = remaining is not None and (runtime is None or remaining < runtime)
-        limit = max(0.0, remaining) if by_deadline else runtime  # type: ignore[type-var]
-        try:
-            return await within(execute(task, node.inputs, tctx, self, node, executor), limit, task.name)
-        except AttemptOverran:
-            pass
-        where = f"Task '{task.name}' (action '{node.name}')"
-        if by_deadline:
-            assert task.timeout is not None
-            raise DeadlineExceededError(
-                f"{where} did not finish within its deadline of {task.timeout.deadline_seconds:g}s "
-                f"(attempt {tctx.attempt_number + 1}) and was cancelled"
-            )
-        raise MaxRuntimeExceededError(
-            f"{where} exceeded its max_runtime of {runtime:g}s on attempt {tctx.attempt_number + 1} "
-            "and was cancelled"
-        )
-
-    async def _attempt_in_worker(
-        self,
-        node: ActionNode,
-        task: TaskTemplate,
-        tctx: TaskContext,
-        deadline_at: float | None,
-        env: dict[str, str],
-    ) -> bytes:
-        from flyte._internal.workers import logs_of, run_for_controller
-
-        assert self._workers is not None
-        frame = Frame(tctx=tctx, controller=self, action=node)
-        runtime = task.timeout.max_runtime_seconds if task.timeout else None
-        remaining = None if deadline_at is None else max(0.0, deadline_at - time.time())
-        # max_runtime counts from the start of the body (the executor's timeout, which excludes a
-        # fresh worker importing the task's module); the deadline is a point in time, so it bounds
-        # the whole call: cancelling the call kills the worker
-        bound = asyncio.timeout(remaining)
-        try:
-            async with bound:
-                result = await run_for_controller(
-                    self._workers, frame, task, node.inputs, timeout=runtime, env=env
-                )
-        except TimeoutError as e:
-            self._record_worker_logs(node, tctx.attempt_number, logs_of(e))
-            if not bound.expired():  # the task's own TimeoutError
-                raise
-            assert task.timeout is not None
-            raise DeadlineExceededError(
-                f"Task '{task.name}' (action '{node.name}') did not finish within its deadline of "
-                f"{task.timeout.deadline_seconds:g}s (attempt {tctx.attempt_number + 1}); "
-                "its worker was stopped"
-            ) from None
-        except MaxRuntimeExceededError as e:
-            self._record_worker_logs(node, tctx.attempt_number, logs_of(e))
-            raise
-        except BaseException as e:
-            self._record_worker_logs(node, tctx.attempt_number, logs_of(e))
-            raise
-        finally:
-            if task.report:
-                _adopt_report(node, tctx)
-        self._record_worker_logs(node, tctx.attempt_number, result.logs)
-        return result.outputs
-
-    def _record_worker_logs(self, node: ActionNode, attempt: int, logs: list[tuple[str, str]]) -> None:
-        log_lines = getattr(self.recorder, "log_lines", None)
-        if not logs or log_lines is None:
-            return
-        now = time.time()
-        for stream in ("stdout", "stderr"):
-            lines = [(now, line) for s, line in logs if s == stream]
-            if lines:
-                log_lines(node, attempt, stream, lines)
 
     def _finish(self, node: ActionNode, phase: ActionPhase, error: BaseException | None) -> None:
         node.error = error  # before the phase: a store snapshot never sees a phase without its error
@@ -623,13 +476,3 @@ def _inherited_abort_reason(node: ActionNode) -> str:
             return current.abort_reason
         current = current.parent
     return "cancelled"
-
-
-def _adopt_report(node: ActionNode, tctx: TaskContext) -> None:
-    """Record the report a worker process wrote for the attempt (the worker saved it where an
-    in-process attempt would have: ``<output_path>/report.html``, on this machine)."""
-    from flyte.report import REPORT_FILE  # only report tasks pay for the report machinery
-
-    written = Path(tctx.output_path) / REPORT_FILE
-    if written.is_file():
-        node.report_path = str(written)

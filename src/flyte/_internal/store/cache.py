@@ -8,18 +8,17 @@ liveness, so a crashed holder never blocks others for good).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from flyte._cache import VersionParameters, cache_key_inputs
+from flyte._cache import VersionParameters
+from flyte._internal.core.cache import cache_key
 from flyte._internal.store.dialects import Connection
 from flyte._internal.store.liveness import owner_alive, this_process_owner
 from flyte._internal.store.sqlite import CACHE_UPSERT, RunStore
-from flyte.types import TypeEngine
 
 if TYPE_CHECKING:
     from flyte._task import TaskTemplate
@@ -62,19 +61,9 @@ class TaskCache:
             self._versions[task] = version
         return version
 
-    def key(self, task: TaskTemplate, bound: dict[str, Any], encoded: bytes) -> str:
-        """Task name + cache version + inputs (minus ``ignored_inputs``)."""
-        ignored = task.cache.get_ignored_inputs()
-        if ignored:
-            kept = {k: v for k, v in bound.items() if k not in ignored}
-            encoded = TypeEngine.encode_values(kept, {k: task.interface.inputs[k][0] for k in kept})
-        h = hashlib.sha256()
-        h.update(task.name.encode())
-        h.update(b"\0")
-        h.update(self.version(task).encode())
-        h.update(b"\0")
-        h.update(cache_key_inputs(encoded))
-        return h.hexdigest()
+    def key(self, task: TaskTemplate, encoded: bytes) -> str:
+        """The call's cache key (``flyte._internal.core.cache_key``, the server's too)."""
+        return cache_key(task.name, self.version(task), encoded, task.cache.get_ignored_inputs())
 
     def get(self, key: str) -> bytes | None:
         found = self._memo.get(key)

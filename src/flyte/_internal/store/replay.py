@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flyte._internal.core.identity import replays
 from flyte._internal.store.records import TraceRecord
 from flyte._internal.store.sqlite import RunStore
 
@@ -27,12 +28,8 @@ class Replay:
         if found is None:
             return None
         recorded_task, inline, ref, outputs = found
-        if recorded_task != task_name or self._store.load(inline, ref) != inputs:
-            return None
-        return outputs
+        return outputs if replays(recorded_task, self._store.load(inline, ref), task_name, inputs) else None
 
     def trace_for(self, action: str, seq: int, name: str, inputs: bytes) -> TraceRecord | None:
         record = self._traces.get((action, seq))
-        if record is None or record.name != name or record.inputs != inputs:
-            return None
-        return record
+        return record if record is not None and replays(record.name, record.inputs, name, inputs) else None

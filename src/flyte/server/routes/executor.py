@@ -64,7 +64,8 @@ async def claim(request: Request, body: ClaimRequest) -> list[Assignment]:
         assignments.append(
             Assignment(run=a.run, action=a.name, attempt=a.attempt, task=a.task, inputs_b64=_b64(data) or "",
                        custom_context=a.custom_context, env=env, raw_data_path=raw_data_path,
-                       source_run=spec.recover_from if spec else None, group=a.group)
+                       source_run=spec.recover_from if spec else None, group=a.group,
+                       created_at=a.created_at)
         )  # fmt: skip
     return assignments
 
