@@ -125,7 +125,9 @@ def test_the_local_cache_and_the_server_compute_the_same_key(tmp_path: Path) -> 
 
 def test_ignored_inputs_do_not_change_the_key() -> None:
     def encoded(y: int) -> bytes:
-        return encode_inputs(add_ignoring_y, add_ignoring_y.interface.bind(add_ignoring_y.name, (1,), {"y": y}))
+        return encode_inputs(
+            add_ignoring_y, add_ignoring_y.interface.bind(add_ignoring_y.name, (1,), {"y": y})
+        )
 
     assert cache_key("t", "v1", encoded(2), ["y"]) == cache_key("t", "v1", encoded(3), ["y"])
     assert cache_key("t", "v1", encoded(2)) != cache_key("t", "v1", encoded(3))
@@ -140,7 +142,7 @@ def test_max_queued_time_fires_only_before_the_first_attempt() -> None:
     assert policy.queued_too_long("a1", 100.0, False, 100.5, "a slot") is None
     late = policy.queued_too_long("a1", 100.0, False, 101.0, "a slot")
     assert late is not None and late.error_type == "MaxQueuedTimeExceededError"
-    assert "Task 't' (action 'a1') waited more than its max_queued_time of 1s for a slot" == late.message
+    assert late.message == "Task 't' (action 'a1') waited more than its max_queued_time of 1s for a slot"
     assert policy.queued_too_long("a1", 100.0, True, 200.0, "a slot") is None
 
 
@@ -230,7 +232,9 @@ def test_a_deadline_stops_a_sync_body_on_its_thread(tmp_path: Path) -> None:
 
     async def attempt() -> bytes:
         try:
-            return await run_attempt(sleepy, node, _context(tmp_path), _NoController(), pools, {}, time.time() + 0.3)  # type: ignore[arg-type]
+            return await run_attempt(
+                sleepy, node, _context(tmp_path), _NoController(), pools, {}, time.time() + 0.3
+            )  # type: ignore[arg-type]
         finally:
             await pools.aclose()
 
@@ -246,7 +250,9 @@ def test_max_runtime_stops_an_async_attempt(tmp_path: Path) -> None:
     inputs = encode_inputs(slow_async, {"seconds": 5.0})
     node = ActionNode(ActionID(name="a2", run_name="r1"), slow_async.name, None, None, inputs)
     pools = AttemptPools(4)
-    with pytest.raises(flyte.errors.MaxRuntimeExceededError, match=r"exceeded its max_runtime of 0.3s on attempt 1"):
+    with pytest.raises(
+        flyte.errors.MaxRuntimeExceededError, match=r"exceeded its max_runtime of 0.3s on attempt 1"
+    ):
         asyncio.run(run_attempt(slow_async, node, _context(tmp_path, "a2"), _NoController(), pools, {}))  # type: ignore[arg-type]
 
 
@@ -315,6 +321,8 @@ def test_secrets_env_fails_clearly_for_a_missing_secret(tmp_path: Path) -> None:
     async def needs_secret() -> None:
         return None
 
-    with pytest.raises(flyte.errors.SecretNotFoundError, match="NOT_THERE"):
-        with secrets_env(needs_secret, tmp_path):
-            pass
+    with (
+        pytest.raises(flyte.errors.SecretNotFoundError, match="NOT_THERE"),
+        secrets_env(needs_secret, tmp_path),
+    ):
+        pass

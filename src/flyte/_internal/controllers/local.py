@@ -21,6 +21,7 @@ from flyte._context import Frame
 from flyte._internal.controllers._action import ActionNode, NullRecorder, RunRecorder, TraceEntry
 from flyte._internal.core import ActionPolicy, Retry, child_id, children_reason, is_retryable, is_timeout
 from flyte._internal.core.attempt import AttemptPools, run_attempt, secrets_env
+from flyte._internal.core.nursery import cancel_children
 from flyte._internal.runtime.convert import decode_outputs, encode_inputs
 from flyte.errors import ActionAbortedError, MaxQueuedTimeExceededError, user_error_of
 from flyte.models import ActionID, ActionPhase, GroupData, RawDataPath, TaskContext
@@ -429,11 +430,11 @@ class LocalController:
                 outputs = await run_attempt(task, node, tctx, self, self._pools, env, deadline_at, log_lines)
             except asyncio.CancelledError:
                 node.abort_reason = _inherited_abort_reason(node)
-                self._cancel_children(node, node.abort_reason)
+                cancel_children(node, node.abort_reason)
                 self._finish(node, _ABORTED, error=None)
                 raise
             except Exception as e:
-                self._cancel_children(node, children_reason(node.name, _FAILED))
+                cancel_children(node, children_reason(node.name, _FAILED))
                 step = policy.after_failure(
                     attempt + 1, is_retryable(e), is_timeout(e), node.created_at, time.time()
                 )
@@ -446,7 +447,7 @@ class LocalController:
                 if step.delay:
                     await asyncio.sleep(step.delay)
                 continue
-            self._cancel_children(node, children_reason(node.name, _SUCCEEDED))
+            cancel_children(node, children_reason(node.name, _SUCCEEDED))
             node.outputs = outputs
             self._finish(node, _SUCCEEDED, error=None)
             return decode_outputs(task, outputs)
@@ -457,14 +458,6 @@ class LocalController:
         node.handle = None
         node.transition(phase)
         self.recorder.action_changed(node)
-
-    def _cancel_children(self, node: ActionNode, reason: str) -> None:
-        """A parent is a nursery: children still running when it ends are cancelled."""
-        current = asyncio.current_task()
-        for child in node.children:
-            if not child.phase.is_terminal and child.handle is not None and child.handle is not current:
-                child.abort_reason = reason
-                child.handle.cancel(reason)
 
 
 def _inherited_abort_reason(node: ActionNode) -> str:

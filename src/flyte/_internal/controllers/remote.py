@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import flyte.errors as errors
 from flyte._internal.controllers._action import ActionNode, TraceEntry
 from flyte._internal.controllers._wire import b64d, b64e, error_of, q, task_ref
+from flyte._internal.core.nursery import cancel_children as end_children
 from flyte._internal.digest import identity_digest
 from flyte._internal.redaction import redact
 from flyte._internal.runtime.convert import decode_outputs, encode_inputs
@@ -363,11 +364,7 @@ class RemoteController:
 
     def cancel_children(self, node: ActionNode, reason: str) -> None:
         """Stop waiting for children of ``node`` that are still running (it ended or was aborted)."""
-        current = asyncio.current_task()
-        for child in node.children:
-            if child.handle is not None and child.handle is not current and not child.handle.done():
-                child.abort_reason = reason
-                child.handle.cancel(reason)
+        end_children(node, reason)
 
     async def _wait(self, run: str, name: str) -> dict[str, Any]:
         watch = self._watches.get(run)
