@@ -20,7 +20,7 @@ from flyte._internal.store import TaskCache
 from flyte.cli._errors import fail
 from flyte.cli._groups import delete
 from flyte.cli._inspect import open_local_store, open_source, require_action, require_run
-from flyte.cli._run import failure_message, failure_origin, report_success
+from flyte.cli._run import failure_message, failure_origin, report_run
 from flyte.errors import ActionNotFoundError
 from flyte.models import ActionPhase
 
@@ -170,7 +170,7 @@ def _report_failure(name: str, error: BaseException) -> NoReturn:
 )
 @click.option("--name", default=None, help="Name of the new run (default: a random name).")
 def rerun(run_name: str, recover: bool, name: str | None) -> None:
-    """Run the task of RUN_NAME again with the same inputs, as a new local run.
+    """Run the task of RUN_NAME again with the same inputs, as a new run (where RUN_NAME ran).
 
     \b
     Examples:
@@ -189,7 +189,8 @@ def rerun(run_name: str, recover: bool, name: str | None) -> None:
         fail(str(e), e)
     except Exception as e:
         _report_failure(new_name, e)
-    report_success(run, time.monotonic() - started)
+    run.wait()  # a rerun on a control plane is only queued when flyte.rerun returns
+    report_run(run, time.monotonic() - started)
 
 
 # -- delete local-cache ------------------------------------------------------------------------

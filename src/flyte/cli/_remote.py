@@ -1,5 +1,5 @@
-"""The CLI against a control plane: ``flyte create config`` and the remote side of ``run``,
-``abort run`` and ``rerun``.
+"""The CLI against a control plane: ``flyte create config`` and the remote side of ``run``
+(``abort`` and ``rerun`` read and act through a ``RunSource``, the same code for both sides).
 
 Importing this module registers ``config`` on the ``create`` group. ``flyte run`` without
 ``--local`` calls :func:`execute_remote` when :func:`remote_configured` finds an endpoint (from
@@ -24,13 +24,12 @@ from flyte.cli._errors import fail, note
 from flyte.cli._follow import follow
 from flyte.cli._groups import create
 from flyte.cli._run import report_run
-from flyte.errors import ActionNotFoundError, BaseRuntimeError
-from flyte.models import ActionPhase
+from flyte.errors import BaseRuntimeError
 
 if TYPE_CHECKING:
-    from flyte.remote import Run
+    pass
 
-__all__ = ["abort_remote", "create", "execute_remote", "remote_configured", "rerun_remote_cli"]
+__all__ = ["create", "execute_remote", "remote_configured"]
 
 DEVBOX_FILE = "devbox.json"
 """Written by ``flyte start devbox`` under FLYTE_HOME: ``{"endpoint": ..., "api_key": ...}``."""
@@ -172,11 +171,6 @@ def remote_configured() -> bool:
     return get_init_config().is_remote
 
 
-def report_remote(run: Run, elapsed: float) -> None:
-    """Exit 1 with the failure line of a failed run, else print its outputs (as for a local run)."""
-    report_run(run, elapsed)
-
-
 def execute_remote(task: Any, run_opts: dict[str, Any], inputs: dict[str, Any]) -> None:
     """``flyte run FILE TASK`` against the configured control plane."""
     from flyte.cli._run import runner_for
@@ -197,46 +191,4 @@ def execute_remote(task: Any, run_opts: dict[str, Any], inputs: dict[str, Any]) 
     except KeyboardInterrupt:
         click.echo(f"Stopped following; run {run.name} goes on (abort it with `flyte abort run {run.name}`).")
         raise SystemExit(130) from None
-    report_remote(run, time.monotonic() - started)
-
-
-# -- flyte abort run / flyte rerun (remote) -----------------------------------------------------------
-
-
-def abort_remote(name: str, reason: str, wait: bool, timeout: float) -> None:
-    """``flyte abort run NAME`` against the control plane."""
-    from flyte.remote._remote_run import get_run
-
-    try:
-        run = get_run(name)
-        if run.done():
-            fail(f"Run '{name}' is not running: it already ended as {run.phase.value}")
-        run.abort(reason)
-        if not wait:
-            click.echo(f"Abort of run '{name}' requested.")
-            return
-        run.wait(timeout=timeout)
-    except TimeoutError:
-        click.echo(f"Abort of run '{name}' requested; it is still stopping after {timeout:g}s.")
-        return
-    except (ActionNotFoundError, BaseRuntimeError) as e:
-        fail(str(e), e)
-    if run.phase is ActionPhase.ABORTED:
-        click.echo(f"Run '{name}' aborted: {reason}")
-    else:
-        click.echo(f"Run '{name}' ended as {run.phase.value} before the abort took effect.")
-
-
-def rerun_remote_cli(run_name: str, recover: bool, name: str | None, follow_run: bool = True) -> None:
-    """``flyte rerun RUN`` against the control plane."""
-    from flyte.remote._remote_run import rerun_remote
-
-    started = time.monotonic()
-    try:
-        run = rerun_remote(run_name, recover=recover, name=name)
-    except (ActionNotFoundError, BaseRuntimeError) as e:
-        fail(str(e), e)
-    click.echo(f"Run {run.name} submitted: {run.url}")
-    if follow_run:
-        follow(run)
-        report_remote(run, time.monotonic() - started)
+    report_run(run, time.monotonic() - started)

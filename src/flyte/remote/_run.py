@@ -275,15 +275,23 @@ class Run:
     @classmethod
     def listall(
         cls,
-        in_phase: tuple[ActionPhase | str, ...] = (),
+        in_phase: tuple[ActionPhase | str, ...] | None = None,
         task_name: str | None = None,
+        task_version: str | None = None,
+        created_by_subject: str | None = None,
+        sort_by: Any = None,
         limit: int = 100,
-        labels: dict[str, str] | None = None,
+        project: str | None = None,
+        domain: str | None = None,
+        with_labels: dict[str, str] | None = None,
     ) -> Iterator[Run]:
-        """Recorded runs, newest first, optionally only those in the given phases, of a task or
-        with the given labels."""
+        """Recorded runs, newest first, optionally only those in the given phases, of a task, of a
+        project or domain, or with all the given labels. ``task_version``, ``created_by_subject``
+        and ``sort_by`` are accepted for compatibility (runs here are not versioned nor owned)."""
         source = default_source()
-        phases = tuple(ActionPhase(p) for p in in_phase)
+        phases = tuple(ActionPhase(p) for p in in_phase or ())
+        labels = dict(with_labels or {})
+        labels.update({k: v for k, v in (("project", project), ("domain", domain)) if v})
         for record in source.list_runs(phases=phases, task_name=task_name, limit=limit, labels=labels):
             yield cls(source, record.name, record)
 
