@@ -20,6 +20,7 @@ import pytest
 
 import flyte
 from _services import devbox_process
+from flyte._internal.loader import load_module
 from flyte.models import ActionPhase
 from flyte.remote import Action, Run
 
@@ -178,7 +179,7 @@ def handle_values(run: Run) -> dict[str, Any]:
 
 
 def test_a_run_reads_the_same_from_the_local_store_and_from_a_devbox(
-    devbox: Devbox, project: Path, tmp_path: Path
+    devbox: Devbox, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     home = tmp_path / "home"
     local = flyte_cli(project, home, "run", "--local", "--name", "same-local", "same.py", "main")
@@ -197,17 +198,24 @@ def test_a_run_reads_the_same_from_the_local_store_and_from_a_devbox(
     assert from_local["action"]["error_message"] == "cannot take 6"
     assert [line["line"] for line in from_local["logs"]] == ["doubling 3"]
 
+    monkeypatch.setenv("FLYTE_HOME", str(home))
     flyte.init(root_dir=project)  # no endpoint: this machine's store
-    os.environ["FLYTE_HOME"] = str(home)
-    try:
-        local_values = handle_values(Run.get("same-local"))
-        flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
-        remote_values = handle_values(Run.get("same-remote"))
-    finally:
-        os.environ.pop("FLYTE_HOME")
+    local_values = handle_values(Run.get("same-local"))
+    flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
+    remote_values = handle_values(Run.get("same-remote"))
     assert local_values == remote_values
     assert local_values["root"]["error"] == ("ValueError", "cannot take 6")
     assert local_values["inputs"] == {"x": 3} and local_values["actions"][1]["outputs"] == (6,)
+
+
+def test_the_handle_of_a_local_run_reads_as_its_record_does(project: Path) -> None:
+    """``flyte.run`` returns a handle on the run's live tree; ``Run.get`` reads the run store."""
+    flyte.init(root_dir=project)
+    wf = load_module(str(project / "same.py"), project)
+    live = flyte.with_runcontext(name="live-run").run(wf.fanout, n=3)
+    assert live.outputs() == (5,)
+    assert handle_values(live) == handle_values(Run.get("live-run"))
+    assert [a.task_name for a in live.actions()] == ["same.fanout", *["same.square"] * 3]
 
 
 # -- flyte run --follow on a devbox --------------------------------------------------------------------

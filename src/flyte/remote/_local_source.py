@@ -137,11 +137,16 @@ class TreeSource:
         self.root = root
         self.store = store
         self.url = url
+        self._index: dict[str, ActionNode] = {}
 
     def _node(self, run_name: str, name: str) -> ActionNode | None:
         if run_name != self.root.id.run_name:
             return None
-        return next((n for n in self.root.walk() if n.name == name), None)
+        node = self._index.get(name)
+        if node is None:  # an action added since the index was made (or none of that name)
+            self._index = {n.name: n for n in self.root.walk()}
+            node = self._index.get(name)
+        return node
 
     @property
     def label(self) -> str:
