@@ -216,6 +216,11 @@ def test_the_handle_of_a_local_run_reads_as_its_record_does(project: Path) -> No
     assert live.outputs() == (5,)
     assert handle_values(live) == handle_values(Run.get("live-run"))
     assert [a.task_name for a in live.actions()] == ["same.fanout", *["same.square"] * 3]
+    # a recorded run's watch gives each action's last phase, then ends (the run is over)
+    events = list(Run.get("live-run").watch())
+    assert sorted((e.action, e.phase) for e in events) == sorted(
+        (a.name, "succeeded") for a in live.actions()
+    )
 
 
 # -- flyte run --follow on a devbox --------------------------------------------------------------------
