@@ -214,7 +214,7 @@ class RunGroup(click.Group):
     help="Fail a task whose Resources exceed this machine instead of running it clamped to the machine.",
 )
 @click.option(
-    "-f", "--follow", is_flag=True, help="On a control plane: stream phases and logs until the run ends."
+    "-f", "--follow", is_flag=True, help="On a control plane: show the live action tree until the run ends."
 )
 @click.option(
     "-p", "--project", default=None, help="Project the run belongs to (recorded; flyte.current_project())."
