@@ -243,11 +243,10 @@ async def run_local(
         store.watch_abort(config.name, abort_from_store, on_action=abort_action_from_store)
         store.start_committer()
     url = Path(config.run_base_dir).as_uri()
-    value: Any = None
     capture.start()
     try:
         with process_env({**task.env_vars, **config.env_vars}):
-            value = await controller.run_root(task, args, kwargs)
+            await controller.run_root(task, args, kwargs)  # its outputs are read from the tree
     except asyncio.CancelledError:
         root = controller.root
         reason = root.abort_reason if root is not None and root.abort_reason else "cancelled"
@@ -271,7 +270,11 @@ async def run_local(
             from flyte.notify._local import notify_run_end
 
             await notify_run_end(config, task, controller)
-    return Run(config.name, controller.root, task, value=value, url=url)
+    from flyte.remote._local_source import StoreSource, TreeSource
+
+    assert controller.root is not None  # a run without a root raised above
+    recorded = StoreSource(store, flyte_home()) if store is not None else None
+    return Run(TreeSource(controller.root, recorded, url), config.name, task=task)
 
 
 def with_runcontext(

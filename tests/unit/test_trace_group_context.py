@@ -54,7 +54,7 @@ async def nests_task_in_trace() -> int:
 def test_traces_are_recorded_on_the_calling_action():
     run = flyte.run(uses_traces)
     assert run.outputs()[0] == 3 + 3 + 6
-    traces = run.action._node.traces
+    traces = run.source.get_traces(run.name, "a0")
     assert [t.name for t in traces] == ["fetch", "stream", "parse", "sync_stream"]
     assert all(t.error is None and t.outputs is not None for t in traces)
 
@@ -85,7 +85,7 @@ async def catches_trace_error() -> str:
 def test_trace_errors_are_recorded_and_propagate():
     run = flyte.run(catches_trace_error)
     assert run.outputs()[0] == "caught"
-    (entry,) = run.action._node.traces
+    (entry,) = run.source.get_traces(run.name, "a0")
     assert entry.error == "KeyError: 'gone'"
 
 

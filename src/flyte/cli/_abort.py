@@ -16,11 +16,11 @@ import click
 
 import flyte
 from flyte._internal.run_config import flyte_home, new_run_name
-from flyte._internal.store import ActionRecord, TaskCache
+from flyte._internal.store import TaskCache
 from flyte.cli._errors import fail
 from flyte.cli._groups import delete
-from flyte.cli._inspect import open_run_store, require_action, require_run, walk_tree
-from flyte.cli._run import failure_message, report_success
+from flyte.cli._inspect import open_local_store, open_source, require_action, require_run
+from flyte.cli._run import failure_message, failure_origin, report_run
 from flyte.errors import ActionNotFoundError
 from flyte.models import ActionPhase
 
@@ -69,17 +69,17 @@ def abort_run(name: str, reason: str, wait: bool, timeout: float) -> None:
       flyte abort run NAME
       flyte abort run NAME --reason "wrong inputs" --no-wait
     """
-    store = open_run_store()
-    record = require_run(store, name)
+    source = open_source()
+    record = require_run(source, name)
     if record.ended_at is not None:
         fail(f"Run '{name}' is not running: it already ended as {record.phase.value}")
-    if not store.request_abort(name, reason):
-        record = store.get_run(name) or record
+    if not source.request_abort(name, reason):
+        record = source.get_run(name) or record
         fail(f"Run '{name}' is not running: it ended as {record.phase.value}")
     if not wait:
         click.echo(f"Abort of run '{name}' requested; the process running it will stop it shortly.")
         return
-    record = _poll_until(lambda: store.get_run(name) or record, lambda r: r.ended_at is not None, timeout)
+    record = _poll_until(lambda: source.get_run(name) or record, lambda r: r.ended_at is not None, timeout)
     if record.ended_at is None:
         click.echo(f"Abort of run '{name}' requested; it is still stopping after {timeout:g}s.")
     elif record.phase is ActionPhase.ABORTED:
@@ -114,11 +114,11 @@ def abort_action(run_name: str, action_name: str, reason: str, wait: bool, timeo
       flyte abort action RUN a3
       flyte abort action RUN a3 --reason "stuck on a bad shard" --no-wait
     """
-    store = open_run_store()
-    action = require_action(store, run_name, action_name)
+    source = open_source()
+    action = require_action(source, run_name, action_name)
     if action.phase.is_terminal:
         fail(f"Action '{action_name}' of run '{run_name}' is not running: it ended as {action.phase.value}")
-    if not store.request_action_abort(run_name, action_name, reason):
+    if not source.request_action_abort(run_name, action_name, reason):
         fail(f"Run '{run_name}' is not running, so its action '{action_name}' cannot be aborted")
     if not wait:
         click.echo(
@@ -127,7 +127,7 @@ def abort_action(run_name: str, action_name: str, reason: str, wait: bool, timeo
         )
         return
     action = _poll_until(
-        lambda: store.get_action(run_name, action_name) or action, lambda a: a.phase.is_terminal, timeout
+        lambda: source.get_action(run_name, action_name) or action, lambda a: a.phase.is_terminal, timeout
     )
     if not action.phase.is_terminal:
         click.echo(f"Abort of action '{action_name}' requested; it is still stopping after {timeout:g}s.")
@@ -150,30 +150,15 @@ def _poll_until(read: Callable[[], T], done: Callable[[T], bool], timeout: float
 # -- rerun ----------------------------------------------------------------------------------------
 
 
-def _origin(actions: list[ActionRecord], error: BaseException) -> ActionRecord | None:
-    """The deepest failed action carrying ``error`` (by type and message): where the failure started."""
-    found = None
-    for action, _depth in walk_tree(actions):
-        if action.name == "a0" and found is None:
-            found = action
-        if (
-            action.phase in (ActionPhase.FAILED, ActionPhase.TIMED_OUT)
-            and action.error_type == type(error).__name__
-            and action.error_message == str(error)
-        ):
-            found = action
-    return found
-
-
 def _report_failure(name: str, error: BaseException) -> NoReturn:
     """Exit 1 with the same message ``flyte run`` prints for a failed run."""
-    store = open_run_store()
-    record = store.get_run(name)
+    source = open_source()
+    record = source.get_run(name)
     if record is None:  # the run never started (its task could not be loaded, ...)
         fail(str(error), error)
-    origin = _origin(store.list_actions(name), error)
+    origin = failure_origin(source.list_actions(name))
     where = f"task '{origin.task_name}' (action {origin.name})" if origin else f"task '{record.task_name}'"
-    fail(failure_message(name, record.phase, where, error), error)
+    fail(failure_message(name, record.phase, where, f"{type(error).__name__}: {error}"), error)
 
 
 @click.command("rerun")
@@ -185,16 +170,16 @@ def _report_failure(name: str, error: BaseException) -> NoReturn:
 )
 @click.option("--name", default=None, help="Name of the new run (default: a random name).")
 def rerun(run_name: str, recover: bool, name: str | None) -> None:
-    """Run the task of RUN_NAME again with the same inputs, as a new local run.
+    """Run the task of RUN_NAME again with the same inputs, as a new run (where RUN_NAME ran).
 
     \b
     Examples:
       flyte rerun r3k2j1h0g9f8e7d6
       flyte rerun r3k2j1h0g9f8e7d6 --recover --name second-try
     """
-    store = open_run_store()
-    require_run(store, run_name)
-    if name is not None and store.get_run(name) is not None:
+    source = open_source()
+    require_run(source, run_name)
+    if name is not None and source.get_run(name) is not None:
         fail(f"A run named '{name}' already exists; choose another name")
     new_name = name or new_run_name()
     started = time.monotonic()
@@ -204,7 +189,8 @@ def rerun(run_name: str, recover: bool, name: str | None) -> None:
         fail(str(e), e)
     except Exception as e:
         _report_failure(new_name, e)
-    report_success(run, time.monotonic() - started)
+    run.wait()  # a rerun on a control plane is only queued when flyte.rerun returns
+    report_run(run, time.monotonic() - started)
 
 
 # -- delete local-cache ------------------------------------------------------------------------
@@ -218,8 +204,7 @@ def delete_local_cache() -> None:
     Examples:
       flyte delete local-cache
     """
-    store = open_run_store()
-    removed = TaskCache(store).clear()
+    removed = TaskCache(open_local_store()).clear()
     click.echo(
         f"Removed {removed} entr{'y' if removed == 1 else 'ies'} from the local task cache ({flyte_home()})."
     )

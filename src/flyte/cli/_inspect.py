@@ -1,7 +1,9 @@
-"""``flyte get runs|run|action|io|logs``: inspect the runs recorded in the local run store.
+"""``flyte get runs|run|action|io|logs|report``: inspect recorded runs.
 
-Everything here reads the run store under ``$FLYTE_HOME`` and never writes to it, except that
-runs whose process died are marked failed first (as ``flyte.remote.Run.get`` does), so that a
+Every command reads through one ``RunSource`` (``flyte.remote._source``), the interface
+``flyte.remote.Run`` reads too: the run store under ``$FLYTE_HOME``, or the configured control
+plane. The printing code is the same for both, so a run prints the same wherever it ran. Nothing
+here writes, except that the local store marks runs whose process died as failed first, so that a
 killed run does not show as running forever. Importing this module registers the commands on
 the ``get`` group of ``flyte.cli._groups``.
 """
@@ -45,6 +47,8 @@ from flyte.cli._format import (
 from flyte.cli._groups import get
 from flyte.cli._params import parse_pairs
 from flyte.models import ActionPhase
+from flyte.remote._local_source import StoreSource
+from flyte.remote._source import RunSource
 from flyte.types import TypeEngine
 
 __all__ = ["get"]
@@ -78,51 +82,48 @@ def store_option(fn: Any) -> Any:
     )(fn)  # fmt: skip
 
 
-def store_label() -> str:
-    """Where the last ``open_run_store`` reads from, for the line that says so."""
-    ctx = click.get_current_context(silent=True)
-    return str(ctx.find_root().meta.get("flyte.store_label", "")) if ctx else ""
+def open_local_store() -> RunStore:
+    """The run store of ``$FLYTE_HOME`` itself (for what only this machine has: its task cache)."""
+    try:
+        return open_store(flyte_home())
+    except Exception as e:  # a corrupt or unreadable database
+        fail(f"cannot open the run store in {flyte_home()}: {e}", e)
 
 
-def open_run_store() -> RunStore:
-    """The run store of ``$FLYTE_HOME``, with runs of dead processes marked failed; or, when a
-    control plane is configured (and ``--local`` was not given), the same reads answered by the
-    server."""
+def open_source() -> RunSource:
+    """Where a command reads runs: the configured control plane (unless ``--local`` was given),
+    else the run store of ``$FLYTE_HOME``."""
     from flyte.cli._remote import remote_configured
 
     ctx = click.get_current_context(silent=True)
-    meta = ctx.find_root().meta if ctx else {}
-    chosen = meta.get("flyte.store")
+    chosen = ctx.find_root().meta.get("flyte.store") if ctx else None
     if chosen == "remote" and not remote_configured():
         fail("--remote: no control plane is configured (flyte create config, or --endpoint URL)")
     if chosen != "local" and remote_configured():
-        from flyte._initialize import get_init_config
-        from flyte.remote._records import RemoteRecords
+        from flyte.remote._records import HttpSource
         from flyte.remote._remote_run import client_from_config
 
-        meta["flyte.store_label"] = f"the control plane at {get_init_config().endpoint}"
-        return RemoteRecords(client_from_config())  # type: ignore[return-value]
-    meta["flyte.store_label"] = f"the local store in {flyte_home()}"
+        return HttpSource(client_from_config())
+    source = StoreSource(open_local_store(), flyte_home())
     try:
-        store = open_store(flyte_home())
-        store.reap_dead_runs()
-    except Exception as e:  # a corrupt or unreadable database
-        fail(f"cannot open the run store in {flyte_home()}: {e}", e)
-    return store
+        source.store.reap_dead_runs()
+    except Exception as e:
+        fail(f"cannot read the run store in {flyte_home()}: {e}", e)
+    return source
 
 
-def require_run(store: RunStore, name: str) -> RunRecord:
+def require_run(source: RunSource, name: str) -> RunRecord:
     """The run named ``name``; exits 1 with ``Error: No run named '...'`` when there is none."""
-    record = store.get_run(name)
+    record = source.get_run(name)
     if record is None:
-        fail(f"No run named '{name}' in {flyte_home()}")
+        fail(f"No run named '{name}' in {source.label}")
     return record
 
 
-def require_action(store: RunStore, run: str, name: str) -> ActionRecord:
+def require_action(source: RunSource, run: str, name: str) -> ActionRecord:
     """One action of a run; exits 1 when the run or the action does not exist."""
-    require_run(store, run)
-    record = store.get_action(run, name)
+    require_run(source, run)
+    record = source.get_action(run, name)
     if record is None:
         fail(f"Run '{run}' has no action named '{name}'")
     return record
@@ -231,16 +232,16 @@ def _list_runs(
     output_format: str,
     labels: dict[str, str] | None = None,
 ) -> None:
-    store = open_run_store()
+    source = open_source()
     wanted = [ActionPhase(p) for p in phases]
-    records = store.list_runs(phases=wanted, task_name=task, limit=limit, labels=labels or {})
+    records = source.list_runs(phases=wanted, task_name=task, limit=limit, labels=labels or {})
     if output_format == "json":
         echo_json([run_to_dict(r) for r in records])
         return
     if not records:
-        click.echo(f"No runs recorded in {store_label()}.")
+        click.echo(f"No runs recorded in {source.label}.")
         return
-    click.echo(f"Runs from {store_label()}:", err=True)
+    click.echo(f"Runs from {source.label}:", err=True)
     now = time.time()
     rows = [
         [
@@ -327,9 +328,9 @@ def get_run(
     if name is None:
         _list_runs(phases, task, limit, output_format)
         return
-    store = open_run_store()
-    run = require_run(store, name)
-    actions = store.list_actions(name)
+    source = open_source()
+    run = require_run(source, name)
+    actions = source.list_actions(name)
     if output_format == "json":
         tree = [action_to_dict(a, depth=d) for a, d in walk_tree(actions)]
         echo_json({"run": run_to_dict(run), "actions": tree})
@@ -337,12 +338,11 @@ def get_run(
     _print_tree(run, actions)
 
 
-def left_behind(store: RunStore, action: ActionRecord) -> dict[str, Any]:
+def left_behind(source: RunSource, action: ActionRecord) -> dict[str, Any]:
     """What an action left besides its outputs: its report, its ``@flyte.trace`` calls (with
     inputs and outputs) and its checkpoints (checkpoints of local runs only)."""
     traces = []
-    get_traces = getattr(store, "get_traces", None)
-    for t in get_traces(action.run_name, action.name) if callable(get_traces) else []:
+    for t in source.get_traces(action.run_name, action.name):
         traces.append(
             {
                 "name": t.name,
@@ -353,12 +353,7 @@ def left_behind(store: RunStore, action: ActionRecord) -> dict[str, Any]:
                 "error": t.error,
             }
         )
-    checkpoints: list[str] = []
-    if not hasattr(store, "client"):
-        root = flyte_home() / "runs" / action.run_name / action.name / "checkpoints"
-        if root.is_dir():
-            checkpoints = sorted(str(p) for p in root.iterdir())
-    return {"report": action.report_path, "traces": traces, "checkpoints": checkpoints}
+    return {"report": action.report_path, "traces": traces, "checkpoints": source.checkpoints(action)}
 
 
 def _print_left_behind(extra: dict[str, Any]) -> None:
@@ -377,9 +372,9 @@ def _print_left_behind(extra: dict[str, Any]) -> None:
             click.echo(f"  {path}")
 
 
-def _print_action(store: RunStore, action: ActionRecord) -> None:
+def _print_action(source: RunSource, action: ActionRecord) -> None:
     now = time.time()
-    children = [a for a in store.list_actions(action.run_name) if a.parent == action.name]
+    children = [a for a in source.list_actions(action.run_name) if a.parent == action.name]
     error = error_text(action.error_type, action.error_message)
     fields = [
         ("Run", action.run_name),
@@ -410,7 +405,7 @@ def _print_action(store: RunStore, action: ActionRecord) -> None:
         click.echo("")
         click.echo("Traceback of the error:")
         click.echo("  " + action.traceback.rstrip().replace("\n", "\n  "))
-    _print_left_behind(left_behind(store, action))
+    _print_left_behind(left_behind(source, action))
 
 
 @get.command("action")
@@ -426,28 +421,28 @@ def get_action(run_name: str, action_name: str | None, output_format: str) -> No
       flyte get action NAME
       flyte get action NAME a1 -of yaml
     """
-    store = open_run_store()
+    source = open_source()
     if action_name is None:
-        require_run(store, run_name)
-        actions = store.list_actions(run_name)
+        require_run(source, run_name)
+        actions = source.list_actions(run_name)
         if output_format == "json":
             echo_json([action_to_dict(a) for a in actions])
         else:
             now = time.time()
             print_table(_TREE_HEADERS, [_action_row(a, 0, now) for a in actions])
         return
-    action = require_action(store, run_name, action_name)
+    action = require_action(source, run_name, action_name)
     if output_format == "json":
         data = action_to_dict(action)
         data["history"] = [
             {"phase": e.phase.value, "at": iso_time(e.at), "attempt": e.attempt} for e in action.history
         ]
-        data["children"] = [a.name for a in store.list_actions(run_name) if a.parent == action_name]
+        data["children"] = [a.name for a in source.list_actions(run_name) if a.parent == action_name]
         data["traceback"] = action.traceback
-        data.update(left_behind(store, action))
+        data.update(left_behind(source, action))
         echo_json(data)
         return
-    _print_action(store, action)
+    _print_action(source, action)
 
 
 def _print_values(title: str, values: Any, missing: str) -> None:
@@ -486,9 +481,9 @@ def get_io(
     """
     if inputs_only and outputs_only:
         raise click.UsageError("give either --inputs-only or --outputs-only, not both")
-    store = open_run_store()
-    action = require_action(store, run_name, action_name)
-    raw_inputs, raw_outputs = store.action_io(run_name, action_name)
+    source = open_source()
+    action = require_action(source, run_name, action_name)
+    raw_inputs, raw_outputs = source.action_io(run_name, action_name)
     inputs = _decode(raw_inputs) if raw_inputs is not None else {}
     outputs = _decode(raw_outputs) if action.phase is ActionPhase.SUCCEEDED else None
     if output_format == "json":
@@ -525,12 +520,12 @@ def get_logs(
       flyte get logs NAME
       flyte get logs NAME a1 --show-ts --stream stderr
     """
-    store = open_run_store()
+    source = open_source()
     if action_name is None:
-        require_run(store, run_name)
+        require_run(source, run_name)
     else:
-        require_action(store, run_name, action_name)
-    records = [r for r in store.get_logs(run_name, action_name) if not streams or r.stream in streams]
+        require_action(source, run_name, action_name)
+    records = [r for r in source.get_logs(run_name, action_name) if not streams or r.stream in streams]
     if output_format == "json":
         echo_json(
             [
@@ -569,16 +564,17 @@ def get_report(run_name: str, action_name: str, output: Path | None) -> None:
       flyte get report NAME
       flyte get report NAME a1 -o report.html
     """
-    store = open_run_store()
-    action = require_action(store, run_name, action_name)
+    source = open_source()
+    action = require_action(source, run_name, action_name)
     if not action.report_path:
         fail(f"Action '{action_name}' of run '{run_name}' has no report (its task was not report=True)")
     if output is None:
         click.echo(action.report_path)  # a local path, or the server's URL of it
         return
-    read_report = getattr(store, "read_report", None)  # a control plane serves the report itself
+    data = source.read_report(action)
+    if data is None:
+        fail(f"cannot copy the report {action.report_path} to {output}: it is missing")
     try:
-        data = read_report(action) if callable(read_report) else Path(action.report_path).read_bytes()
         output.write_bytes(data)
     except OSError as e:
         fail(f"cannot copy the report {action.report_path} to {output}: {e.strerror or e}", e)

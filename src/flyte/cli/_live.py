@@ -1,8 +1,10 @@
-"""A live view of a local run: its action tree, phases and fan-out progress, refreshed in place.
+"""A live view of a run: its action tree, phases and fan-out progress, refreshed in place.
 
 ``LiveView(controller_getter)`` wraps the execution of a run. In a terminal it shows a rich
-``Live`` display that a refresh thread redraws ~8 times a second from the controller's in-memory
-tree of ``ActionNode`` objects; it only reads their attributes and never changes them. Elsewhere
+``Live`` display that a refresh thread redraws ~8 times a second from a tree of nodes: the
+controller's in-memory ``ActionNode`` objects for a local run, or ``RecordNode`` objects built
+from a ``RunSource``'s records for a run followed on a control plane (``flyte.cli._follow``). It
+only reads their attributes (``TreeNode``) and never changes them. Elsewhere
 (pipes, files, CI) it prints one summary line when the run ends, such as
 ``12 actions: 11 succeeded, 1 failed``.
 
@@ -16,10 +18,10 @@ from __future__ import annotations
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from rich.console import Console, RenderableType
 from rich.live import Live
@@ -28,13 +30,41 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from flyte._internal.controllers._action import ActionNode
 from flyte.cli._format import PHASE_STYLES, format_duration, summarize
-from flyte.models import ActionPhase
+from flyte.models import ActionID, ActionPhase
 
 ControllerGetter = Callable[[], Any]
-"""Returns the running controller (anything with a ``root: ActionNode | None``), an ActionNode
-itself, or None while the run has not started."""
+"""Returns the running controller (anything with a ``root: ActionNode | None``), a root node
+itself (``TreeNode``), or None while the run has not started."""
+
+
+class TreeNode(Protocol):
+    """What the renderer reads of an action (``ActionNode`` and ``RecordNode`` have it)."""
+
+    @property
+    def id(self) -> ActionID: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def task_name(self) -> str: ...
+    @property
+    def group(self) -> str | None: ...
+    @property
+    def phase(self) -> ActionPhase: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def cache_status(self) -> str | None: ...
+    @property
+    def error(self) -> BaseException | None: ...
+    @property
+    def abort_reason(self) -> str | None: ...
+    @property
+    def duration(self) -> float | None: ...
+    @property
+    def children(self) -> Sequence[TreeNode]: ...
+    def walk(self) -> Iterable[TreeNode]: ...
+
 
 REFRESH_PER_SECOND = 8.0
 COLLAPSE_AT = 4
@@ -63,7 +93,7 @@ class RenderOptions:
 # -- counting ----------------------------------------------------------------------------------------
 
 
-def phase_counts(nodes: Iterable[ActionNode]) -> Counter[ActionPhase]:
+def phase_counts(nodes: Iterable[TreeNode]) -> Counter[ActionPhase]:
     """How many of ``nodes`` are in each phase."""
     return Counter(node.phase for node in nodes)
 
@@ -73,7 +103,7 @@ def format_counts(counts: Counter[ActionPhase]) -> str:
     return ", ".join(f"{counts[p]} {p.value}" for p in _PHASE_ORDER if counts.get(p))
 
 
-def summary_line(root: ActionNode) -> str:
+def summary_line(root: TreeNode) -> str:
     """``12 actions: 11 succeeded, 1 failed`` for the whole tree under ``root``."""
     counts = phase_counts(root.walk())
     total = sum(counts.values())
@@ -87,7 +117,7 @@ def _phase(phase: ActionPhase) -> Text:
     return Text(phase.value, style=PHASE_STYLES.get(phase, ""))
 
 
-def node_label(node: ActionNode) -> Text:
+def node_label(node: TreeNode) -> Text:
     """One action: name, task, phase, duration, attempts, cache status and error."""
     label = Text()
     label.append(node.name, style="bold")
@@ -108,7 +138,7 @@ def node_label(node: ActionNode) -> Text:
     return label
 
 
-def group_line(task_name: str, group: str | None, members: list[ActionNode]) -> Table:
+def group_line(task_name: str, group: str | None, members: list[TreeNode]) -> Table:
     """One line for many sibling actions of a task: a progress bar and counts per phase."""
     counts = phase_counts(members)
     total = len(members)
@@ -133,18 +163,18 @@ def group_line(task_name: str, group: str | None, members: list[ActionNode]) -> 
     return grid
 
 
-def _add_children(branch: Tree, node: ActionNode, depth: int, opts: RenderOptions) -> None:
+def _add_children(branch: Tree, node: TreeNode, depth: int, opts: RenderOptions) -> None:
     children = list(node.children)  # a snapshot: the run's loop may append meanwhile
     if not children:
         return
     if depth >= opts.max_depth:
         branch.add(Text(f"… {len(children)} child actions not shown", style="dim"))
         return
-    buckets: dict[tuple[str, str | None], list[ActionNode]] = {}
+    buckets: dict[tuple[str, str | None], list[TreeNode]] = {}
     for child in children:
         buckets.setdefault((child.task_name, child.group), []).append(child)
     shown = 0
-    hidden: list[ActionNode] = []
+    hidden: list[TreeNode] = []
     for (task_name, group), members in buckets.items():
         if shown >= opts.max_entries:
             hidden.extend(members)
@@ -168,15 +198,15 @@ def _add_children(branch: Tree, node: ActionNode, depth: int, opts: RenderOption
         branch.add(Text(f"… {len(hidden)} more actions: {format_counts(phase_counts(hidden))}", style="dim"))
 
 
-def _add_node(parent: Tree, node: ActionNode, depth: int, opts: RenderOptions) -> None:
+def _add_node(parent: Tree, node: TreeNode, depth: int, opts: RenderOptions) -> None:
     branch = parent.add(node_label(node))
     _add_children(branch, node, depth, opts)
 
 
-def render_tree(root: ActionNode, opts: RenderOptions | None = None) -> Tree:
+def render_tree(root: TreeNode, opts: RenderOptions | None = None, run_name: str | None = None) -> Tree:
     """The run under ``root`` as a rich Tree, big sibling sets collapsed (see the module doc)."""
     opts = opts or RenderOptions()
-    header = Text(f"Run {root.id.run_name}", style="bold")
+    header = Text(f"Run {run_name or root.id.run_name}", style="bold")
     header.append(f"  {summary_line(root)}", style="dim")
     tree = Tree(header, guide_style="dim")
     _add_node(tree, root, 0, opts)
@@ -186,10 +216,10 @@ def render_tree(root: ActionNode, opts: RenderOptions | None = None) -> Tree:
 # -- the live view ----------------------------------------------------------------------------------
 
 
-def _root_of(found: Any) -> ActionNode | None:
-    if found is None or isinstance(found, ActionNode):
+def _root_of(found: Any) -> TreeNode | None:
+    if found is None or hasattr(found, "walk"):  # a root node itself
         return found
-    return getattr(found, "root", None)
+    return getattr(found, "root", None)  # a controller
 
 
 class _HeldStream:
@@ -270,7 +300,7 @@ class LiveView:
         self._held: list[tuple[str, _HeldStream]] = []
         self._last: RenderableType = Text("Starting the run…", style="dim")
 
-    def root(self) -> ActionNode | None:
+    def root(self) -> TreeNode | None:
         """The root action of the run, once the controller has one."""
         try:
             return _root_of(self._getter())

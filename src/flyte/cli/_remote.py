@@ -1,11 +1,11 @@
-"""The CLI against a control plane: ``flyte create config`` and the remote side of ``run``,
-``abort run`` and ``rerun``.
+"""The CLI against a control plane: ``flyte create config`` and the remote side of ``run``
+(``abort`` and ``rerun`` read and act through a ``RunSource``, the same code for both sides).
 
 Importing this module registers ``config`` on the ``create`` group. ``flyte run`` without
 ``--local`` calls :func:`execute_remote` when :func:`remote_configured` finds an endpoint (from
 ``flyte.init``, ``-c/--config``, ``$FLYTE_CONFIG`` or ``./.flyte/config.yaml``); it submits the run,
-prints its URL, and with ``--follow`` streams phase changes and log lines until the run ends,
-then reports it the way a local run is reported.
+prints its URL, and with ``--follow`` shows the live action tree a local run shows
+(``flyte.cli._follow``) until the run ends, then reports it the way a local run is reported.
 """
 
 from __future__ import annotations
@@ -21,26 +21,18 @@ import click
 from flyte._initialize import get_init_config, init_from_config, is_initialized, read_config
 from flyte._internal.run_config import flyte_home
 from flyte.cli._errors import fail, note
+from flyte.cli._follow import follow
 from flyte.cli._groups import create
-from flyte.cli._run import failure_message, report_success
-from flyte.errors import ActionNotFoundError, BaseRuntimeError
-from flyte.models import ActionPhase
+from flyte.cli._run import report_run
+from flyte.errors import BaseRuntimeError
 
-if TYPE_CHECKING:  # the client (httpx) is imported when a command needs it, not with the CLI
-    from flyte.remote._remote_run import RemoteRun, RunEvent
+if TYPE_CHECKING:
+    pass
 
-__all__ = ["abort_remote", "create", "execute_remote", "remote_configured", "rerun_remote_cli"]
+__all__ = ["create", "execute_remote", "remote_configured"]
 
 DEVBOX_FILE = "devbox.json"
 """Written by ``flyte start devbox`` under FLYTE_HOME: ``{"endpoint": ..., "api_key": ...}``."""
-
-_PHASE_COLORS = {
-    "succeeded": "green",
-    "failed": "red",
-    "timed_out": "red",
-    "aborted": "yellow",
-    "running": "cyan",
-}
 
 
 # -- flyte create config ----------------------------------------------------------------------------
@@ -179,47 +171,6 @@ def remote_configured() -> bool:
     return get_init_config().is_remote
 
 
-def _print_event(event: RunEvent, tasks: dict[str, str]) -> None:
-    when = time.strftime("%H:%M:%S", time.localtime(event.at))
-    if event.kind == "phase":
-        label = tasks.get(event.action, "")
-        phase = click.style(event.phase or "?", fg=_PHASE_COLORS.get(event.phase or ""))
-        click.echo(f"{when} {event.action} {label} {phase}".replace("  ", " "))
-    else:
-        click.echo(f"{when} [{event.action}] {event.line}", err=event.stream == "stderr")
-
-
-def follow(run: RemoteRun) -> None:
-    """Stream a run's phase changes and log lines until it ends."""
-    tasks: dict[str, str] = {}
-    for event in run.watch():
-        if event.kind == "phase" and event.action not in tasks:
-            try:
-                tasks.update({a.name: a.task_name for a in run.actions()})
-            except ActionNotFoundError:
-                pass
-        _print_event(event, tasks)
-
-
-def report_remote(run: RemoteRun, elapsed: float) -> None:
-    """Exit 1 with the failure line of a failed run, else print its outputs."""
-    phase = run.phase
-    if phase is ActionPhase.SUCCEEDED:
-        report_success(run, elapsed)
-        return
-    actions = run.actions()
-    origin = next((a for a in actions if a.name == "a0"), None)
-    message = origin.error_message if origin is not None else None
-    for action in actions:  # the deepest action with the root's error: where the failure started
-        if action.phase in (ActionPhase.FAILED, ActionPhase.TIMED_OUT) and action.error_message == message:
-            origin = action
-    where = f"task '{origin.task_name}' (action {origin.name})" if origin else f"task '{run.task_name}'"
-    error = origin.error if origin is not None else None
-    detail = origin.error_message if origin is not None else None  # the original type, also for CustomError
-    message = failure_message(run.name, phase, where, error)
-    fail(f"Run {run.name} {phase.value}: {where} raised {detail}" if detail else message, error)
-
-
 def execute_remote(task: Any, run_opts: dict[str, Any], inputs: dict[str, Any]) -> None:
     """``flyte run FILE TASK`` against the configured control plane."""
     from flyte.cli._run import runner_for
@@ -240,46 +191,4 @@ def execute_remote(task: Any, run_opts: dict[str, Any], inputs: dict[str, Any]) 
     except KeyboardInterrupt:
         click.echo(f"Stopped following; run {run.name} goes on (abort it with `flyte abort run {run.name}`).")
         raise SystemExit(130) from None
-    report_remote(run, time.monotonic() - started)
-
-
-# -- flyte abort run / flyte rerun (remote) -----------------------------------------------------------
-
-
-def abort_remote(name: str, reason: str, wait: bool, timeout: float) -> None:
-    """``flyte abort run NAME`` against the control plane."""
-    from flyte.remote._remote_run import get_run
-
-    try:
-        run = get_run(name)
-        if run.done():
-            fail(f"Run '{name}' is not running: it already ended as {run.phase.value}")
-        run.abort(reason)
-        if not wait:
-            click.echo(f"Abort of run '{name}' requested.")
-            return
-        run.wait(timeout=timeout)
-    except TimeoutError:
-        click.echo(f"Abort of run '{name}' requested; it is still stopping after {timeout:g}s.")
-        return
-    except (ActionNotFoundError, BaseRuntimeError) as e:
-        fail(str(e), e)
-    if run.phase is ActionPhase.ABORTED:
-        click.echo(f"Run '{name}' aborted: {reason}")
-    else:
-        click.echo(f"Run '{name}' ended as {run.phase.value} before the abort took effect.")
-
-
-def rerun_remote_cli(run_name: str, recover: bool, name: str | None, follow_run: bool = True) -> None:
-    """``flyte rerun RUN`` against the control plane."""
-    from flyte.remote._remote_run import rerun_remote
-
-    started = time.monotonic()
-    try:
-        run = rerun_remote(run_name, recover=recover, name=name)
-    except (ActionNotFoundError, BaseRuntimeError) as e:
-        fail(str(e), e)
-    click.echo(f"Run {run.name} submitted: {run.url}")
-    if follow_run:
-        follow(run)
-        report_remote(run, time.monotonic() - started)
+    report_run(run, time.monotonic() - started)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
-from flyte._internal.controllers._action import ActionNode
 from flyte._internal.controllers.local import LocalController
 from flyte._internal.loader import find_task, load_module, tasks_in
 from flyte._internal.run_config import new_run_name
+from flyte._internal.store import ActionRecord
 from flyte._run import _Runner, run_local
 from flyte._syncify import run_sync
 from flyte._task import TaskTemplate
 from flyte.cli._errors import fail, note, shorten
+from flyte.cli._format import error_text
 from flyte.cli._live import LiveView
 from flyte.cli._params import options_for, parse_pairs, values_from_cli
 from flyte.models import ActionPhase
@@ -29,13 +30,23 @@ def _parse_env(values: tuple[str, ...]) -> dict[str, str]:
     return parse_pairs(values, "-e/--env")
 
 
-def _failed_action(root: ActionNode) -> ActionNode:
-    """The deepest failed action carrying the run's error: where the failure started."""
-    error = root.error
+_FAILED = (ActionPhase.FAILED, ActionPhase.TIMED_OUT)
+
+
+def failure_origin(actions: list[ActionRecord]) -> ActionRecord | None:
+    """The deepest failed action carrying the root's error (same type and message): where the
+    failure started. The same rule for every source, since records are all a source gives."""
+    from flyte.cli._inspect import walk_tree
+
+    root = next((a for a in actions if a.name == "a0"), None)
     found = root
-    for node in root.walk():
-        if node.error is error and node.phase in (ActionPhase.FAILED, ActionPhase.TIMED_OUT):
-            found = node
+    for action, _depth in walk_tree(actions):
+        same = root is not None and (action.error_type, action.error_message) == (
+            root.error_type,
+            root.error_message,
+        )
+        if same and action.phase in _FAILED:
+            found = action
     return found
 
 
@@ -43,10 +54,28 @@ def _format_value(value: Any) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
-def failure_message(run_name: str, phase: ActionPhase, where: str, error: BaseException | None) -> str:
-    """The one-line message for a failed run: which task raised what."""
-    detail = f"{type(error).__name__}: {error}" if error is not None else phase.value
+def failure_message(run_name: str, phase: ActionPhase, where: str, detail: str | None) -> str:
+    """The one-line message for a failed run: which task raised what (``detail``: ``Type: message``)."""
+    detail = detail or phase.value
     return f"Run {run_name} {phase.value}: {where} raised {shorten(detail, f'flyte get run {run_name}')}"
+
+
+def report_failure(run: Run) -> NoReturn:
+    """Exit 1 with the line saying which task of ``run`` raised what (local and remote runs alike)."""
+    actions = run.source.list_actions(run.name)
+    origin = failure_origin(actions)
+    root = next((a for a in actions if a.name == "a0"), None)
+    where = f"task '{origin.task_name}' (action {origin.name})" if origin else f"task '{run.task_name}'"
+    detail = error_text(root.error_type, root.error_message) if root is not None else None
+    error = run.action.error if root is not None else None
+    fail(failure_message(run.name, run.phase, where, detail), error)
+
+
+def report_run(run: Run, elapsed: float) -> None:
+    """How ``flyte run`` ends: the outputs of a succeeded run, else exit 1 with its failure."""
+    if run.phase is not ActionPhase.SUCCEEDED:
+        report_failure(run)
+    report_success(run, elapsed)
 
 
 def report_success(run: Run, elapsed: float) -> None:
@@ -79,16 +108,10 @@ def _execute(task: TaskTemplate, run_opts: dict[str, Any], inputs: dict[str, Any
             run_local(task, (), inputs, config, raise_errors=False, on_controller=controllers.append)
         )
     elapsed = time.monotonic() - started
-    root = run.action._node
-    assert root is not None  # a local run's handle holds its tree
-    for node in root.walk():
-        if node.report_path:
-            click.echo(f"Report of {node.task_name} ({node.name}): {node.report_path}", err=True)
-    if run.phase is not ActionPhase.SUCCEEDED:
-        origin = _failed_action(root)
-        where = f"task '{origin.task_name}' (action {origin.name})"
-        fail(failure_message(run.name, run.phase, where, root.error), root.error)
-    report_success(run, elapsed)
+    for action in run.actions():
+        if action.report_path:
+            click.echo(f"Report of {action.task_name} ({action.name}): {action.report_path}", err=True)
+    report_run(run, elapsed)
 
 
 def runner_for(mode: str, run_opts: dict[str, Any]) -> _Runner:
@@ -191,7 +214,7 @@ class RunGroup(click.Group):
     help="Fail a task whose Resources exceed this machine instead of running it clamped to the machine.",
 )
 @click.option(
-    "-f", "--follow", is_flag=True, help="On a control plane: stream phases and logs until the run ends."
+    "-f", "--follow", is_flag=True, help="On a control plane: show the live action tree until the run ends."
 )
 @click.option(
     "-p", "--project", default=None, help="Project the run belongs to (recorded; flyte.current_project())."

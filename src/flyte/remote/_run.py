@@ -1,8 +1,10 @@
 """Run and Action handles: the object ``flyte.run`` returns, and lookups of recorded runs.
 
-A handle reads either the live action tree of a run executing in this process, or the run
-store (``Run.get``, ``Run.listall``), so the same calls work during and after a run, from any
-process.
+A handle is a name, a ``RunSource`` (``flyte.remote._source``) and the last record read from
+it. The source is the run store of this machine, the action tree of a run this process has just
+executed, or a control plane's HTTP API; the handle's code is the same for all three, so a
+property means the same thing wherever the run was executed. Records of unfinished actions are
+read again on each access; ended ones never change and are kept.
 """
 
 from __future__ import annotations
@@ -15,23 +17,36 @@ from typing import TYPE_CHECKING, Any, Literal
 from flyte._initialize import get_init_config
 from flyte._internal.redaction import redact_error
 from flyte._internal.run_config import flyte_home
-from flyte._internal.runtime.convert import decode_inputs
-from flyte._internal.store import ActionRecord, RunRecord, RunStore, open_store
+from flyte._internal.store import ActionRecord, RunRecord
 from flyte._syncify import syncify
 from flyte.errors import ActionNotFoundError, RuntimeUserError, user_error_of
 from flyte.models import ActionPhase
 from flyte.remote._data import ActionInputs, ActionOutputs, ordered_outputs
+from flyte.remote._source import RunEvent, RunSource
 from flyte.types import TypeEngine
 
 if TYPE_CHECKING:
-    from flyte._internal.controllers._action import ActionNode
     from flyte._task import TaskTemplate
 
-WAIT_POLL_SECONDS = 0.1
+WAIT_POLL_SECONDS = 30.0
+"""Longest single wait handed to ``RunSource.wait_action`` (a long poll on a control plane)."""
+RUNNING_POLL_SECONDS = 0.1
+"""How often ``wait(wait_for="running")`` looks again: a source tells when actions end, not start."""
 
 
-def _store() -> RunStore:
-    return open_store(flyte_home())
+def default_source() -> RunSource:
+    """The source ``Run.get`` / ``Run.listall`` read: the control plane ``flyte.init`` named,
+    else the run store of ``$FLYTE_HOME``."""
+    if get_init_config().is_remote:
+        from flyte.remote._records import HttpSource  # the HTTP client loads only for remote reads
+        from flyte.remote._remote_run import client_from_config
+
+        return HttpSource(client_from_config())
+    from flyte._internal.store import open_store
+    from flyte.remote._local_source import StoreSource
+
+    home = flyte_home()
+    return StoreSource(open_store(home), home)
 
 
 def _untyped(data: bytes | None) -> dict[str, Any]:
@@ -40,113 +55,133 @@ def _untyped(data: bytes | None) -> dict[str, Any]:
     return values
 
 
+def _error_message(error_type: str | None, message: str | None) -> str | None:
+    return None if error_type is None else f"{error_type}: {message}"
+
+
+def _near(task: TaskTemplate | None) -> tuple[str, ...]:
+    """Modules a recorded error's class may be found in (the task's own module)."""
+    module = getattr(getattr(task, "func", None), "__module__", None)
+    return (module,) if module else ()
+
+
+def _decode_outputs(data: bytes | None, task: TaskTemplate | None) -> ActionOutputs:
+    """Encoded outputs as the tuple users read: typed and named by ``task`` when it is known."""
+    if task is None:
+        return ordered_outputs(_untyped(data))
+    declared = task.interface.outputs
+    if not declared:  # as the reference's local runs: a task returning None gives (None,)
+        return ActionOutputs((None,))
+    values = TypeEngine.decode_values(data, declared) if data else {}
+    names = list(declared)
+    return ActionOutputs(tuple(values.get(k) for k in names), names=names if names[0] != "o0" else None)
+
+
 class Action:
     """One action of a run: name, task, phase, attempts, timing, and its inputs and outputs."""
 
-    def __init__(self, run_name: str, node: ActionNode | None = None, record: ActionRecord | None = None):
-        self.run_name = run_name
-        self._node = node
+    def __init__(self, source: RunSource, record: ActionRecord, task: TaskTemplate | None = None):
+        self._source = source
         self._record = record
+        self._task = task
+        """The action's task when this process knows it (the root of a run it started)."""
 
     @classmethod
     def get(cls, run_name: str, name: str) -> Action:
         """A recorded action; raises ``flyte.errors.ActionNotFoundError`` when there is none."""
-        if get_init_config().is_remote:
-            from flyte.remote._remote_run import get_action
-
-            return get_action(run_name, name)
-        record = _store().get_action(run_name, name)
+        source = default_source()
+        record = source.get_action(run_name, name)
         if record is None:
-            raise ActionNotFoundError(f"Run '{run_name}' has no action named '{name}'")
-        return cls(run_name, record=record)
+            raise ActionNotFoundError(f"Run '{run_name}' has no action named '{name}' in {source.label}")
+        return cls(source, record)
 
-    def _fresh(self) -> ActionRecord | None:
-        if self._node is None and self._record is not None and not self._record.phase.is_terminal:
-            self._record = _store().get_action(self.run_name, self._record.name) or self._record
+    @property
+    def record(self) -> ActionRecord:
+        """The action as last read (read again while it has not ended)."""
+        if not self._record.phase.is_terminal:
+            self._record = self._source.get_action(self._record.run_name, self._record.name) or self._record
         return self._record
 
     @property
+    def run_name(self) -> str:
+        return self._record.run_name
+
+    @property
     def name(self) -> str:
-        return self._node.name if self._node is not None else self._record.name  # type: ignore[union-attr]
+        return self._record.name
 
     @property
     def task_name(self) -> str:
-        return self._node.task_name if self._node is not None else self._record.task_name  # type: ignore[union-attr]
-
-    @property
-    def phase(self) -> ActionPhase:
-        return self._node.phase if self._node is not None else self._fresh().phase  # type: ignore[union-attr]
-
-    @property
-    def attempts(self) -> int:
-        return self._node.attempts if self._node is not None else self._fresh().attempts  # type: ignore[union-attr]
+        return self._record.task_name
 
     @property
     def group(self) -> str | None:
-        return self._node.group if self._node is not None else self._record.group  # type: ignore[union-attr]
+        return self._record.group
+
+    @property
+    def phase(self) -> ActionPhase:
+        return self.record.phase
+
+    @property
+    def attempts(self) -> int:
+        return self.record.attempts
 
     @property
     def cache_status(self) -> str | None:
-        return self._node.cache_status if self._node is not None else self._fresh().cache_status  # type: ignore[union-attr]
+        return self.record.cache_status
 
     @property
     def error(self) -> BaseException | None:
-        """The exception object (live runs only; recorded runs keep ``error_message``)."""
-        return self._node.error if self._node is not None else None
+        """The exception the action ended with (rebuilt from its type name and message when the
+        run was executed elsewhere); None unless it failed, timed out or was aborted."""
+        return self._source.error_of(self.record, _near(self._task))
 
     @property
     def error_message(self) -> str | None:
-        if self._node is not None:
-            err = self._node.error
-            return None if err is None else f"{type(err).__name__}: {err}"
-        record = self._fresh()
-        if record is None or record.error_type is None:
-            return None
-        return f"{record.error_type}: {record.error_message}"
+        record = self.record
+        return _error_message(record.error_type, record.error_message)
 
     @property
     def duration(self) -> float | None:
-        return self._node.duration if self._node is not None else self._fresh().duration  # type: ignore[union-attr]
+        """Seconds from its start to its end (or to now, while it runs); None before it starts."""
+        record = self.record
+        if record.started_at is None:
+            return None
+        return (record.ended_at or time.time()) - record.started_at
 
     @property
     def report_path(self) -> str | None:
-        """The HTML report written by a ``report=True`` task, if any."""
-        return self._node.report_path if self._node is not None else self._fresh().report_path  # type: ignore[union-attr]
+        """Where the HTML report of a ``report=True`` task is (a path, or the server's URL of it)."""
+        return self.record.report_path
 
     def done(self) -> bool:
         return self.phase.is_terminal
 
     @property
     def children(self) -> list[Action]:
-        if self._node is not None:
-            return [Action(self.run_name, node=c) for c in self._node.children]
-        return [
-            Action(self.run_name, record=r)
-            for r in _store().list_actions(self.run_name)
-            if r.parent == self.name
-        ]
+        found = self._source.list_actions(self.run_name)
+        return [Action(self._source, r) for r in found if r.parent == self.name]
 
     def inputs(self) -> ActionInputs:
-        """The action's inputs by name (decoded without the task's types for recorded runs)."""
-        data = (
-            self._node.inputs if self._node is not None else _store().action_io(self.run_name, self.name)[0]
-        )
+        """The action's inputs by name (typed when this process has the task, else as decoded
+        without its types)."""
+        data = self._source.action_io(self.run_name, self.name)[0]
+        if self._task is not None and data:
+            from flyte._internal.runtime.convert import decode_inputs
+
+            return ActionInputs(decode_inputs(self._task, data))
         return ActionInputs(_untyped(data))
 
     def outputs(self) -> ActionOutputs:
         """The action's outputs as a tuple; raises if it has not succeeded."""
-        if self.phase is not ActionPhase.SUCCEEDED:
-            raise RuntimeUserError(
-                "NoOutputs", f"Action '{self.name}' has no outputs: it is {self.phase.value}"
-            )
-        data = (
-            self._node.outputs if self._node is not None else _store().action_io(self.run_name, self.name)[1]
-        )
-        return ordered_outputs(_untyped(data))
+        phase = self.phase
+        if phase is not ActionPhase.SUCCEEDED:
+            raise RuntimeUserError("NoOutputs", f"Action '{self.name}' has no outputs: it is {phase.value}")
+        return _decode_outputs(self._source.action_io(self.run_name, self.name)[1], self._task)
 
     def logs(self) -> list[str]:
         """Captured stdout, stderr and logging lines of the action, in order."""
-        return [f"[{r.stream}] {r.line}" for r in _store().get_logs(self.run_name, self.name)]
+        return [f"[{r.stream}] {r.line}" for r in self._source.get_logs(self.run_name, self.name)]
 
     @classmethod
     def listall(
@@ -159,6 +194,24 @@ class Action:
             if not wanted or action.phase in wanted:
                 yield action
 
+    def _wait_sync(self, wait_for: str, timeout: float | None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        what = f"Action '{self.name}' of run '{self.run_name}'"
+        while True:
+            phase = self.phase
+            if phase.is_terminal or (wait_for == "running" and phase is not ActionPhase.QUEUED):
+                return
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise TimeoutError(f"{what} is still {phase.value} after {timeout}s")
+            if wait_for == "running":
+                time.sleep(min(RUNNING_POLL_SECONDS, left or RUNNING_POLL_SECONDS))
+                continue
+            found = self._source.wait_action(self.run_name, self.name, min(WAIT_POLL_SECONDS, left or 1e9))
+            if found is None:
+                raise ActionNotFoundError(f"{what} is no longer recorded in {self._source.label}")
+            self._record = found
+
     @syncify
     async def wait(
         self,
@@ -167,25 +220,17 @@ class Action:
         timeout: float | None = None,
     ) -> None:
         """Block until the action ends (or starts running, with ``wait_for="running"``)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            phase = await asyncio.to_thread(lambda: self.phase)
-            if phase.is_terminal or (wait_for == "running" and phase is not ActionPhase.QUEUED):
-                return
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"Action '{self.name}' of run '{self.run_name}' is still {phase.value} after {timeout}s"
-                )
-            await asyncio.sleep(WAIT_POLL_SECONDS)
+        await asyncio.to_thread(self._wait_sync, wait_for, timeout)
 
     @syncify
     async def abort(self, reason: str = "aborted by the user") -> None:
         """Abort the action and what runs under it (``flyte abort action``): its parent's call raises
         ``ActionAbortedError``, which the parent may catch. Aborting ``a0`` aborts the run."""
         if self.name == "a0":
-            await Run.get(self.run_name).abort.aio(reason)
+            await Run(self._source, self.run_name).abort.aio(reason)
             return
-        if not _store().request_action_abort(self.run_name, self.name, reason) and not self.done():
+        asked = await asyncio.to_thread(self._source.request_action_abort, self.run_name, self.name, reason)
+        if not asked and not self.done():
             raise RuntimeUserError(
                 "AbortFailed",
                 f"Run '{self.run_name}' of action '{self.name}' is not running in a live process",
@@ -200,62 +245,69 @@ class Run:
 
     ``flyte.run`` returns one; ``Run.get(name)`` and ``Run.listall()`` find recorded runs.
     ``outputs()`` gives the root task's outputs as a tuple, ``wait()`` blocks until the run ends,
-    ``abort()`` stops it (also when it runs in another process).
+    ``abort()`` stops it (also when it runs in another process or on a control plane).
     """
 
     def __init__(
         self,
+        source: RunSource,
         name: str,
-        root: ActionNode | None = None,
-        task: TaskTemplate | None = None,
-        value: Any = None,
-        url: str = "",
         record: RunRecord | None = None,
+        task: TaskTemplate | None = None,
     ):
+        self._source = source
         self._name = name
-        self._root = root
-        self._task = task
-        self._value = value
-        self._url = url
         self._record = record
+        self._task = task
+        """The root task when this process started the run: its outputs are then typed."""
 
     # -- lookups ---------------------------------------------------------------------------------------
 
     @classmethod
     def get(cls, name: str) -> Run:
         """A recorded run by name; raises ``flyte.errors.ActionNotFoundError`` when there is none."""
-        if get_init_config().is_remote:
-            from flyte.remote._remote_run import get_run
-
-            return get_run(name)
-        store = _store()
-        store.reap_dead_runs()
-        record = store.get_run(name)
+        source = default_source()
+        record = source.get_run(name)
         if record is None:
-            raise ActionNotFoundError(f"No run named '{name}' in {flyte_home()}")
-        return cls(name, record=record, url=(flyte_home() / "runs" / name).as_uri())
+            raise ActionNotFoundError(f"No run named '{name}' in {source.label}")
+        return cls(source, name, record)
 
     @classmethod
     def listall(
-        cls, in_phase: tuple[ActionPhase | str, ...] = (), task_name: str | None = None, limit: int = 100
+        cls,
+        in_phase: tuple[ActionPhase | str, ...] | None = None,
+        task_name: str | None = None,
+        task_version: str | None = None,
+        created_by_subject: str | None = None,
+        sort_by: Any = None,
+        limit: int = 100,
+        project: str | None = None,
+        domain: str | None = None,
+        with_labels: dict[str, str] | None = None,
     ) -> Iterator[Run]:
-        """Recorded runs, newest first, optionally only those in the given phases or of a task."""
-        if get_init_config().is_remote:
-            from flyte.remote._remote_run import list_runs
+        """Recorded runs, newest first, optionally only those in the given phases, of a task, of a
+        project or domain, or with all the given labels. ``task_version``, ``created_by_subject``
+        and ``sort_by`` are accepted for compatibility (runs here are not versioned nor owned)."""
+        source = default_source()
+        phases = tuple(ActionPhase(p) for p in in_phase or ())
+        labels = dict(with_labels or {})
+        labels.update({k: v for k, v in (("project", project), ("domain", domain)) if v})
+        for record in source.list_runs(phases=phases, task_name=task_name, limit=limit, labels=labels):
+            yield cls(source, record.name, record)
 
-            yield from list_runs(in_phase, task_name, limit)
-            return
-        store = _store()
-        store.reap_dead_runs()
-        phases = tuple(ActionPhase(p) for p in in_phase)
-        for record in store.list_runs(phases=phases, task_name=task_name, limit=limit):
-            yield cls(record.name, record=record, url=(flyte_home() / "runs" / record.name).as_uri())
+    @property
+    def source(self) -> RunSource:
+        """Where this handle reads the run from."""
+        return self._source
 
-    def _fresh(self) -> RunRecord:
-        if self._record is None or not self._record.phase.is_terminal or self._record.ended_at is None:
-            store = _store()
-            store.reap_dead_runs()
-            self._record = store.get_run(self._name) or self._record
+    @property
+    def record(self) -> RunRecord:
+        """The run as last read (read again until it has ended)."""
+        if self._record is None or self._record.ended_at is None:
+            found = self._source.get_run(self._name)
+            if found is None and self._record is None:
+                raise ActionNotFoundError(f"No run named '{self._name}' in {self._source.label}")
+            self._record = found or self._record
         assert self._record is not None
         return self._record
 
@@ -267,37 +319,35 @@ class Run:
 
     @property
     def url(self) -> str:
-        return self._url
+        return self._source.run_url(self._name)
 
     @property
     def phase(self) -> ActionPhase:
-        if self._root is not None:
-            return self._root.phase
-        return self._fresh().phase
+        return self.record.phase
 
     @property
     def task_name(self) -> str:
-        return self._root.task_name if self._root is not None else self._fresh().task_name
+        return self.record.task_name
 
     @property
     def error_message(self) -> str | None:
-        return self.action.error_message if self._root is not None else self._error_from_record()
-
-    def _error_from_record(self) -> str | None:
-        record = self._fresh()
-        return None if record.error_type is None else f"{record.error_type}: {record.error_message}"
+        record = self.record
+        return _error_message(record.error_type, record.error_message)
 
     @property
     def action(self) -> Action:
-        if self._root is not None:
-            return Action(self._name, node=self._root)
-        return Action.get(self._name, "a0")
+        """The root action ``a0``."""
+        record = self._source.get_action(self._name, "a0")
+        if record is None:
+            raise ActionNotFoundError(f"Run '{self._name}' has no root action in {self._source.label}")
+        return Action(self._source, record, self._task)
 
     def actions(self) -> list[Action]:
         """Every action of the run, parents before children."""
-        if self._root is not None:
-            return [Action(self._name, node=n) for n in self._root.walk()]
-        return [Action(self._name, record=r) for r in _store().list_actions(self._name)]
+        return [
+            Action(self._source, r, self._task if r.name == "a0" else None)
+            for r in self._source.list_actions(self._name)
+        ]
 
     def done(self) -> bool:
         return self.phase.is_terminal
@@ -312,65 +362,76 @@ class Run:
         timeout: float | None = None,
     ) -> None:
         """Block until the run ends (or starts running, with ``wait_for="running"``)."""
+        try:
+            await asyncio.to_thread(self._wait_root, wait_for, timeout)
+        except TimeoutError:
+            raise TimeoutError(f"Run '{self._name}' is still {self.phase.value} after {timeout}s") from None
+
+    def _wait_root(self, wait_for: str, timeout: float | None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            phase = self.phase
-            if phase.is_terminal or (wait_for == "running" and phase is not ActionPhase.QUEUED):
+        record = self._source.get_action(self._name, "a0")
+        while record is None:  # the run is recorded before its root action is
+            if self.done():
                 return
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"Run '{self._name}' is still {phase.value} after {timeout}s")
-            await asyncio.sleep(WAIT_POLL_SECONDS)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"Run '{self._name}' has not started after {timeout}s")
+            time.sleep(RUNNING_POLL_SECONDS)
+            record = self._source.get_action(self._name, "a0")
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        Action(self._source, record)._wait_sync(wait_for, left)
+        if wait_for == "terminal":
+            self._settle(left)
+
+    def _settle(self, timeout: float | None) -> None:
+        """After ``a0`` ended, the run's own record ends a moment later (its end is written last)."""
+        deadline = time.monotonic() + (timeout if timeout is not None else WAIT_POLL_SECONDS)
+        while not self.record.phase.is_terminal and time.monotonic() < deadline:
+            time.sleep(RUNNING_POLL_SECONDS)
 
     @syncify
     async def outputs(self) -> ActionOutputs:
-        """The root task's outputs as a tuple; raises the run's error if it did not succeed."""
-        if self._root is None:
-            return self.action.outputs()
-        if self._root.phase is not ActionPhase.SUCCEEDED:
-            if self._root.error is not None:
-                raise redact_error(user_error_of(self._root.error))  # it leaves the run: no secrets
-            raise RuntimeUserError(
-                "NoOutputs", f"Run '{self._name}' has no outputs: it is {self._root.phase.value}"
-            )
-        assert self._task is not None
-        n = len(self._task.interface.outputs)
-        if n == 0:  # as the reference's local runs: a task returning None gives (None,)
-            return ActionOutputs((None,))
-        names = list(self._task.interface.outputs)
-        if n == 1:
-            return ActionOutputs((self._value,), names=names if names != ["o0"] else None)
-        return ActionOutputs(tuple(self._value), names=names if names[0] != "o0" else None)
+        """The root task's outputs as a tuple, once the run has ended; raises its error if it did
+        not succeed."""
+        return await asyncio.to_thread(self._outputs_sync)
+
+    def _outputs_sync(self) -> ActionOutputs:
+        self._wait_root("terminal", None)
+        root = self.action
+        if root.phase is not ActionPhase.SUCCEEDED:
+            error = root.error
+            if error is None:
+                what = f"Run '{self._name}' has no outputs: it is {root.phase.value}"
+                raise RuntimeUserError("NoOutputs", what)
+            raise redact_error(user_error_of(error))  # it leaves the run: no secrets
+        return root.outputs()
 
     @syncify
     async def inputs(self) -> ActionInputs:
         """The root task's inputs by name."""
-        if self._root is not None and self._task is not None:
-            return ActionInputs(decode_inputs(self._task, self._root.inputs))
-        return self.action.inputs()
+        return await asyncio.to_thread(lambda: self.action.inputs())
 
     @syncify
     async def abort(self, reason: str = "aborted by the user") -> None:
         """Stop the run: its unfinished actions end as aborted. Works across processes."""
-        if not _store().request_abort(self._name, reason) and not self.done():
+        asked = await asyncio.to_thread(self._source.request_abort, self._name, reason)
+        if not asked and not self.done():
             raise RuntimeUserError("AbortFailed", f"Run '{self._name}' is not running in a live process")
+
+    def watch(self) -> Iterator[RunEvent]:
+        """Phase changes and log lines of every action as they happen, until the run ends."""
+        return self._source.watch(self._name)
 
     def get_logs(self, action: str = "a0") -> list[str]:
         """The captured output lines of one action of the run (the root action by default)."""
-        found = self.action if action == "a0" else next((a for a in self.actions() if a.name == action), None)
-        if found is None:
+        record = self._source.get_action(self._name, action)
+        if record is None:
             raise ActionNotFoundError(f"Run '{self._name}' has no action named '{action}'")
-        return found.logs()
+        return Action(self._source, record).logs()
 
     def get_report(self) -> str | None:
         """The HTML report of the root action (a ``report=True`` task), or None when it wrote none."""
-        path = self.action.report_path
-        if not path:
-            return None
-        try:
-            with open(path.removeprefix("file://"), encoding="utf-8") as f:
-                return f.read()
-        except OSError:
-            return None
+        data = self._source.read_report(self.action.record)
+        return None if data is None else data.decode("utf-8", errors="replace")
 
     def __repr__(self) -> str:
-        return f"Run(name={self._name!r}, phase={self.phase.value!r})"
+        return f"Run(name={self._name!r}, phase={self.phase.value!r}, url={self.url!r})"
