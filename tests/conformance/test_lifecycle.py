@@ -325,9 +325,9 @@ def test_action_errors_as_the_readers_show_them(backend: Backend) -> None:
 @pytest.mark.slow
 def test_abort_stops_a_running_sync_task(backend: Backend, marker: str) -> None:
     name = new_run_name()
-    # The body outlasts a devbox worker's heartbeat (5 s), which is when the worker learns of the
-    # abort; locally the abort reaches the body at once.
-    seconds = 7.0
+    # Shorter than a devbox worker's lease renewal (5 s): the worker's heartbeat is held by the
+    # server and answered at the abort, so the body is stopped at once there too, as locally.
+    seconds = 3.0
     finish = backend.start(wf.waits_on_sync_sleeper, name, marker=marker, seconds=seconds)
     backend.wait_for_running(name, 2)
     backend.abort(name, "stopped by the conformance suite")

@@ -57,6 +57,9 @@ log = logging.getLogger("flyte.worker")
 
 CLAIM_SECONDS = 30.0
 HEARTBEAT_SECONDS = 5.0
+"""Longest wait between lease renewals (a heartbeat long-polls for aborts meanwhile)."""
+IDLE_SECONDS = 0.2
+"""How often a worker with nothing running looks whether an attempt started."""
 MAX_CLAIM = 256
 SYNC_THREADS = 256
 """Threads for sync tasks; a sync parent blocks one while its children run elsewhere."""
@@ -90,6 +93,30 @@ async def claim_forever(
             continue
         for assignment in batch or []:
             start(assignment)
+
+
+async def keep_leases(
+    heartbeat: Callable[[float], Awaitable[set[Any] | None]], busy: Callable[[], bool]
+) -> None:
+    """Renew the leases of the running attempts for as long as there are some.
+
+    Each ``heartbeat(wait)`` is a long-poll: the server answers at once when one of the actions
+    is aborted (so an abort reaches its attempt without waiting for the next beat) and otherwise
+    after ``wait`` seconds, renewing the leases both times. ``heartbeat`` returns the aborted
+    actions, or None when the call failed. Shared by the process worker and the Ray dispatcher.
+    """
+    loop = asyncio.get_running_loop()
+    while True:
+        if not busy():
+            await asyncio.sleep(IDLE_SECONDS)
+            continue
+        started = loop.time()
+        aborted = await heartbeat(HEARTBEAT_SECONDS)
+        quick = loop.time() - started < 0.5
+        if aborted is None:
+            await asyncio.sleep(1.0)
+        elif not aborted and quick:  # a server that does not hold heartbeats: beat at the old pace
+            await asyncio.sleep(HEARTBEAT_SECONDS)
 
 
 class AttemptRunner:
@@ -345,19 +372,21 @@ class Worker:
         )
 
     async def _heartbeats(self) -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
-            await self.heartbeat()
+        await keep_leases(self.heartbeat, lambda: bool(self._running))
 
-    async def heartbeat(self) -> set[tuple[str, str]]:
-        """Renew the leases of the running actions; cancel (and return) those the server aborted."""
+    async def heartbeat(self, wait: float = 0.0) -> set[tuple[str, str]] | None:
+        """Renew the leases of the running actions; cancel (and return) those the server aborted.
+        With ``wait`` the server holds the answer until one is aborted or ``wait`` seconds pass.
+        None when the call failed."""
         actions = [[run, action, attempt] for (run, action), (attempt, _) in self._running.items()]
-        body = {"worker_id": self.worker_id, "actions": actions}
+        body = {"worker_id": self.worker_id, "actions": actions, "wait": wait}
         try:
-            answer = await self.client.acall("POST", "/api/v1/executor/heartbeat", json=body)
+            answer = await self.client.acall(
+                "POST", "/api/v1/executor/heartbeat", json=body, poll=wait or None
+            )
         except Exception as e:
             log.warning("heartbeat failed: %s", e)
-            return set()
+            return None
         aborted = {(run, action) for run, action in (answer or {}).get("abort", [])}
         for run, action in aborted:
             self.abort(run, action, "aborted on the control plane")
@@ -377,7 +406,7 @@ class Worker:
             previous[1].cancel("superseded by a newer attempt")
 
         async def confirm_abort() -> bool:
-            return key in await self.heartbeat()
+            return key in (await self.heartbeat() or ())
 
         task = asyncio.ensure_future(
             self.runner.run_assignment(assignment, lambda: key in self._aborted, confirm_abort)

@@ -246,6 +246,9 @@ class Assignment(ApiModel):
 class Heartbeat(ApiModel):
     worker_id: str
     actions: list[tuple[str, str, int]] = Field(default_factory=list)
+    wait: float = Field(default=0.0, ge=0.0, le=60.0)
+    """Long-poll: hold the answer up to this many seconds until an action of the worker is aborted
+    (the leases are renewed on arrival and again on answering), so that aborts reach it at once."""
 
 
 class HeartbeatReply(ApiModel):

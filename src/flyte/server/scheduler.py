@@ -70,6 +70,9 @@ class Scheduler:
         self.feeds = Feeds(lambda run: load_feed(store, run))
         self._sweeper: asyncio.Task[None] | None = None
         self.closing = False
+        self._lease_aborts: dict[str, set[Key]] = defaultdict(set)
+        """Per worker: its running actions aborted since it last heard (see ``wait_heartbeat``)."""
+        self._lease_events: dict[str, asyncio.Event] = {}
         self.listeners: list[Callable[[Changes], None]] = []
         """Called with every committed change (conditions, notifications); must not block."""
 
@@ -110,6 +113,8 @@ class Scheduler:
         self._notify_queue()
         self.waiters.wake_all()
         self.feeds.waiters.wake_all()
+        for event in self._lease_events.values():
+            event.set()
 
     async def stop(self) -> None:
         self.begin_shutdown()
@@ -194,6 +199,11 @@ class Scheduler:
                 self._push(a)
         for run, events in ch.events.items():
             self.feeds.publish(run, events, ended=run in ch.ended_runs)
+        for worker, key in ch.lease_aborts:
+            self._lease_aborts[worker].add(key)
+            event = self._lease_events.get(worker)
+            if event is not None:
+                event.set()
         for listen in self.listeners:
             try:
                 listen(ch)
@@ -238,6 +248,8 @@ class Scheduler:
     def _abort(self, ch: Changes, a: ActiveAction, reason: str, now: float) -> None:
         if a.phase.is_terminal:
             return
+        if a.worker is not None and a.phase is RUNNING:
+            ch.lease_aborts.append((a.worker, a.key))
         a.error_type, a.error_message = ABORTED_ERROR, reason
         self.finish(ch, a, ABORTED, now, child_reason=reason)
 
@@ -333,6 +345,32 @@ class Scheduler:
                 a.lease_expires = expires
             else:
                 stop.append((run, name))
+        told = self._lease_aborts.pop(worker, None)
+        if told:  # aborted actions claimed after the worker made this request are not in its list
+            stop.extend(key for key in told if key not in stop)
+        return stop
+
+    async def wait_heartbeat(
+        self, worker: str, actions: list[tuple[str, str, int]], wait: float
+    ) -> list[tuple[str, str]]:
+        """``heartbeat``, answered when one of ``worker``'s actions is aborted or after ``wait``
+        seconds (at most half a lease, so that leases are renewed in time), whichever is first."""
+        stop = self.heartbeat(worker, actions)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + min(wait, self.settings.lease_seconds / 2)
+        event = self._lease_events.setdefault(worker, asyncio.Event())
+        try:
+            while not stop and not self.closing:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                event.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(event.wait(), remaining)
+                stop = self.heartbeat(worker, actions)
+        finally:
+            if self._lease_events.get(worker) is event and not event.is_set():
+                del self._lease_events[worker]
         return stop
 
     def current(self, run: str, name: str, attempt: int) -> ActiveAction | None:

@@ -255,6 +255,8 @@ class Changes:
     finished: list[ActiveAction] = field(default_factory=list)
     queued: list[ActiveAction] = field(default_factory=list)
     ended_runs: set[str] = field(default_factory=set)
+    lease_aborts: list[tuple[str, Key]] = field(default_factory=list)
+    """(worker, action) for running actions aborted by this change: their workers are told at once."""
 
     def transition(self, a: ActiveAction, phase: ActionPhase, now: float) -> None:
         a.transition(phase, now)

@@ -43,7 +43,7 @@ from typing import Any
 import ray.exceptions
 
 import ray
-from flyte._bin.worker import claim_forever
+from flyte._bin.worker import claim_forever, keep_leases
 from flyte._internal.controllers._wire import error_fields
 from flyte._internal.parent_death import die_with_parent
 from flyte.errors import InitializationError, OOMError, ResourceExhaustedError, WorkerDiedError
@@ -53,7 +53,6 @@ from flyte.server.executors.ray_task import AttemptActor, WorkerConfig, run_atte
 
 log = logging.getLogger("flyte.ray")
 
-HEARTBEAT_SECONDS = 5.0
 MAX_IN_FLIGHT = 10_000
 """Ray tasks submitted and not yet ended; Ray queues those without room on a node."""
 NODES_TTL_SECONDS = 5.0
@@ -362,29 +361,31 @@ class RayDispatcher:
             log.error("could not report %s/%s: %s", a["run"], a["action"], e)
 
     async def _heartbeats(self) -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
-            await self.heartbeat()
+        await keep_leases(self.heartbeat, lambda: bool(self._flights))
 
-    async def heartbeat(self) -> None:
-        """Renew the leases of the Ray tasks; cancel those the server aborted."""
+    async def heartbeat(self, wait: float = 0.0) -> set[tuple[str, str]] | None:
+        """Renew the leases of the Ray tasks; cancel (and return) those the server aborted (a
+        long-poll of up to ``wait`` seconds, see ``keep_leases``); None when the call failed."""
         self.reap()
         flights = list(self._flights.items())
         if not flights:
-            return
+            return set()
         actions = [[run, action, f.attempt] for (run, action), f in flights]
+        body = {"worker_id": self.worker_id, "actions": actions, "wait": wait}
         try:
             answer = await self.client.acall(
-                "POST", "/api/v1/executor/heartbeat", json={"worker_id": self.worker_id, "actions": actions}
+                "POST", "/api/v1/executor/heartbeat", json=body, poll=wait or None
             )
         except Exception as e:
             log.warning("heartbeat failed: %s", e)
-            return
-        for run, action in (answer or {}).get("abort", []):
+            return None
+        aborted = {(run, action) for run, action in (answer or {}).get("abort", [])}
+        for run, action in aborted:
             flight = self._flights.get((run, action))
             if flight is not None and not flight.aborted:
                 log.info("cancelling %s/%s on Ray (aborted on the control plane)", run, action)
                 self._cancel(run, action, flight)
+        return aborted
 
     def _cancel(self, run: str, action: str, flight: _Flight) -> None:
         """Stop one attempt: ``ray.cancel`` its task (forced for a sync task), or ask its replica."""

@@ -73,7 +73,10 @@ async def claim(request: Request, body: ClaimRequest) -> list[Assignment]:
 @router.post("/heartbeat", response_model=HeartbeatReply)
 async def heartbeat(request: Request, body: Heartbeat) -> HeartbeatReply:
     """Renew the worker's leases; ``abort`` lists the actions it must cancel."""
-    return HeartbeatReply(abort=scheduler(request).heartbeat(body.worker_id, body.actions))
+    sched = scheduler(request)
+    if body.wait <= 0:
+        return HeartbeatReply(abort=sched.heartbeat(body.worker_id, body.actions))
+    return HeartbeatReply(abort=await sched.wait_heartbeat(body.worker_id, body.actions, body.wait))
 
 
 @router.post("/report", response_model=Ok)
