@@ -294,3 +294,51 @@ class Trace(ApiModel):
     error: str | None = None
     started_at: float
     ended_at: float
+
+
+# -- batched routes (docs/control-plane.md, "Throughput") ------------------------------------------------
+
+MAX_BATCH = 500
+"""Items in one batched request (children created, outputs read, attempts reported)."""
+
+
+class ActionBatch(ApiModel):
+    """``POST /runs/{run}/actions:batch``: several children of one run, created in one commit."""
+
+    actions: list[ActionCreate] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ActionBatchItem(ApiModel):
+    """The answer for one child of an ``ActionBatch``, in the order they were sent: the action
+    (``created`` False when the name existed), or the HTTP status and message the single-action
+    route would have answered."""
+
+    action: Action | None = None
+    created: bool = False
+    status: int = 201
+    error: str | None = None
+
+
+class ActionBatchResult(ApiModel):
+    results: list[ActionBatchItem]
+
+
+class OutputsRequest(ApiModel):
+    """``POST /runs/{run}/outputs:batch``: the outputs of several actions of one run."""
+
+    names: list[str] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class OutputsResult(ApiModel):
+    outputs: dict[str, str | None]
+    """Base64 outputs by action name (None while an action has none); unknown names are left out."""
+
+
+class ReportBatch(ApiModel):
+    """``POST /executor/report:batch``: the outcomes of several attempts."""
+
+    reports: list[Report] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ReportBatchResult(ApiModel):
+    results: list[Ok]

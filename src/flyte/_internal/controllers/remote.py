@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import flyte.errors as errors
 from flyte._internal.controllers._action import ActionNode, TraceEntry
-from flyte._internal.controllers._wire import b64d, b64e, error_of, q, task_ref
+from flyte._internal.controllers._batch import Coalescer
+from flyte._internal.controllers._wire import b64d, b64e, error_of, http_error, q, task_ref
 from flyte._internal.digest import identity_digest
 from flyte._internal.redaction import redact
 from flyte._internal.runtime.convert import decode_outputs, encode_inputs
@@ -55,6 +56,9 @@ DIRECT_CHECKS = 20
 """Up to this many awaited children are checked one by one; more, by listing the run's actions."""
 LOG_FLUSH_SECONDS = 0.5
 """How often captured output is posted (and always before an attempt is reported)."""
+MAX_BATCH = 500
+"""Children created (or outputs read) in one request: the server's bound (``server.models``)."""
+MAX_RUN_BATCHERS = 64
 _FEED_END = 2**62
 _TERMINAL = frozenset(p.value for p in ActionPhase if p.is_terminal)
 
@@ -139,6 +143,40 @@ class _RunWatch:
                 self._end(action["name"], action["phase"])
 
 
+class _RunBatches:
+    """The child creations and output reads of one run, coalesced per event-loop step (``_batch``)."""
+
+    def __init__(self, client: ApiClient, run: str):
+        self.client = client
+        self.run = run
+        self.create: Coalescer[dict[str, Any], dict[str, Any]] = Coalescer(self._create, MAX_BATCH)
+        self.outputs: Coalescer[str, str | None] = Coalescer(self._outputs, MAX_BATCH)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.create._queued or self.create._inflight or self.outputs._queued
+                    or self.outputs._inflight)  # fmt: skip
+
+    async def _create(self, bodies: list[dict[str, Any]]) -> list[dict[str, Any] | Exception]:
+        path = f"/api/v1/runs/{q(self.run)}/actions:batch"
+        answer = await self.client.acall("POST", path, json={"actions": bodies})
+        results: list[dict[str, Any] | Exception] = []
+        single = f"/api/v1/runs/{q(self.run)}/actions"  # errors read as the single-action route's
+        for item in answer["results"]:
+            if item.get("action") is not None:
+                results.append(item["action"])
+            else:  # the error the single-action route would have answered
+                results.append(http_error(int(item["status"]), item.get("error") or "", "POST", single,
+                                          self.client.endpoint))  # fmt: skip
+        return results
+
+    async def _outputs(self, names: list[str]) -> list[str | None | Exception]:
+        path = f"/api/v1/runs/{q(self.run)}/outputs:batch"
+        found = (await self.client.acall("POST", path, json={"names": names}))["outputs"]
+        missing = f"Run '{self.run}' has no action named '{{}}'"
+        return [found[n] if n in found else errors.ActionNotFoundError(missing.format(n)) for n in names]
+
+
 # -- the controller ---------------------------------------------------------------------------------------
 
 
@@ -212,6 +250,20 @@ class RemoteController:
         self._background: set[asyncio.Future[Any]] = set()
         self._waiting: dict[ActionNode, int] = {}
         self._on_park = on_park
+        self._runs: dict[str, _RunBatches] = {}
+
+    def _batches(self, run: str) -> _RunBatches:
+        found = self._runs.get(run)
+        if found is None:
+            if len(self._runs) > MAX_RUN_BATCHERS:  # runs this worker no longer serves: forget them
+                self._runs = {r: b for r, b in self._runs.items() if b.busy}
+            found = self._runs[run] = _RunBatches(self.client, run)
+        return found
+
+    @property
+    def batched_requests(self) -> int:
+        """Batched creation and output requests sent so far (benchmarks and tests)."""
+        return sum(b.create.requests + b.outputs.requests for b in self._runs.values())
 
     @property
     def parked(self) -> int:
@@ -262,8 +314,7 @@ class RemoteController:
             "custom_context": dict(tctx.custom_context),
         }
         run = parent_node.id.run_name or ""
-        path = f"/api/v1/runs/{q(run)}/actions"
-        action = await self.client.acall("POST", path, json=body)
+        action = await self._batches(run).create.submit(body)
         node = ActionNode(action_id, task.name, parent_node, group, b"")  # kept to be cancelled, not data
         node.handle = asyncio.current_task()
         parent_node.children.append(node)
@@ -283,8 +334,8 @@ class RemoteController:
         if node.phase is not ActionPhase.SUCCEEDED:
             node.error = error_of(action, near=_modules_of(task))
             raise errors.user_error_of(node.error)
-        io = await self.client.acall("GET", f"{path}/{q(action_id.name)}/io")
-        return decode_outputs(task, b64d(io.get("outputs_b64")) or b"")
+        outputs = await self._batches(run).outputs.submit(action_id.name)
+        return decode_outputs(task, b64d(outputs) or b"")
 
     def submit_sync(
         self, task: TaskTemplate[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any], parent: Frame
