@@ -24,16 +24,11 @@ def _has_non_finite(value: Any) -> bool:
 
 class ApiModel(BaseModel):
     """Every API object: numbers are finite (``1e999`` or ``NaN`` in a body is a 422, never a 500
-    when the value is stored or sent back), also in the extra fields a ``TaskRef`` keeps."""
+    when the value is stored or sent back). Typed fields are checked by pydantic itself
+    (``allow_inf_nan=False``); the untyped values a ``TaskRef`` keeps are walked by its own
+    validator (walking every model's input cost a sizeable share of the server's CPU per action)."""
 
     model_config = ConfigDict(allow_inf_nan=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _finite_numbers(cls, data: Any) -> Any:
-        if _has_non_finite(data):
-            raise ValueError("numbers must be finite (no Infinity, NaN or values like 1e999)")
-        return data
 
 
 class CacheSpec(ApiModel):
@@ -62,6 +57,14 @@ class TaskRef(ApiModel):
     """What a worker needs to find and run a task."""
 
     model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _finite_numbers(cls, data: Any) -> Any:
+        """Also the extra fields and ``resources`` (untyped) hold finite numbers only."""
+        if _has_non_finite(data):
+            raise ValueError("numbers must be finite (no Infinity, NaN or values like 1e999)")
+        return data
 
     name: str = Field(min_length=1)
     module: str | None = None

@@ -59,12 +59,18 @@ LOG_FLUSH_SECONDS = 0.5
 MAX_BATCH = 500
 """Children created (or outputs read) in one request: the server's bound (``server.models``)."""
 MAX_RUN_BATCHERS = 64
+MAX_CACHED_REFS = 1024
 _FEED_END = 2**62
 _TERMINAL = frozenset(p.value for p in ActionPhase if p.is_terminal)
 
 
 class _RunWatch:
-    """Tells when actions of one run end, from the run's event feed: one long-poll for all."""
+    """Tells when actions of one run end, from the run's event feed: one long-poll for all.
+
+    A caller that is about to create children calls :meth:`begin` first (and :meth:`release`
+    after it waited): the feed's position is then known before the children exist, so none of
+    their endings can go by unseen and the children need not be checked one by one at start.
+    """
 
     def __init__(self, client: ApiClient, run: str, on_idle: Callable[[_RunWatch], None]):
         self.client = client
@@ -74,6 +80,37 @@ class _RunWatch:
         self._ended: dict[str, str] = {}
         """Terminal phases seen since this watch started (an ending can arrive before its waiter)."""
         self._task: asyncio.Task[None] | None = None
+        self._since: int | None = None
+        """The feed position every ending after which is seen (None: not known yet)."""
+        self._positioning: asyncio.Future[None] | None = None
+        self._users = 0
+
+    async def begin(self) -> None:
+        """Register a caller about to create children; returns once the feed position is known."""
+        self._users += 1
+        if self._since is not None:
+            return
+        if self._positioning is None or self._positioning.done():
+            self._positioning = asyncio.ensure_future(self._position())
+        try:
+            await asyncio.shield(self._positioning)
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        self._users -= 1
+        if self._users <= 0 and not self._pending and (self._task is None or self._task.done()):
+            self._on_idle(self)
+
+    async def _position(self) -> None:
+        if self._since is None:
+            self._since = await self._feed_end()
+
+    async def _feed_end(self) -> int:
+        path = f"/api/v1/runs/{q(self.run)}/watch"
+        answer = await self.client.acall("GET", path, params={"since": _FEED_END, "timeout": 0}, poll=0)
+        return int(answer["seq"])
 
     async def phase(self, name: str) -> str:
         """The terminal phase of action ``name``, once it has one."""
@@ -99,15 +136,13 @@ class _RunWatch:
 
     async def _follow(self) -> None:
         path = f"/api/v1/runs/{q(self.run)}/watch"
-        since: int | None = None
-        checked = 0.0
+        since = self._since
+        checked = time.monotonic() if since is not None else 0.0  # positioned before: nothing missed
         try:
             while self._pending:
                 if since is None:  # (re)start at the feed's end, then look at what we wait for
-                    answer = await self.client.acall(
-                        "GET", path, params={"since": _FEED_END, "timeout": 0}, poll=0
-                    )
-                    since, checked = int(answer["seq"]), 0.0
+                    since, checked = await self._feed_end(), 0.0
+                    self._since = since
                 if time.monotonic() - checked > RECONCILE_SECONDS:
                     await self._reconcile()
                     checked = time.monotonic()
@@ -121,15 +156,17 @@ class _RunWatch:
                         self._end(e["action"], e["phase"])
                 late = time.monotonic() - started > WATCH_SECONDS + 10  # retried through an outage
                 since = None if seq < since or late or answer.get("done") else seq
+                self._since = since
         except Exception as e:  # the server is gone for good, or the run is: callers get the error
             for future in self._pending.values():
                 if not future.done():
                     future.set_exception(e)
             self._pending.clear()
         finally:
-            self._ended.clear()
-            if not self._pending:
-                self._on_idle(self)
+            if self._users <= 0:
+                self._ended.clear()
+                if not self._pending:
+                    self._on_idle(self)
 
     async def _reconcile(self) -> None:
         names = list(self._pending)
@@ -251,6 +288,22 @@ class RemoteController:
         self._waiting: dict[ActionNode, int] = {}
         self._on_park = on_park
         self._runs: dict[str, _RunBatches] = {}
+        self._refs: dict[tuple[int, str, str], tuple[TaskTemplate[Any, Any], dict[str, Any]]] = {}
+
+    def _task_ref(self, task: TaskTemplate[Any, Any], parent: RunningAction) -> dict[str, Any]:
+        """The child's ``TaskRef``, built once per template and parent bundle (it resolves files
+        and hashes code: too slow to repeat for each of a thousand calls of the same task)."""
+        if getattr(task, "wire_ref", None) is not None:  # a deployed task: its own, every time
+            ref = task_ref(task, parent.bundle_key, parent.bundle_dir)
+        else:
+            key = (id(task), parent.bundle_key, str(parent.bundle_dir))
+            found = self._refs.get(key)
+            if found is None or found[0] is not task:
+                if len(self._refs) >= MAX_CACHED_REFS:
+                    self._refs.clear()
+                found = self._refs[key] = (task, task_ref(task, parent.bundle_key, parent.bundle_dir))
+            ref = found[1]
+        return {**ref, "project": parent.id.project, "domain": parent.id.domain}
 
     def _batches(self, run: str) -> _RunBatches:
         found = self._runs.get(run)
@@ -304,30 +357,31 @@ class RemoteController:
         body = {
             "name": action_id.name,
             "parent": parent_node.name,
-            "task": {
-                **task_ref(task, parent_node.bundle_key, parent_node.bundle_dir),
-                "project": parent_node.id.project,
-                "domain": parent_node.id.domain,
-            },
+            "task": self._task_ref(task, parent_node),
             "inputs_b64": b64e(data),
             "group": group,
             "custom_context": dict(tctx.custom_context),
         }
         run = parent_node.id.run_name or ""
-        action = await self._batches(run).create.submit(body)
-        node = ActionNode(action_id, task.name, parent_node, group, b"")  # kept to be cancelled, not data
-        node.handle = asyncio.current_task()
-        parent_node.children.append(node)
-        if not ActionPhase(action["phase"]).is_terminal:
-            self._park(parent_node)
-            try:
-                action = await self._wait(run, action_id.name)
-            except asyncio.CancelledError:
-                node.phase = ActionPhase.ABORTED
-                raise
-            finally:
-                node.handle = None
-                self._unpark(parent_node)
+        watch = self._watch(run)
+        await watch.begin()
+        try:
+            action = await self._batches(run).create.submit(body)
+            node = ActionNode(action_id, task.name, parent_node, group, b"")  # to be cancelled, not data
+            node.handle = asyncio.current_task()
+            parent_node.children.append(node)
+            if not ActionPhase(action["phase"]).is_terminal:
+                self._park(parent_node)
+                try:
+                    action = await self._wait(watch, run, action_id.name)
+                except asyncio.CancelledError:
+                    node.phase = ActionPhase.ABORTED
+                    raise
+                finally:
+                    node.handle = None
+                    self._unpark(parent_node)
+        finally:
+            watch.release()
         node.handle = None
         node.phase = ActionPhase(action["phase"])
         node.cache_status = action.get("cache_status")
@@ -420,10 +474,13 @@ class RemoteController:
                 child.abort_reason = reason
                 child.handle.cancel(reason)
 
-    async def _wait(self, run: str, name: str) -> dict[str, Any]:
+    def _watch(self, run: str) -> _RunWatch:
         watch = self._watches.get(run)
         if watch is None:
             watch = self._watches[run] = _RunWatch(self.client, run, self._idle)
+        return watch
+
+    async def _wait(self, watch: _RunWatch, run: str, name: str) -> dict[str, Any]:
         phase = await watch.phase(name)
         if phase == ActionPhase.SUCCEEDED.value:
             return {"phase": phase}
