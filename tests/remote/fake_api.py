@@ -289,7 +289,9 @@ def create_fake_app(plane: FakeControlPlane) -> FastAPI:
         results = []
         for item in body["actions"]:
             if (run, item["parent"]) not in plane.actions:
-                results.append({"status": 404, "error": f"Run '{run}' has no action named '{item['parent']}'"})
+                results.append(
+                    {"status": 404, "error": f"Run '{run}' has no action named '{item['parent']}'"}
+                )
                 continue
             action, status = plane.create_action(run, item["name"], item["parent"], item)
             plane.posts.append((item["name"], status))

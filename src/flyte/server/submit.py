@@ -164,14 +164,16 @@ class Submitter:
         unknown = [r.name for r in reqs if (run, r.name) not in sched.active]
         records, priors = await asyncio.to_thread(self._load_existing, run, unknown)
         outcomes: list[tuple[Action, bool] | ApiError] = []
-        ch, added = Changes(), []
+        ch, added = Changes(), list[ActiveAction]()
         try:
             for req, data in zip(reqs, inputs, strict=True):
                 if isinstance(data, ApiError):
                     outcomes.append(data)
                     continue
                 try:
-                    outcomes.append(await self._decide_child(ch, added, run, spec, req, data, records, priors))
+                    outcomes.append(
+                        await self._decide_child(ch, added, run, spec, req, data, records, priors)
+                    )
                 except ApiError as e:
                     outcomes.append(e)
         except BaseException:
@@ -182,9 +184,7 @@ class Submitter:
             await sched.commit(ch)
         return outcomes
 
-    def _load_existing(
-        self, run: str, names: list[str]
-    ) -> tuple[dict[str, ActionRecord], dict[str, int]]:
+    def _load_existing(self, run: str, names: list[str]) -> tuple[dict[str, ActionRecord], dict[str, int]]:
         """The stored actions among ``names`` and their ``parent_attempt`` (a thread's work)."""
         records: dict[str, ActionRecord] = {}
         priors: dict[str, int] = {}
@@ -220,10 +220,7 @@ class Submitter:
         prior = priors.get(req.name)
         parent = sched.active.get((run, req.parent))
         if record is not None and (
-            parent is None
-            or record.phase not in _RETRYABLE_ENDS
-            or prior is None
-            or parent.attempts <= prior
+            parent is None or record.phase not in _RETRYABLE_ENDS or prior is None or parent.attempts <= prior
         ):
             return action_to_api(record), False
         if parent is None or parent.phase is not ActionPhase.RUNNING:
