@@ -284,6 +284,27 @@ def create_fake_app(plane: FakeControlPlane) -> FastAPI:
         await plane.notify()
         return action
 
+    @app.post("/api/v1/runs/{run}/actions:batch")
+    async def create_children(run: str, body: dict = Body(...)) -> dict[str, Any]:
+        results = []
+        for item in body["actions"]:
+            if (run, item["parent"]) not in plane.actions:
+                results.append(
+                    {"status": 404, "error": f"Run '{run}' has no action named '{item['parent']}'"}
+                )
+                continue
+            action, status = plane.create_action(run, item["name"], item["parent"], item)
+            plane.posts.append((item["name"], status))
+            results.append({"action": action, "created": status == 201, "status": status})
+        await plane.notify()
+        return {"results": results}
+
+    @app.post("/api/v1/runs/{run}/outputs:batch")
+    async def outputs_batch(run: str, body: dict = Body(...)) -> dict[str, Any]:
+        need_run(run)
+        found = {n: plane.io[(run, n)].get("outputs_b64") for n in body["names"] if (run, n) in plane.io}
+        return {"outputs": found}
+
     @app.get("/api/v1/runs/{run}/actions/{name}")
     async def get_action(run: str, name: str) -> dict[str, Any]:
         return need_action(run, name)
@@ -333,6 +354,14 @@ def create_fake_app(plane: FakeControlPlane) -> FastAPI:
         plane.finish(body)
         await plane.notify()
         return {"ok": True}
+
+    @app.post("/api/v1/executor/report:batch")
+    async def report_batch(body: dict = Body(...)) -> dict[str, Any]:
+        for item in body["reports"]:
+            plane.reports.append(item)
+            plane.finish(item)
+        await plane.notify()
+        return {"results": [{"ok": True} for _ in body["reports"]]}
 
     @app.post("/api/v1/executor/logs")
     async def post_logs(body: dict = Body(...)) -> dict[str, Any]:

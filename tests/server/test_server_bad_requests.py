@@ -21,9 +21,12 @@ ROUTES = [
     "/api/v1/runs/r1/abort",
     "/api/v1/runs/r1/rerun",
     "/api/v1/runs/r1/actions",
+    "/api/v1/runs/r1/actions:batch",
+    "/api/v1/runs/r1/outputs:batch",
     "/api/v1/executor/claim",
     "/api/v1/executor/heartbeat",
     "/api/v1/executor/report",
+    "/api/v1/executor/report:batch",
     "/api/v1/executor/logs",
     "/api/v1/executor/traces",
     "/api/v1/data/upload-url",
@@ -42,7 +45,8 @@ JSON_VALUES = st.recursive(
     max_leaves=12,
 )
 FIELDS = ["name", "task", "inputs_b64", "worker_id", "max", "timeout", "run", "action", "attempt", "phase",
-          "reason", "recover", "parent", "lines", "key", "size", "sha256", "env_vars", "labels"]  # fmt: skip
+          "reason", "recover", "parent", "lines", "key", "size", "sha256", "env_vars", "labels", "actions",
+          "names", "reports"]  # fmt: skip
 BODIES = st.one_of(
     JSON_VALUES,
     st.dictionaries(st.sampled_from(FIELDS), JSON_VALUES, max_size=6),
@@ -50,6 +54,10 @@ BODIES = st.one_of(
         lambda extra: {**run_body(name="fuzz"), **extra},
         st.dictionaries(st.sampled_from(FIELDS), JSON_VALUES),
     ),
+    # batched bodies: lists of (mostly malformed) items, and lists past the bound
+    st.builds(lambda items: {"actions": items}, st.lists(JSON_VALUES, max_size=3)),
+    st.builds(lambda items: {"reports": items}, st.lists(JSON_VALUES, max_size=3)),
+    st.builds(lambda names: {"names": names}, st.lists(JSON_VALUES, max_size=3)),
 )
 
 
@@ -93,6 +101,22 @@ def test_non_finite_and_deep_bodies_are_4xx(loop_and_server, text: str) -> None:
         server.client.post("/api/v1/runs", content=text, headers={"content-type": "application/json"})
     )
     assert 400 <= response.status_code < 500, response.text
+
+
+@pytest.mark.parametrize(
+    ("route", "field", "item"),
+    [
+        ("/api/v1/runs/r1/actions:batch", "actions", {"name": "a1", "parent": "a0", "task": {"name": "e.t"}}),
+        ("/api/v1/runs/r1/outputs:batch", "names", "a1"),
+        ("/api/v1/executor/report:batch", "reports",
+         {"worker_id": "w", "run": "r1", "action": "a1", "attempt": 0, "phase": "succeeded"}),
+    ],
+)  # fmt: skip
+def test_batches_are_bounded(loop_and_server, route: str, field: str, item: Any) -> None:
+    loop, server = loop_and_server
+    for items in ([], [item] * 501):
+        response = loop.run_until_complete(server.client.post(route, json={field: items}))
+        assert response.status_code == 422, (route, len(items), response.text)
 
 
 def test_the_long_poll_is_bounded(loop_and_server) -> None:

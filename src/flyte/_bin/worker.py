@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from flyte._internal.bundle import BundleCache, load_task
+from flyte._internal.controllers._batch import Coalescer
 from flyte._internal.controllers._wire import b64d, b64e, error_fields
 from flyte._internal.controllers.remote import LogShipper, RemoteController, RunningAction
 from flyte._internal.core import ActionPolicy, children_reason
@@ -61,6 +62,8 @@ HEARTBEAT_SECONDS = 5.0
 IDLE_SECONDS = 0.2
 """How often a worker with nothing running looks whether an attempt started."""
 MAX_CLAIM = 256
+MAX_REPORTS = 500
+"""Attempt outcomes sent in one request (the server's bound)."""
 SYNC_THREADS = 256
 """Threads for sync tasks; a sync parent blocks one while its children run elsewhere."""
 
@@ -151,6 +154,12 @@ class AttemptRunner:
         self._tasks: dict[tuple[Any, ...], TaskTemplate[Any, Any]] = {}
         self.pools = AttemptPools(SYNC_THREADS)
         self._shipper: asyncio.Future[None] | None = None
+        self._reporter: Coalescer[dict[str, Any], dict[str, Any]] = Coalescer(self._send_reports, MAX_REPORTS)
+
+    async def _send_reports(self, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The outcomes of the attempts that ended in one step, in one request."""
+        answer = await self.client.acall("POST", "/api/v1/executor/report:batch", json={"reports": bodies})
+        return list(answer["results"])
 
     def start(self) -> None:
         """Start shipping logs and capturing each action's output (on the running loop)."""
@@ -301,7 +310,7 @@ class AttemptRunner:
         )
         body.update(error)
         try:
-            await self.client.acall("POST", "/api/v1/executor/report", json=body)
+            await self._reporter.submit(body)
         except Exception as e:  # the lease runs out and the server retries the action
             log.error("could not report %s of %s/%s (attempt %d): %s", phase, run, action, attempt, e)
 

@@ -26,16 +26,11 @@ def _has_non_finite(value: Any) -> bool:
 
 class ApiModel(BaseModel):
     """Every API object: numbers are finite (``1e999`` or ``NaN`` in a body is a 422, never a 500
-    when the value is stored or sent back), also in the extra fields a ``TaskRef`` keeps."""
+    when the value is stored or sent back). Typed fields are checked by pydantic itself
+    (``allow_inf_nan=False``); the untyped values a ``TaskRef`` keeps are walked by its own
+    validator (walking every model's input cost a sizeable share of the server's CPU per action)."""
 
     model_config = ConfigDict(allow_inf_nan=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _finite_numbers(cls, data: Any) -> Any:
-        if _has_non_finite(data):
-            raise ValueError("numbers must be finite (no Infinity, NaN or values like 1e999)")
-        return data
 
 
 class CacheSpec(ApiModel):
@@ -64,6 +59,14 @@ class TaskRef(ApiModel):
     """What a worker needs to find and run a task."""
 
     model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _finite_numbers(cls, data: Any) -> Any:
+        """Also the extra fields and ``resources`` (untyped) hold finite numbers only."""
+        if _has_non_finite(data):
+            raise ValueError("numbers must be finite (no Infinity, NaN or values like 1e999)")
+        return data
 
     name: str = Field(min_length=1)
     module: str | None = None
@@ -306,3 +309,51 @@ class Trace(ApiModel):
     error: str | None = None
     started_at: float
     ended_at: float
+
+
+# -- batched routes (docs/control-plane.md, "Throughput") ------------------------------------------------
+
+MAX_BATCH = 500
+"""Items in one batched request (children created, outputs read, attempts reported)."""
+
+
+class ActionBatch(ApiModel):
+    """``POST /runs/{run}/actions:batch``: several children of one run, created in one commit."""
+
+    actions: list[ActionCreate] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ActionBatchItem(ApiModel):
+    """The answer for one child of an ``ActionBatch``, in the order they were sent: the action
+    (``created`` False when the name existed), or the HTTP status and message the single-action
+    route would have answered."""
+
+    action: Action | None = None
+    created: bool = False
+    status: int = 201
+    error: str | None = None
+
+
+class ActionBatchResult(ApiModel):
+    results: list[ActionBatchItem]
+
+
+class OutputsRequest(ApiModel):
+    """``POST /runs/{run}/outputs:batch``: the outputs of several actions of one run."""
+
+    names: list[str] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class OutputsResult(ApiModel):
+    outputs: dict[str, str | None]
+    """Base64 outputs by action name (None while an action has none); unknown names are left out."""
+
+
+class ReportBatch(ApiModel):
+    """``POST /executor/report:batch``: the outcomes of several attempts."""
+
+    reports: list[Report] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ReportBatchResult(ApiModel):
+    results: list[Ok]

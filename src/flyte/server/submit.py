@@ -17,7 +17,7 @@ from flyte._internal.run_config import check_run_name, new_run_name
 from flyte._internal.store import ActionRecord
 from flyte.models import ActionPhase
 from flyte.server.cache import cache_key, cached_outputs, recovered_outputs
-from flyte.server.errors import BadRequest, Conflict, NotFound
+from flyte.server.errors import ApiError, BadRequest, Conflict, NotFound
 from flyte.server.models import Action, ActionCreate, RunCreate, TaskRef
 from flyte.server.scheduler import Scheduler
 from flyte.server.state import QUEUED, SUCCEEDED, ActiveAction, Changes, RunSpec, action_to_api, run_insert
@@ -136,31 +136,91 @@ class Submitter:
 
     async def create_action(self, run: str, req: ActionCreate) -> tuple[Action, bool]:
         """The action ``req.name`` of ``run``: (it, True) when created now, (it, False) if it existed."""
-        _check_task(req.task)
-        inputs = decode_b64(req.inputs_b64, "inputs_b64")
+        [outcome] = await self.create_actions(run, [req])
+        if isinstance(outcome, ApiError):
+            raise outcome
+        return outcome
+
+    async def create_actions(
+        self, run: str, reqs: list[ActionCreate]
+    ) -> list[tuple[Action, bool] | ApiError]:
+        """Each child of ``reqs`` as :meth:`create_action` decides it, recorded in one commit.
+
+        The answer is in the order of ``reqs``: (action, created) or the error the single-action
+        route would have answered for that child (the others are created all the same). A name
+        sent twice is created once; the second gets it as existing.
+        """
         sched = self.scheduler
-        key = (run, req.name)
-        existing = sched.active.get(key)
-        if existing is not None:
-            return existing.to_api(), False
+        inputs: list[bytes | ApiError] = []
+        for req in reqs:
+            try:
+                _check_task(req.task)
+                inputs.append(decode_b64(req.inputs_b64, "inputs_b64"))
+            except ApiError as e:
+                inputs.append(e)
         spec = await sched.spec(run)
         if spec is None:
             raise NotFound(f"No run named '{run}'")
-        record = await asyncio.to_thread(self.store.get_action, run, req.name)
-        prior = await asyncio.to_thread(
-            self.store.execute_read,
-            "SELECT parent_attempt FROM server_actions WHERE run_name = ? AND name = ?",
-            (run, req.name),
-        )
-        existing = sched.active.get(key)  # another request may have created it meanwhile
+        unknown = [r.name for r in reqs if (run, r.name) not in sched.active]
+        records, priors = await asyncio.to_thread(self._load_existing, run, unknown)
+        outcomes: list[tuple[Action, bool] | ApiError] = []
+        ch, added = Changes(), list[ActiveAction]()
+        try:
+            for req, data in zip(reqs, inputs, strict=True):
+                if isinstance(data, ApiError):
+                    outcomes.append(data)
+                    continue
+                try:
+                    outcomes.append(
+                        await self._decide_child(ch, added, run, spec, req, data, records, priors)
+                    )
+                except ApiError as e:
+                    outcomes.append(e)
+        except BaseException:
+            for a in added:
+                sched.drop(a)
+            raise
+        if ch.sql:
+            await sched.commit(ch)
+        return outcomes
+
+    def _load_existing(self, run: str, names: list[str]) -> tuple[dict[str, ActionRecord], dict[str, int]]:
+        """The stored actions among ``names`` and their ``parent_attempt`` (a thread's work)."""
+        records: dict[str, ActionRecord] = {}
+        priors: dict[str, int] = {}
+        for name in names:
+            record = self.store.get_action(run, name)
+            if record is None:  # the common case: a new child, nothing more to read
+                continue
+            records[name] = record
+            prior = self.store.execute_read(
+                "SELECT parent_attempt FROM server_actions WHERE run_name = ? AND name = ?", (run, name)
+            )
+            if prior:
+                priors[name] = prior[0][0]
+        return records, priors
+
+    async def _decide_child(
+        self,
+        ch: Changes,
+        added: list[ActiveAction],
+        run: str,
+        spec: RunSpec,
+        req: ActionCreate,
+        inputs: bytes,
+        records: dict[str, ActionRecord],
+        priors: dict[str, int],
+    ) -> tuple[Action, bool]:
+        """One child of a batch: the existing action, or a new (or restarted) one added to ``ch``."""
+        sched = self.scheduler
+        existing = sched.active.get((run, req.name))
         if existing is not None:
             return existing.to_api(), False
+        record = records.get(req.name)
+        prior = priors.get(req.name)
         parent = sched.active.get((run, req.parent))
         if record is not None and (
-            parent is None
-            or record.phase not in _RETRYABLE_ENDS
-            or not prior
-            or parent.attempts <= prior[0][0]
+            parent is None or record.phase not in _RETRYABLE_ENDS or prior is None or parent.attempts <= prior
         ):
             return action_to_api(record), False
         if parent is None or parent.phase is not ActionPhase.RUNNING:
@@ -176,29 +236,28 @@ class Submitter:
                          parent_attempt=parent.attempts)  # fmt: skip
         if record is not None:  # called again by a later attempt of its parent: run it again
             a.cache_key = cache_key(a.task, inputs)
-            return await self._restart(a, record), True
+            records.pop(req.name)  # a second copy in the batch finds it active
+            self._restart(ch, a, record)
+            added.append(a)
+            return a.to_api(), True
         sched.add(a)
-        ch = Changes()
+        added.append(a)
         try:
             await self._admit(ch, a, inputs, spec)
         except BaseException:
             sched.drop(a)
             raise
-        await sched.commit(ch)
         return a.to_api(), True
 
-    async def _restart(self, a: ActiveAction, record: ActionRecord) -> Action:
-        """Queue an action that ended unsuccessfully in an earlier attempt of its parent."""
+    def _restart(self, ch: Changes, a: ActiveAction, record: ActionRecord) -> None:
+        """Queue (in ``ch``) an action that ended unsuccessfully in an earlier attempt of its parent."""
         a.created_at = record.created_at
         a.attempts = record.attempts
         a.history = [[e.phase.value, e.at, e.attempt] for e in record.history]
         a.not_before = time.time()
         self.scheduler.add(a)
-        ch = Changes()
         ch.sql.append(
             ("UPDATE actions SET ended_at = NULL, error_type = NULL, error_message = NULL, outputs = NULL,"
              " outputs_ref = NULL WHERE run_name = ? AND name = ?", (a.run, a.name))
         )  # fmt: skip
         self.scheduler.requeue(ch, a, a.not_before, a.not_before)
-        await self.scheduler.commit(ch)
-        return a.to_api()

@@ -52,6 +52,17 @@ def q(name: str) -> str:
     return quote(name, safe="")
 
 
+def http_error(status: int, detail: str, method: str, path: str, endpoint: str) -> Exception:
+    """The exception a single request would have raised for an item of a batch answered with
+    ``status`` and ``detail`` (the client's mapping of HTTP errors, in one place)."""
+    import httpx
+
+    from flyte.remote._client import error_for
+
+    response = httpx.Response(status, json={"detail": detail}, request=httpx.Request(method, endpoint + path))
+    return error_for(response, endpoint)
+
+
 def task_file(task: TaskTemplate[Any, Any]) -> str | None:
     module = sys.modules.get(getattr(task.func, "__module__", "") or "")
     file = getattr(module, "__file__", None)

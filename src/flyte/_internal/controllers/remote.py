@@ -31,9 +31,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import flyte.errors as errors
 from flyte._internal.controllers._action import ActionNode, TraceEntry
-from flyte._internal.controllers._wire import b64d, b64e, error_of, q, task_ref
+from flyte._internal.controllers._batch import Coalescer
+from flyte._internal.controllers._wire import b64d, b64e, error_of, http_error, q, task_ref
+from flyte._internal.core.identity import child_id
 from flyte._internal.core.nursery import cancel_children as end_children
-from flyte._internal.digest import identity_digest
 from flyte._internal.redaction import redact
 from flyte._internal.runtime.convert import decode_outputs, encode_inputs
 from flyte.models import ActionPhase
@@ -56,12 +57,21 @@ DIRECT_CHECKS = 20
 """Up to this many awaited children are checked one by one; more, by listing the run's actions."""
 LOG_FLUSH_SECONDS = 0.5
 """How often captured output is posted (and always before an attempt is reported)."""
+MAX_BATCH = 500
+"""Children created (or outputs read) in one request: the server's bound (``server.models``)."""
+MAX_RUN_BATCHERS = 64
+MAX_CACHED_REFS = 1024
 _FEED_END = 2**62
 _TERMINAL = frozenset(p.value for p in ActionPhase if p.is_terminal)
 
 
 class _RunWatch:
-    """Tells when actions of one run end, from the run's event feed: one long-poll for all."""
+    """Tells when actions of one run end, from the run's event feed: one long-poll for all.
+
+    A caller that is about to create children calls :meth:`begin` first (and :meth:`release`
+    after it waited): the feed's position is then known before the children exist, so none of
+    their endings can go by unseen and the children need not be checked one by one at start.
+    """
 
     def __init__(self, client: ApiClient, run: str, on_idle: Callable[[_RunWatch], None]):
         self.client = client
@@ -71,6 +81,37 @@ class _RunWatch:
         self._ended: dict[str, str] = {}
         """Terminal phases seen since this watch started (an ending can arrive before its waiter)."""
         self._task: asyncio.Task[None] | None = None
+        self._since: int | None = None
+        """The feed position every ending after which is seen (None: not known yet)."""
+        self._positioning: asyncio.Future[None] | None = None
+        self._users = 0
+
+    async def begin(self) -> None:
+        """Register a caller about to create children; returns once the feed position is known."""
+        self._users += 1
+        if self._since is not None:
+            return
+        if self._positioning is None or self._positioning.done():
+            self._positioning = asyncio.ensure_future(self._position())
+        try:
+            await asyncio.shield(self._positioning)
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        self._users -= 1
+        if self._users <= 0 and not self._pending and (self._task is None or self._task.done()):
+            self._on_idle(self)
+
+    async def _position(self) -> None:
+        if self._since is None:
+            self._since = await self._feed_end()
+
+    async def _feed_end(self) -> int:
+        path = f"/api/v1/runs/{q(self.run)}/watch"
+        answer = await self.client.acall("GET", path, params={"since": _FEED_END, "timeout": 0}, poll=0)
+        return int(answer["seq"])
 
     async def phase(self, name: str) -> str:
         """The terminal phase of action ``name``, once it has one."""
@@ -96,15 +137,13 @@ class _RunWatch:
 
     async def _follow(self) -> None:
         path = f"/api/v1/runs/{q(self.run)}/watch"
-        since: int | None = None
-        checked = 0.0
+        since = self._since
+        checked = time.monotonic() if since is not None else 0.0  # positioned before: nothing missed
         try:
             while self._pending:
                 if since is None:  # (re)start at the feed's end, then look at what we wait for
-                    answer = await self.client.acall(
-                        "GET", path, params={"since": _FEED_END, "timeout": 0}, poll=0
-                    )
-                    since, checked = int(answer["seq"]), 0.0
+                    since, checked = await self._feed_end(), 0.0
+                    self._since = since
                 if time.monotonic() - checked > RECONCILE_SECONDS:
                     await self._reconcile()
                     checked = time.monotonic()
@@ -118,15 +157,17 @@ class _RunWatch:
                         self._end(e["action"], e["phase"])
                 late = time.monotonic() - started > WATCH_SECONDS + 10  # retried through an outage
                 since = None if seq < since or late or answer.get("done") else seq
+                self._since = since
         except Exception as e:  # the server is gone for good, or the run is: callers get the error
             for future in self._pending.values():
                 if not future.done():
                     future.set_exception(e)
             self._pending.clear()
         finally:
-            self._ended.clear()
-            if not self._pending:
-                self._on_idle(self)
+            if self._users <= 0:
+                self._ended.clear()
+                if not self._pending:
+                    self._on_idle(self)
 
     async def _reconcile(self) -> None:
         names = list(self._pending)
@@ -138,6 +179,40 @@ class _RunWatch:
         for action in found:
             if action.get("phase") in _TERMINAL:
                 self._end(action["name"], action["phase"])
+
+
+class _RunBatches:
+    """The child creations and output reads of one run, coalesced per event-loop step (``_batch``)."""
+
+    def __init__(self, client: ApiClient, run: str):
+        self.client = client
+        self.run = run
+        self.create: Coalescer[dict[str, Any], dict[str, Any]] = Coalescer(self._create, MAX_BATCH)
+        self.outputs: Coalescer[str, str | None] = Coalescer(self._outputs, MAX_BATCH)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.create._queued or self.create._inflight or self.outputs._queued
+                    or self.outputs._inflight)  # fmt: skip
+
+    async def _create(self, bodies: list[dict[str, Any]]) -> list[dict[str, Any] | Exception]:
+        path = f"/api/v1/runs/{q(self.run)}/actions:batch"
+        answer = await self.client.acall("POST", path, json={"actions": bodies})
+        results: list[dict[str, Any] | Exception] = []
+        single = f"/api/v1/runs/{q(self.run)}/actions"  # errors read as the single-action route's
+        for item in answer["results"]:
+            if item.get("action") is not None:
+                results.append(item["action"])
+            else:  # the error the single-action route would have answered
+                results.append(http_error(int(item["status"]), item.get("error") or "", "POST", single,
+                                          self.client.endpoint))  # fmt: skip
+        return results
+
+    async def _outputs(self, names: list[str]) -> list[str | None | Exception]:
+        path = f"/api/v1/runs/{q(self.run)}/outputs:batch"
+        found = (await self.client.acall("POST", path, json={"names": names}))["outputs"]
+        missing = f"Run '{self.run}' has no action named '{{}}'"
+        return [found[n] if n in found else errors.ActionNotFoundError(missing.format(n)) for n in names]
 
 
 # -- the controller ---------------------------------------------------------------------------------------
@@ -213,6 +288,36 @@ class RemoteController:
         self._background: set[asyncio.Future[Any]] = set()
         self._waiting: dict[ActionNode, int] = {}
         self._on_park = on_park
+        self._runs: dict[str, _RunBatches] = {}
+        self._refs: dict[tuple[int, str, str], tuple[TaskTemplate[Any, Any], dict[str, Any]]] = {}
+
+    def _task_ref(self, task: TaskTemplate[Any, Any], parent: RunningAction) -> dict[str, Any]:
+        """The child's ``TaskRef``, built once per template and parent bundle (it resolves files
+        and hashes code: too slow to repeat for each of a thousand calls of the same task)."""
+        if getattr(task, "wire_ref", None) is not None:  # a deployed task: its own, every time
+            ref = task_ref(task, parent.bundle_key, parent.bundle_dir)
+        else:
+            key = (id(task), parent.bundle_key, str(parent.bundle_dir))
+            found = self._refs.get(key)
+            if found is None or found[0] is not task:
+                if len(self._refs) >= MAX_CACHED_REFS:
+                    self._refs.clear()
+                found = self._refs[key] = (task, task_ref(task, parent.bundle_key, parent.bundle_dir))
+            ref = found[1]
+        return {**ref, "project": parent.id.project, "domain": parent.id.domain}
+
+    def _batches(self, run: str) -> _RunBatches:
+        found = self._runs.get(run)
+        if found is None:
+            if len(self._runs) > MAX_RUN_BATCHERS:  # runs this worker no longer serves: forget them
+                self._runs = {r: b for r, b in self._runs.items() if b.busy}
+            found = self._runs[run] = _RunBatches(self.client, run)
+        return found
+
+    @property
+    def batched_requests(self) -> int:
+        """Batched creation and output requests sent so far (benchmarks and tests)."""
+        return sum(b.create.requests + b.outputs.requests for b in self._runs.values())
 
     @property
     def parked(self) -> int:
@@ -242,50 +347,48 @@ class RemoteController:
         parent_node: ActionNode = parent.action
         tctx = parent.tctx
         group = tctx.group_data.name if tctx.group_data else None
-        input_hash = identity_digest(data)
         if not isinstance(parent_node, RunningAction):
             raise errors.RuntimeSystemError(
                 "NoBundle",
                 f"Action '{parent_node.name}' runs without a code bundle; it cannot submit children",
             )
-        seq = parent_node.next_seq(task.name, input_hash, group)
-        action_id = parent_node.id.new_sub_action_from(seq, task.name, input_hash, group)
+        action_id, _ = child_id(parent_node, task.name, data, group)  # the same name as a local run's
         body = {
             "name": action_id.name,
             "parent": parent_node.name,
-            "task": {
-                **task_ref(task, parent_node.bundle_key, parent_node.bundle_dir),
-                "project": parent_node.id.project,
-                "domain": parent_node.id.domain,
-            },
+            "task": self._task_ref(task, parent_node),
             "inputs_b64": b64e(data),
             "group": group,
             "custom_context": dict(tctx.custom_context),
         }
         run = parent_node.id.run_name or ""
-        path = f"/api/v1/runs/{q(run)}/actions"
-        action = await self.client.acall("POST", path, json=body)
-        node = ActionNode(action_id, task.name, parent_node, group, b"")  # kept to be cancelled, not data
-        node.handle = asyncio.current_task()
-        parent_node.children.append(node)
-        if not ActionPhase(action["phase"]).is_terminal:
-            self._park(parent_node)
-            try:
-                action = await self._wait(run, action_id.name)
-            except asyncio.CancelledError:
-                node.phase = ActionPhase.ABORTED
-                raise
-            finally:
-                node.handle = None
-                self._unpark(parent_node)
+        watch = self._watch(run)
+        await watch.begin()
+        try:
+            action = await self._batches(run).create.submit(body)
+            node = ActionNode(action_id, task.name, parent_node, group, b"")  # to be cancelled, not data
+            node.handle = asyncio.current_task()
+            parent_node.children.append(node)
+            if not ActionPhase(action["phase"]).is_terminal:
+                self._park(parent_node)
+                try:
+                    action = await self._wait(watch, run, action_id.name)
+                except asyncio.CancelledError:
+                    node.phase = ActionPhase.ABORTED
+                    raise
+                finally:
+                    node.handle = None
+                    self._unpark(parent_node)
+        finally:
+            watch.release()
         node.handle = None
         node.phase = ActionPhase(action["phase"])
         node.cache_status = action.get("cache_status")
         if node.phase is not ActionPhase.SUCCEEDED:
             node.error = error_of(action, near=_modules_of(task))
             raise errors.user_error_of(node.error)
-        io = await self.client.acall("GET", f"{path}/{q(action_id.name)}/io")
-        return decode_outputs(task, b64d(io.get("outputs_b64")) or b"")
+        outputs = await self._batches(run).outputs.submit(action_id.name)
+        return decode_outputs(task, b64d(outputs) or b"")
 
     def submit_sync(
         self, task: TaskTemplate[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any], parent: Frame
@@ -366,10 +469,13 @@ class RemoteController:
         """Stop waiting for children of ``node`` that are still running (it ended or was aborted)."""
         end_children(node, reason)
 
-    async def _wait(self, run: str, name: str) -> dict[str, Any]:
+    def _watch(self, run: str) -> _RunWatch:
         watch = self._watches.get(run)
         if watch is None:
             watch = self._watches[run] = _RunWatch(self.client, run, self._idle)
+        return watch
+
+    async def _wait(self, watch: _RunWatch, run: str, name: str) -> dict[str, Any]:
         phase = await watch.phase(name)
         if phase == ActionPhase.SUCCEEDED.value:
             return {"phase": phase}

@@ -14,6 +14,7 @@ from flyte._internal.secrets import StoreRedactor
 from flyte._internal.store.records import report_key
 from flyte._internal.store.sqlite import LOG_INSERT, TRACE_UPSERT
 from flyte.models import ActionPhase
+from flyte.server.errors import ApiError
 from flyte.server.feed import log_event
 from flyte.server.models import (
     Assignment,
@@ -23,6 +24,8 @@ from flyte.server.models import (
     LogBatch,
     Ok,
     Report,
+    ReportBatch,
+    ReportBatchResult,
     TraceIn,
 )
 from flyte.server.routes import scheduler, settings, store
@@ -82,6 +85,27 @@ async def heartbeat(request: Request, body: Heartbeat) -> HeartbeatReply:
 @router.post("/report", response_model=Ok)
 async def report(request: Request, body: Report) -> Ok:
     """The outcome of an attempt; a report for an attempt that is no longer current is ignored."""
+    return await _report(request, body)
+
+
+@router.post("/report:batch", response_model=ReportBatchResult)
+async def report_batch(request: Request, body: ReportBatch) -> ReportBatchResult:
+    """The outcomes of several attempts, each handled as ``/report`` handles one; their state
+    changes are committed together (the writer groups the changes made at the same time)."""
+    outcomes = await asyncio.gather(*(_report(request, r) for r in body.reports), return_exceptions=True)
+    results = []
+    for r, outcome in zip(body.reports, outcomes, strict=True):
+        if isinstance(outcome, ApiError):  # what /report would have refused: this one only
+            logger.warning("flyte server: report of %s/%s refused: %s", r.run, r.action, outcome.detail)
+            results.append(Ok(ok=False))
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            results.append(outcome)
+    return ReportBatchResult(results=results)
+
+
+async def _report(request: Request, body: Report) -> Ok:
     sched = scheduler(request)
     if sched.current(body.run, body.action, body.attempt) is None:
         return Ok(ignored=True)

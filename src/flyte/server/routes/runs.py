@@ -10,13 +10,18 @@ from fastapi.responses import FileResponse
 
 from flyte._internal.store import RunRecord
 from flyte.models import ActionPhase
-from flyte.server.errors import BadRequest, NotFound
+from flyte.server.errors import ApiError, BadRequest, NotFound
 from flyte.server.models import (
     AbortRequest,
     Action,
+    ActionBatch,
+    ActionBatchItem,
+    ActionBatchResult,
     ActionCreate,
     ActionIO,
     LogLine,
+    OutputsRequest,
+    OutputsResult,
     RerunRequest,
     Run,
     RunCreate,
@@ -126,6 +131,45 @@ async def create_action(request: Request, response: Response, run: str, body: Ac
     if not created:
         response.status_code = 200
     return action
+
+
+@router.post("/{run}/actions:batch", response_model=ActionBatchResult)
+async def create_actions(request: Request, run: str, body: ActionBatch) -> ActionBatchResult:
+    """Start several children of ``run`` in one commit (what a parent's worker sends for the calls
+    it made in one step). Each item answers as ``POST /runs/{run}/actions`` would have: the action
+    (``created`` False when the name existed), or its error status and message."""
+    outcomes = await submitter(request).create_actions(run, body.actions)
+    results = []
+    for outcome in outcomes:
+        if isinstance(outcome, ApiError):
+            results.append(ActionBatchItem(status=outcome.status, error=outcome.detail))
+        else:
+            action, created = outcome
+            results.append(ActionBatchItem(action=action, created=created, status=201 if created else 200))
+    return ActionBatchResult(results=results)
+
+
+@router.post("/{run}/outputs:batch", response_model=OutputsResult)
+async def outputs_batch(request: Request, run: str, body: OutputsRequest) -> OutputsResult:
+    """The encoded outputs of several actions of ``run`` in one read (unknown names are left out)."""
+    db = store(request)
+
+    names = list(dict.fromkeys(body.names))
+    sql = (
+        "SELECT name, outputs, outputs_ref FROM actions WHERE run_name = ?"
+        f" AND name IN ({', '.join('?' * len(names))})"
+    )
+
+    def read() -> dict[str, str | None] | None:
+        rows = db.execute_read(sql, (run, *names))
+        if not rows and db.get_run(run) is None:
+            return None
+        return {name: _b64(db.load(data, ref)) for name, data, ref in rows}
+
+    found = await asyncio.to_thread(read)
+    if found is None:
+        raise NotFound(f"No run named '{run}'")
+    return OutputsResult(outputs=found)
 
 
 def _get_action(request: Request, run: str, action: str) -> Action:
