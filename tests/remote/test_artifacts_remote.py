@@ -172,3 +172,23 @@ def test_names_partition_values_and_the_value(env: dict[str, str]) -> None:
     assert _read(value) == "eu day 1"
     model = asyncio.run(Artifact.get.aio("model"))
     assert _read(asyncio.run(model.to_python())) == "weights"
+
+
+def test_flyte_get_artifact(env: dict[str, str]) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from flyte.cli.main import main
+
+    def cli(*args: str) -> Any:
+        done = CliRunner().invoke(main, ["get", "artifact", *args, "-of", "json"], catch_exceptions=False)
+        assert done.exit_code == 0, done.output
+        return json.loads(done.output)
+
+    names = {g["name"]: g["versions"] for g in cli()}
+    assert names == {"events": 3, "model": 1}
+    assert [a["run_name"] for a in cli("events")] == [env["us2"], env["eu1"], env["us1"]]
+    assert cli("model", "v1")["run_name"] == env["model"]
+    assert [a["run_name"] for a in cli("--kind", "model")] == [env["model"]]
+    assert [a["run_name"] for a in cli("--source-run", env["eu1"], "--attr", "team=ml")] == [env["eu1"]]
