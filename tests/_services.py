@@ -3,9 +3,10 @@
 - :func:`serve_hooks`: an HTTP server recording every POST it is sent (``/fail...`` answers 500);
 - :func:`serve_smtp`: an SMTP server (aiosmtpd) keeping every message and login;
 - :func:`registry_server`: Debian's ``docker-registry``; :func:`push_minimal_image` makes a tag exist in it;
-- :func:`devbox_process`: a devbox (``flyte.server``) in a subprocess, ready once it answers.
+- :func:`devbox_process` / :func:`running_devbox`: a devbox (``flyte.server``) in a subprocess, ready once it
+  answers; :func:`launch_args` and :func:`cli_args` are the two ways to start one.
 
-Shared by tests/hitl, tests/images and tests/deploy (``tests/`` is on ``sys.path``: its conftest is
+Shared by every suite that needs one of them (``tests/`` is on ``sys.path``: its conftest is
 the rootdir's). ``.ci/run`` installs ``docker-registry``; without it the registry tests skip.
 """
 
@@ -15,9 +16,12 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tarfile
 import threading
 import time
@@ -30,7 +34,10 @@ from typing import Any
 
 import httpx
 
+from flyte.remote._remote_run import close_clients
+
 REGISTRY_BINARY = "/usr/bin/docker-registry"
+SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
 @dataclass
@@ -264,6 +271,44 @@ def push_minimal_image(
 
 # -- a devbox in a subprocess ------------------------------------------------------------------------
 
+LAUNCH = (
+    "import sys; from pathlib import Path; from flyte.server.settings import ServerSettings; "
+    "from flyte.server.devbox import run_devbox; "
+    "run_devbox(ServerSettings(home=Path(sys.argv[1]), host='127.0.0.1', port=0, workers=int(sys.argv[2]), "
+    "db_url=sys.argv[3] if len(sys.argv) > 3 else None))"
+)
+"""A ``python -c`` program starting a devbox in-process: ``home``, worker count, optional database URL."""
+
+
+def launch_args(home: Path, *, workers: int = 2, db_url: str | None = None) -> list[str]:
+    """The command running :data:`LAUNCH` (the server API, no CLI) on ``home``."""
+    return [sys.executable, "-c", LAUNCH, str(home), str(workers), *([db_url] if db_url else [])]
+
+
+def cli_args(*options: str, workers: int = 2) -> list[str]:
+    """``flyte start devbox --port 0 --workers N *options`` as a command."""
+    cmd = [sys.executable, "-m", "flyte.cli.main", "start", "devbox", "--port", "0"]
+    return [*cmd, "--workers", str(workers), *options]
+
+
+@dataclass
+class Devbox:
+    """A devbox the test started: where it answers, its key, its home, its process and its log."""
+
+    endpoint: str
+    api_key: str
+    home: Path
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def log(self) -> Path:
+        """Everything the devbox printed (stdout and stderr)."""
+        return self.home / "server.log"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """This process's environment pointed at the devbox (for a CLI run as a client)."""
+        return dict(os.environ, FLYTE_ENDPOINT=self.endpoint, FLYTE_API_KEY=self.api_key, **extra)
+
 
 @contextmanager
 def devbox_process(
@@ -271,18 +316,24 @@ def devbox_process(
     args: list[str],
     env: dict[str, str] | None = None,
     *,
+    extra_env: dict[str, str] | None = None,
     new_session: bool = False,
     timeout: float = 60.0,
 ) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, Any]]]:
-    """Run ``args`` (a command that starts a devbox on ``home``) with ``FLYTE_HOME=home``, its
-    output in ``home/server.log``; yield the process and ``devbox.json`` (endpoint, api_key) once
-    the endpoint answers ``/healthz``; stop it on exit (SIGTERM, then SIGKILL after 30 s)."""
-    import os
-    import signal
+    """Run ``args`` (a command that starts a devbox on ``home``: :func:`launch_args`,
+    :func:`cli_args`) with ``FLYTE_HOME=home``, its output appended to ``home/server.log``.
 
+    Its environment is ``env`` (default: this process's) plus ``extra_env``. Yields the process and
+    its ``devbox.json`` (endpoint, api_key, pid) once the record names this process and the endpoint
+    answers ``/healthz`` (a record left by an earlier devbox on the same home is not mistaken for
+    it); ``PYTHONPATH`` starts with this checkout's ``src``. On exit the client connections are closed and the devbox is stopped, unless it already
+    ended: SIGTERM (to its process group with ``new_session``), SIGKILL after 30 s.
+    """
     home.mkdir(parents=True, exist_ok=True)
     log = open(home / "server.log", "ab")  # noqa: SIM115 (the server writes it until stopped)
-    full_env = dict(os.environ if env is None else env, FLYTE_HOME=str(home))
+    full_env = dict(os.environ if env is None else env, **(extra_env or {}), FLYTE_HOME=str(home))
+    # the devbox and its workers import this tree's code, whatever is installed in the venv
+    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, full_env.get("PYTHONPATH")]))
     proc = subprocess.Popen(
         args, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session
     )
@@ -294,18 +345,39 @@ def devbox_process(
             assert time.monotonic() < deadline, f"the devbox did not start in {timeout:g}s"
             try:
                 info = json.loads((home / "devbox.json").read_text())
+                if info.get("pid") != proc.pid:
+                    raise ValueError("devbox.json is an earlier devbox's")
                 httpx.get(f"{info['endpoint']}/healthz", timeout=2).raise_for_status()
             except (OSError, ValueError, KeyError, httpx.HTTPError):
                 info = {}
                 time.sleep(0.1)
         yield proc, info
     finally:
+        close_clients()
         stop = (lambda sig: os.killpg(proc.pid, sig)) if new_session else proc.send_signal
         if proc.poll() is None:
-            stop(signal.SIGTERM)
             try:
+                stop(signal.SIGTERM)
                 proc.wait(30)
+            except ProcessLookupError:  # ended between poll() and the signal
+                proc.wait()
             except subprocess.TimeoutExpired:
                 stop(signal.SIGKILL)
                 proc.wait()
         log.close()
+
+
+@contextmanager
+def running_devbox(
+    home: Path,
+    args: list[str] | None = None,
+    *,
+    extra_env: dict[str, str] | None = None,
+    new_session: bool = True,
+) -> Iterator[Devbox]:
+    """:func:`devbox_process` as a :class:`Devbox` (default command: :func:`launch_args`)."""
+    with devbox_process(home, args or launch_args(home), extra_env=extra_env, new_session=new_session) as (
+        proc,
+        info,
+    ):
+        yield Devbox(info["endpoint"], info["api_key"], home, proc)

@@ -1,23 +1,16 @@
-"""A devbox started by the test (``flyte start devbox --trigger-time-scale 60``) and a project
-directory with the workflow files to deploy."""
+"""A devbox started by the test (``flyte start devbox --trigger-time-scale 60``, from
+``tests/_services``) and a project directory with the workflow files to deploy."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from flyte.remote._remote_run import close_clients
+from _services import Devbox, cli_args, running_devbox
 
 WORKFLOW = textwrap.dedent(
     '''
@@ -85,57 +78,11 @@ CALLER = textwrap.dedent(
 )
 
 
-@dataclass
-class Devbox:
-    endpoint: str
-    api_key: str
-    home: Path
-    proc: subprocess.Popen
-
-    def env(self, **extra: str) -> dict[str, str]:
-        return dict(os.environ, FLYTE_ENDPOINT=self.endpoint, FLYTE_API_KEY=self.api_key, **extra)
-
-
-def start_devbox(home: Path, *args: str, env: dict[str, str] | None = None) -> Devbox:
-    """``flyte start devbox`` on a free loopback port with FLYTE_HOME=``home`` (and ``env`` added to
-    its environment, e.g. ``FLYTE_SMTP_*``); waits until healthy."""
-    log = open(home / "server.log", "ab")  # noqa: SIM115 (the server writes it until stopped)
-    env = dict(os.environ, FLYTE_HOME=str(home), **(env or {}))
-    cmd = [sys.executable, "-m", "flyte.cli.main", "start", "devbox", "--port", "0", "--workers", "2", *args]
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    log.close()
-    deadline = time.monotonic() + 60
-    while True:
-        assert proc.poll() is None, (home / "server.log").read_text()
-        assert time.monotonic() < deadline, "the devbox did not start in 60s"
-        try:
-            info = json.loads((home / "devbox.json").read_text())
-            if info.get("pid") == proc.pid:
-                httpx.get(f"{info['endpoint']}/healthz", timeout=2).raise_for_status()
-                return Devbox(info["endpoint"], info["api_key"], home, proc)
-        except (OSError, ValueError, httpx.HTTPError):
-            pass
-        time.sleep(0.1)
-
-
-def stop_devbox(devbox: Devbox) -> None:
-    close_clients()
-    if devbox.proc.poll() is None:
-        os.killpg(devbox.proc.pid, signal.SIGTERM)
-        try:
-            devbox.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(devbox.proc.pid, signal.SIGKILL)
-            devbox.proc.wait()
-
-
 @pytest.fixture(scope="module")
 def devbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devbox]:
-    box = start_devbox(tmp_path_factory.mktemp("devbox-home"), "--trigger-time-scale", "60")
-    try:
+    home = tmp_path_factory.mktemp("devbox-home")
+    with running_devbox(home, cli_args("--trigger-time-scale", "60")) as box:
         yield box
-    finally:
-        stop_devbox(box)
 
 
 @pytest.fixture(scope="module")

@@ -35,14 +35,22 @@ import pytest
 import flyte
 import flyte.notify as notify
 import flyte.remote
-from _services import Hooks, Mailbox, push_minimal_image, registry_server, serve_hooks, serve_smtp
+from _services import (
+    Devbox,
+    Hooks,
+    Mailbox,
+    cli_args,
+    push_minimal_image,
+    registry_server,
+    running_devbox,
+    serve_hooks,
+    serve_smtp,
+)
 from flyte._internal.loader import load_module
 from flyte.errors import ImageBuildError
 from flyte.models import ActionPhase
 from flyte.remote._condition import Condition
 from flyte.remote._remote_run import close_clients
-
-from .conftest import Devbox, start_devbox, stop_devbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -158,13 +166,11 @@ def tour(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tour]:
     ):
         # the server's SMTP settings; HOOKS_URL is read by caller.py where its tasks run (the devbox)
         env = {"FLYTE_SMTP_HOST": "127.0.0.1", "FLYTE_SMTP_PORT": str(smtp.port), "HOOKS_URL": hooks.url}
-        devbox = start_devbox(tmp_path_factory.mktemp("tour-devbox"), "--trigger-time-scale", "60", env=env)
-        try:
+        home = tmp_path_factory.mktemp("tour-devbox")
+        with running_devbox(home, cli_args("--trigger-time-scale", "60"), extra_env=env) as devbox:
             yield Tour(devbox, project, hooks, smtp, registry)
-        finally:
-            stop_devbox(devbox)
-            for name in ("wf", "caller"):
-                sys.modules.pop(name, None)
+        for name in ("wf", "caller"):
+            sys.modules.pop(name, None)
 
 
 @pytest.fixture(scope="module")

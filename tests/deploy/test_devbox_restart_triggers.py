@@ -12,7 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import WORKFLOW, start_devbox, stop_devbox
+from _services import cli_args, running_devbox
+
+from .conftest import WORKFLOW
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -46,19 +48,15 @@ def test_missed_ticks_fire_once_after_the_devbox_restarts(tmp_path: Path) -> Non
     home.mkdir()
     project.mkdir()
     (project / "wf.py").write_text(WORKFLOW)
-    box = start_devbox(home, "--trigger-time-scale", "60")
-    try:
+    with running_devbox(home, cli_args("--trigger-time-scale", "60")) as box:
         assert _cli(box.endpoint, box.api_key, project, "deploy", "wf.py", "app").returncode == 0
         done = _cli(
             box.endpoint, box.api_key, project, "update", "trigger", "every_minute", "app.tick", "--activate"
         )
         assert done.returncode == 0, done.stderr
         before = _wait_for(lambda: len(fires := _fires(box.endpoint, box.api_key)) >= 1 and fires)
-    finally:
-        stop_devbox(box)
     time.sleep(4)  # four minutes of trigger time go by with no server
-    box = start_devbox(home, "--trigger-time-scale", "60")
-    try:
+    with running_devbox(home, cli_args("--trigger-time-scale", "60")) as box:
         after = _wait_for(
             lambda: len(fires := _fires(box.endpoint, box.api_key)) >= len(before) + 2 and fires
         )
@@ -72,8 +70,6 @@ def test_missed_ticks_fire_once_after_the_devbox_restarts(tmp_path: Path) -> Non
             "app.tick",
             "--deactivate",
         )
-    finally:
-        stop_devbox(box)
     gaps = [b - a for a, b in zip(after, after[1:], strict=False)]
     assert all(gap % 60 == 0 and gap > 0 for gap in gaps)  # every fire a distinct tick of the schedule
     downtime = [gap for gap in gaps if gap > 60]

@@ -8,43 +8,27 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 import flyte
-from _services import devbox_process
+from _services import Devbox, running_devbox
 from flyte._internal.loader import load_module
 from flyte.models import ActionPhase
-from flyte.remote._remote_run import RemoteRun, close_clients
+from flyte.remote._remote_run import RemoteRun
 
 pytestmark = pytest.mark.integration
 
 PROGRAMS = Path(__file__).resolve().parent / "programs"
-LAUNCH = (
-    "import sys; from pathlib import Path; from flyte.server.settings import ServerSettings; "
-    "from flyte.server.devbox import run_devbox; "
-    "run_devbox(ServerSettings(home=Path(sys.argv[1]), host='127.0.0.1', port=0, workers=2))"
-)
-
-
-@dataclass
-class Devbox:
-    endpoint: str
-    api_key: str
-    home: Path
 
 
 @pytest.fixture(scope="module")
 def devbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devbox]:
     home = tmp_path_factory.mktemp("devbox-home")
     # PYTHONPATH names compat/flytekit (conftest), so the devbox's workers import this layer too
-    with devbox_process(home, [sys.executable, "-c", LAUNCH, str(home)]) as (_, info):
-        try:
-            yield Devbox(info["endpoint"], info["api_key"], home)
-        finally:
-            close_clients()
+    with running_devbox(home) as box:
+        yield box
 
 
 @pytest.fixture

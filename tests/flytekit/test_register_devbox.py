@@ -8,80 +8,32 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 import flyte
 import flyte.remote
-from flyte.remote._remote_run import client_from_config, close_clients
+from _services import Devbox, cli_args, running_devbox
+from flyte.remote._remote_run import client_from_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 
 
-@dataclass
-class Devbox:
-    endpoint: str
-    api_key: str
-    home: Path
-    proc: subprocess.Popen[bytes]
-
-
-def _start(home: Path) -> Devbox:
-    log = open(home / "server.log", "ab")  # noqa: SIM115 (the server writes it until stopped)
-    cmd = [sys.executable, "-m", "flyte.cli.main", "start", "devbox", "--port", "0", "--workers", "2"]
-    proc = subprocess.Popen(
-        [*cmd, "--trigger-time-scale", "60"],
-        env=dict(os.environ, FLYTE_HOME=str(home)),  # PYTHONPATH names compat/flytekit (conftest)
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    log.close()
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            _stop(proc)
-            raise AssertionError((home / "server.log").read_text())
-        try:
-            info = json.loads((home / "devbox.json").read_text())
-            if info.get("pid") == proc.pid:
-                httpx.get(f"{info['endpoint']}/healthz", timeout=2).raise_for_status()
-                return Devbox(info["endpoint"], info["api_key"], home, proc)
-        except (OSError, ValueError, httpx.HTTPError):
-            pass
-        time.sleep(0.1)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    close_clients()
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 @pytest.fixture(scope="module")
 def devbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devbox]:
-    box = _start(tmp_path_factory.mktemp("devbox-home"))
-    try:
+    # PYTHONPATH names compat/flytekit (conftest), so the devbox's workers import this layer too
+    home = tmp_path_factory.mktemp("devbox-home")
+    with running_devbox(home, cli_args("--trigger-time-scale", "60")) as box:
         yield box
-    finally:
-        _stop(box.proc)
 
 
 @pytest.fixture(scope="module")

@@ -1,35 +1,25 @@
 """Fixtures of the human-in-the-loop and notification tests: a loopback HTTP server that records
 what it is sent (one path of it always fails), a loopback SMTP server (aiosmtpd), a workflow
-file, and a devbox in a subprocess. Every server is started and stopped by its fixture; the
-HTTP and SMTP servers themselves live in ``tests/_services.py`` (shared with tests/deploy)."""
+file. Every server is started and stopped by its fixture; the servers themselves (and the devbox of
+test_devbox.py) live in ``tests/_services.py``."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from _services import Hooks, Mailbox, serve_hooks, serve_smtp
 
 __all__ = [
     "WORKFLOW",
-    "Devbox",
     "Hooks",
     "Mailbox",
     "serve_hooks",
     "serve_smtp",
-    "start_devbox",
-    "stop_devbox",
 ]
 
 WORKFLOW = textwrap.dedent(
@@ -125,52 +115,3 @@ def hooks() -> Iterator[Hooks]:
 def smtp() -> Iterator[Mailbox]:
     with serve_smtp() as box:
         yield box
-
-
-LAUNCH = (
-    "import sys; from pathlib import Path; from flyte.server.settings import ServerSettings; "
-    "from flyte.server.devbox import run_devbox; "
-    "run_devbox(ServerSettings(home=Path(sys.argv[1]), host='127.0.0.1', port=0, workers=2))"
-)
-
-
-@dataclass
-class Devbox:
-    endpoint: str
-    api_key: str
-    home: Path
-    log: Path
-
-
-def start_devbox(home: Path, extra_env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Devbox, Any]:
-    log_path = home / "server.log"
-    log = open(log_path, "wb")  # noqa: SIM115 (the server writes it until stopped)
-    env = dict(os.environ, FLYTE_HOME=str(home), **extra_env)
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", LAUNCH, str(home)], env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    info: dict[str, str] = {}
-    while not info:
-        assert proc.poll() is None, log_path.read_text()
-        assert time.monotonic() < deadline, "the devbox did not start in 60s"
-        try:
-            info = json.loads((home / "devbox.json").read_text())
-            httpx.get(f"{info['endpoint']}/healthz", timeout=2).raise_for_status()
-        except (OSError, ValueError, KeyError, httpx.HTTPError):
-            info = {}
-            time.sleep(0.1)
-    return proc, Devbox(info["endpoint"], info["api_key"], home, log_path), log
-
-
-def stop_devbox(proc: subprocess.Popen[bytes], log: Any) -> None:
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, 9)
-        proc.wait()
-    log.close()

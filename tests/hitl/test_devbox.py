@@ -18,13 +18,14 @@ from click.testing import CliRunner
 import flyte
 import flyte.errors
 import flyte.notify as notify
+from _services import Devbox, running_devbox
 from flyte._internal.loader import load_module
 from flyte.cli.main import main
 from flyte.models import ActionPhase
 from flyte.remote._condition import Condition
 from flyte.remote._remote_run import close_clients
 
-from .conftest import WORKFLOW, Devbox, Hooks, Mailbox, serve_hooks, serve_smtp, start_devbox, stop_devbox
+from .conftest import WORKFLOW, Hooks, Mailbox, serve_hooks, serve_smtp
 
 pytestmark = pytest.mark.integration
 
@@ -40,11 +41,8 @@ def devbox(services: tuple[Hooks, Mailbox], tmp_path_factory: pytest.TempPathFac
     hooks, smtp = services
     home = tmp_path_factory.mktemp("hitl-devbox")
     env = {"HOOKS_URL": hooks.url, "FLYTE_SMTP_HOST": "127.0.0.1", "FLYTE_SMTP_PORT": str(smtp.port)}
-    proc, box, log = start_devbox(home, env)
-    try:
+    with running_devbox(home, extra_env=env) as box:
         yield box
-    finally:
-        stop_devbox(proc, log)
 
 
 @pytest.fixture

@@ -7,9 +7,7 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -17,6 +15,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from _services import Devbox, cli_args, running_devbox
 from flyte.cli.main import main
 
 pytestmark = pytest.mark.integration
@@ -160,46 +159,11 @@ def test_project_errors_are_one_line_and_exit_1():
 # -- devbox: get, second start, whoami against it, stop ---------------------------------------------
 
 
-@dataclass
-class Devbox:
-    proc: subprocess.Popen[bytes]
-    endpoint: str
-    home: Path
-    log: Path
-
-
 @pytest.fixture
-def devbox(isolated_home: Path, tmp_path: Path) -> Iterator[Devbox]:
-    """`flyte start devbox --port 0` in a subprocess; stopped at the end whatever happens."""
-    log_path = tmp_path / "devbox.log"
-    log = open(log_path, "wb")  # noqa: SIM115 (the devbox writes it until stopped)
-    env = dict(os.environ, FLYTE_HOME=str(isolated_home))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flyte.cli.main", "start", "devbox", "--port", "0", "--workers", "1"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        endpoint = None
-        while endpoint is None:
-            assert proc.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "the devbox did not start in 60s"
-            from flyte.cli._devbox_cli import devbox_status
-
-            status = devbox_status(isolated_home)
-            endpoint = status.endpoint if status.running else None
-            if endpoint is None:
-                time.sleep(0.1)
-        yield Devbox(proc, endpoint, isolated_home, log_path)
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
+def devbox(isolated_home: Path) -> Iterator[Devbox]:
+    """`flyte start devbox --port 0 --workers 1` in a subprocess; stopped at the end whatever happens."""
+    with running_devbox(isolated_home, cli_args(workers=1)) as box:
+        yield box
 
 
 def test_devbox_get_second_start_whoami_and_stop(devbox: Devbox, elsewhere: Path):

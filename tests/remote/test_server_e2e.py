@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -18,7 +17,7 @@ import pytest
 
 import flyte
 import flyte.errors
-from _services import devbox_process
+from _services import Devbox, launch_args, running_devbox
 from flyte._internal.loader import load_module
 from flyte._internal.run_config import RunConfig, new_run_name
 from flyte.models import ActionPhase
@@ -28,31 +27,17 @@ from .conftest import WORKFLOW
 
 pytestmark = pytest.mark.integration
 
-LAUNCH = (
-    "import sys; from pathlib import Path; from flyte.server.settings import ServerSettings; "
-    "from flyte.server.devbox import run_devbox; "
-    "run_devbox(ServerSettings(home=Path(sys.argv[1]), host='127.0.0.1', port=0, workers=2, "
-    "db_url=sys.argv[2] if len(sys.argv) > 2 else None))"
-)
-
-
-@dataclass
-class Devbox:
-    endpoint: str
-    api_key: str
-    home: Path
-
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def devbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devbox]:
     home = tmp_path_factory.mktemp("devbox-home")
-    db: list[str] = []
+    db_url = None
     if request.param == "postgresql":
         from _postgres_server import fresh_database
 
-        db = [fresh_database(request.getfixturevalue("postgres_url"), f"e2e_{home.name}")]
-    with devbox_process(home, [sys.executable, "-c", LAUNCH, str(home), *db]) as (_, info):
-        yield Devbox(info["endpoint"], info["api_key"], home)
+        db_url = fresh_database(request.getfixturevalue("postgres_url"), f"e2e_{home.name}")
+    with running_devbox(home, launch_args(home, db_url=db_url)) as box:
+        yield box
 
 
 @pytest.fixture

@@ -5,13 +5,8 @@ written to the database or a log."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +15,8 @@ import pytest
 from s3_server import SECRET_ACCESS_KEY, S3Server, list_bucket
 
 import flyte
+from _services import Devbox, cli_args, running_devbox
 from flyte._internal.loader import load_module
-from flyte.remote._remote_run import close_clients
 
 pytestmark = pytest.mark.integration
 
@@ -57,51 +52,14 @@ WORKFLOW = textwrap.dedent(
 )
 
 
-class S3Devbox:
-    def __init__(self, endpoint: str, api_key: str, home: Path, bucket: str, log: Path):
-        self.endpoint, self.api_key, self.home, self.bucket, self.log = endpoint, api_key, home, bucket, log
-
-
 @pytest.fixture
-def s3_devbox(bucket: str, s3_env: S3Server, tmp_path: Path) -> Iterator[S3Devbox]:
-    home = tmp_path / "devbox-home"
-    log_path = tmp_path / "devbox.log"
-    log = open(log_path, "wb")  # noqa: SIM115 (the server writes it until stopped)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flyte.cli.main", "start", "devbox", "--port", "0", "--workers", "2",
-         "--storage", f"s3://{bucket}/flyte"],
-        env=dict(os.environ, FLYTE_HOME=str(home)), stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        info: dict[str, str] = {}
-        while not info:
-            assert proc.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "the devbox did not start in 60s"
-            try:
-                info = json.loads((home / "devbox.json").read_text())
-                httpx.get(f"{info['endpoint']}/healthz", timeout=2).raise_for_status()
-            except (OSError, ValueError, KeyError, httpx.HTTPError):
-                info = {}
-                time.sleep(0.2)
-        yield S3Devbox(info["endpoint"], info["api_key"], home, bucket, log_path)
-    finally:
-        close_clients()
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+def s3_devbox(bucket: str, s3_env: S3Server, tmp_path: Path) -> Iterator[Devbox]:
+    with running_devbox(tmp_path / "devbox-home", cli_args("--storage", f"s3://{bucket}/flyte")) as box:
+        yield box
 
 
 def test_a_devbox_on_s3_keeps_bundle_offloads_and_files_in_the_bucket(
-    s3_devbox: S3Devbox, s3_env: S3Server, tmp_path: Path
+    s3_devbox: Devbox, s3_env: S3Server, bucket: str, tmp_path: Path
 ):
     project = tmp_path / "project"
     project.mkdir()
@@ -117,7 +75,7 @@ def test_a_devbox_on_s3_keeps_bundle_offloads_and_files_in_the_bucket(
     assert text.startswith("written by pid ") and text.endswith("padding 100000")
     assert ys == "y" * 100_000
 
-    keys = list_bucket(s3_env, s3_devbox.bucket)
+    keys = list_bucket(s3_env, bucket)
     assert all(k.startswith("flyte/") for k in keys), keys
     assert any(k.startswith("flyte/bundles/") and k.endswith(".tgz") for k in keys), keys
     assert any(k.startswith("flyte/data/") and k.endswith("/made-by-worker.txt") for k in keys), keys
@@ -133,7 +91,7 @@ def test_a_devbox_on_s3_keeps_bundle_offloads_and_files_in_the_bucket(
     signed = httpx.post(
         f"{s3_devbox.endpoint}/api/v1/data/download-url", json={"key": bundle}, headers=headers
     ).json()
-    assert signed["url"].startswith(f"{s3_env.endpoint}/{s3_devbox.bucket}/flyte/{bundle}?")
+    assert signed["url"].startswith(f"{s3_env.endpoint}/{bucket}/flyte/{bundle}?")
     assert "X-Amz-Signature=" in signed["url"]
     assert httpx.get(signed["url"]).content[:2] == b"\x1f\x8b"  # the gzip archive itself
     assert httpx.head(f"{s3_devbox.endpoint}/api/v1/data/{bundle}", headers=headers).status_code == 200
@@ -144,7 +102,7 @@ def test_a_devbox_on_s3_keeps_bundle_offloads_and_files_in_the_bucket(
 
     # The secret key was in every process's environment; it is in no file the devbox wrote.
     secret = SECRET_ACCESS_KEY.encode()
-    written = [p for p in s3_devbox.home.rglob("*") if p.is_file()] + [s3_devbox.log]
+    written = [p for p in s3_devbox.home.rglob("*") if p.is_file()]  # server.log included
     assert any(p.name.endswith(".db") for p in written)
     assert any(p.suffix == ".log" for p in written)
     leaked = [str(p) for p in written if secret in p.read_bytes()]

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import stat
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from server_harness import enc, settings_for, task, uvicorn_server
 
+from _services import devbox_process
 from flyte.server.app import create_app
 from flyte.server.executors import Executor
 from flyte.server.executors.processes import ProcessExecutor
@@ -105,31 +104,18 @@ def test_devbox_prints_and_saves_its_key_and_reuses_it(tmp_path: Path):
         f"run_devbox(ServerSettings(port=0, workers=1, worker_command={FAKE_WORKER!r}))"
     )
 
-    def start() -> tuple[subprocess.Popen, dict]:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", script],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        first = proc.stdout.readline()
-        assert "listening on http://127.0.0.1:" in first, first
-        key_line = proc.stdout.readline()
-        info = json.loads((home / "devbox.json").read_text())
-        assert info["api_key"] in key_line and info["endpoint"] in first
-        assert stat.S_IMODE((home / "devbox.json").stat().st_mode) == 0o600
-        return proc, info
+    log = home / "server.log"
 
-    def stop(proc: subprocess.Popen) -> str:
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
+    def check_banner(info: dict) -> str:
+        """The new part of the log: the banner names the endpoint, then the key (printed once)."""
+        out = log.read_text()
+        first, key_line = out.split("flyte devbox listening on ")[-1].splitlines()[:2]
+        assert first == info["endpoint"] and info["api_key"] in key_line, out
+        assert stat.S_IMODE((home / "devbox.json").stat().st_mode) == 0o600
         return out
 
-    proc, info = start()
-    try:
-        health = httpx.get(f"{info['endpoint']}/healthz", timeout=10)
-        assert health.status_code == 200
+    with devbox_process(home, [sys.executable, "-c", script], env) as (proc, info):
+        check_banner(info)
         headers = {"Authorization": f"Bearer {info['api_key']}"}
         r = httpx.post(
             f"{info['endpoint']}/api/v1/runs",
@@ -145,13 +131,12 @@ def test_devbox_prints_and_saves_its_key_and_reuses_it(tmp_path: Path):
             timeout=90,
         )
         assert done.json()["phase"] == "succeeded"
-    finally:
-        out = stop(proc)
-    assert proc.returncode == 0, out
+    out = log.read_text()
+    assert proc.returncode == 0, out  # SIGTERM: a clean shutdown
     assert info["api_key"] not in out.split("API key:")[-1].split("\n", 1)[-1]  # printed once, never logged
     assert stat.S_IMODE((home / "server" / "signing.key").stat().st_mode) == 0o600
-    proc, again = start()
-    try:
+    with devbox_process(home, [sys.executable, "-c", script], env) as (proc, again):
+        check_banner(again)
         assert again["api_key"] == info["api_key"]
         r = httpx.get(
             f"{again['endpoint']}/api/v1/runs/dx",
@@ -159,8 +144,6 @@ def test_devbox_prints_and_saves_its_key_and_reuses_it(tmp_path: Path):
             timeout=10,
         )
         assert r.json()["phase"] == "succeeded"
-    finally:
-        stop(proc)
 
 
 def test_refuses_a_public_interface_without_a_key(tmp_path: Path):

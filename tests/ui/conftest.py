@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from _services import devbox_process
+from _services import devbox_process, launch_args
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -159,12 +159,6 @@ def check_widths(page: Any, shots: Path, name: str) -> None:
 
 # -- servers -------------------------------------------------------------------------------------------
 
-LAUNCH = (
-    "import sys; from pathlib import Path; from flyte.server.settings import ServerSettings; "
-    "from flyte.server.devbox import run_devbox; "
-    "run_devbox(ServerSettings(home=Path(sys.argv[1]), host='127.0.0.1', port=0, workers=2))"
-)
-
 
 @dataclass
 class Devbox:
@@ -183,7 +177,7 @@ def devbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devbox]:
     """A devbox (control plane and two workers) on a free loopback port, with a project configured
     to run on it (``flyte create config --devbox``)."""
     home = tmp_path_factory.mktemp("console-devbox")
-    with devbox_process(home, [sys.executable, "-c", LAUNCH, str(home)]) as (_, info):
+    with devbox_process(home, launch_args(home)) as (_, info):
         project = home / "project"
         project.mkdir()
         (project / "wf.py").write_text(WORKFLOW)

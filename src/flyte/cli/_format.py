@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from flyte._internal.durations import format_duration as _format_duration
 from flyte._internal.store import ActionRecord, RunRecord
 from flyte.models import ActionPhase
 
@@ -105,18 +106,7 @@ def clock_time(ts: float) -> str:
 
 def format_duration(seconds: float | None) -> str:
     """``0.42s``, ``12.3s``, ``4m05s``, ``2h03m``; ``-`` when unknown."""
-    if seconds is None:
-        return "-"
-    seconds = max(0.0, seconds)
-    if seconds < 10:
-        return f"{seconds:.2f}s"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+    return _format_duration(seconds)
 
 
 def run_elapsed(record: RunRecord, now: float | None = None) -> float:

@@ -6,6 +6,7 @@ import os
 
 import click
 
+import flyte.cli._artifacts  # noqa: F401  (registers `get artifact`)
 import flyte.cli._inspect  # noqa: F401  (registers `get runs|run|action|io|logs`)
 import flyte.cli._projects  # noqa: F401  (registers `get project`, `create project`)
 import flyte.cli._remote  # noqa: F401  (registers `create config`)

@@ -10,6 +10,7 @@ __all__ = [
     "Action",
     "ActionInputs",
     "ActionOutputs",
+    "Artifact",
     "Condition",
     "LazyEntity",
     "Run",
@@ -19,6 +20,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "Artifact": "flyte.remote._artifact",
     "Condition": "flyte.remote._condition",
     "LazyEntity": "flyte.remote._task",
     "Task": "flyte.remote._task",

@@ -25,7 +25,7 @@ from flyte.server import ui
 from flyte.server.auth import ApiKeys, UrlSigner, require_api_key
 from flyte.server.errors import ApiError, Unauthorized
 from flyte.server.executors import Executor
-from flyte.server.routes import conditions, data, executor, runs, tasks, triggers, whoami
+from flyte.server.routes import artifacts, conditions, data, executor, runs, tasks, triggers, whoami
 from flyte.server.scheduler import Scheduler
 from flyte.server.schema import ensure_server_schema
 from flyte.server.settings import ServerSettings
@@ -153,6 +153,7 @@ def create_app(
     app.include_router(conditions.router, prefix="/api/v1", dependencies=authed)
     app.include_router(tasks.router, prefix="/api/v1", dependencies=authed)
     app.include_router(triggers.router, prefix="/api/v1", dependencies=authed)
+    app.include_router(artifacts.router, prefix="/api/v1", dependencies=authed)
     app.include_router(data.signed_router)
     ui.mount(app)  # the web console: /, /runs/{run} (the URL runs print), /ui/...
     ui_deployed.install(app)  # its Tasks and Triggers pages (a control plane's only)

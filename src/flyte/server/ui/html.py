@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from flyte._internal.durations import format_duration
 from flyte.models import ActionPhase
 from flyte.server.ui.reader import ref_kind
 
@@ -71,17 +72,8 @@ def timestamp(at: float | None) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+    """``420ms``, ``12.3s``, ``4m05s``, ``2h03m``; ``-`` when unknown."""
+    return format_duration(seconds, millis=True)
 
 
 def error_text(error_type: str | None, message: str | None) -> str:
