@@ -34,7 +34,7 @@ from flyte._internal.typespec import describe
 from flyte._syncify import syncify
 from flyte._trigger import Cron, FixedRate, Trigger, TriggerTime
 from flyte.errors import CodeBundleError, DeploymentError
-from flyte.notify._wire import run_notifications_field
+from flyte.notify._spec import run_notifications_field
 from flyte.types import TypeEngine, TypeTransformerFailedError
 
 if TYPE_CHECKING:

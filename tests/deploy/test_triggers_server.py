@@ -228,7 +228,7 @@ def test_a_fired_run_carries_its_triggers_notifications(tmp_path: Path) -> None:
 async def _a_fired_run_carries_its_triggers_notifications(tmp_path: Path) -> None:
     import flyte.notify
     from flyte._deploy import _trigger_spec
-    from flyte.notify._wire import from_wire
+    from flyte.notify._spec import from_wire
     from flyte.server.state import load_spec
 
     hook = flyte.notify.Webhook(url="http://127.0.0.1:9/hook", on_phase=("succeeded",))

@@ -9,7 +9,7 @@ import flyte.errors
 import flyte.notify as notify
 from flyte._internal.conditions import coerce
 from flyte.models import ActionPhase
-from flyte.notify._wire import from_wire, run_notifications_field, to_wire
+from flyte.notify._spec import from_wire, run_notifications_field, to_wire
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from server_harness import dec, enc, serve, settings_for, task, uvicorn_server
 import flyte
 from flyte._internal.loader import load_module
 from flyte.server.app import create_app
-from flyte.server.executors.processes import ProcessExecutor
+from flyte.server.executors.processes import HostWorkers
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -73,9 +73,9 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str, CountRequests]]:
         settings.port = probe.getsockname()[1]
     keys: dict[str, str] = {}
 
-    def executor(scheduler: Any) -> ProcessExecutor:
+    def executor(scheduler: Any) -> HostWorkers:
         keys["key"] = app.state.api_keys.create("workers")
-        return ProcessExecutor(settings.worker_command, settings.endpoint, keys["key"], settings.workers,
+        return HostWorkers(settings.worker_command, settings.endpoint, keys["key"], settings.workers,
                                log_dir=settings.log_dir, on_exit=scheduler.worker_gone)  # fmt: skip
 
     app = create_app(settings, executor_factory=executor)

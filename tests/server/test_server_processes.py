@@ -17,7 +17,7 @@ from server_harness import enc, settings_for, task, uvicorn_server
 from _services import devbox_process
 from flyte.server.app import create_app
 from flyte.server.executors import Executor
-from flyte.server.executors.processes import ProcessExecutor
+from flyte.server.executors.processes import HostWorkers
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -48,12 +48,12 @@ def _until(check, timeout: float = 30.0):  # noqa: ANN001, ANN202
 
 def test_worker_processes_run_actions_are_restarted_and_stopped(tmp_path: Path):
     settings = settings_for(tmp_path, workers=2, worker_command=FAKE_WORKER)
-    executors: list[ProcessExecutor] = []
+    executors: list[HostWorkers] = []
     key_box: dict[str, str] = {}
 
     def factory(scheduler):  # noqa: ANN001, ANN202
         key = key_box["key"] = scheduler_app.state.api_keys.create("workers")
-        ex = ProcessExecutor(settings.worker_command, settings.endpoint, key, settings.workers,
+        ex = HostWorkers(settings.worker_command, settings.endpoint, key, settings.workers,
                              log_dir=settings.log_dir, on_exit=scheduler.worker_gone)  # fmt: skip
         assert isinstance(ex, Executor)
         executors.append(ex)

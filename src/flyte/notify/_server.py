@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from flyte.models import ActionPhase
 from flyte.notify._render import PhaseEvent
 from flyte.notify._sender import deliver_all
-from flyte.notify._wire import from_wire
+from flyte.notify._spec import from_wire
 
 if TYPE_CHECKING:
     from flyte.server.settings import ServerSettings

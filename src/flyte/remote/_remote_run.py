@@ -112,8 +112,8 @@ def submit_run(
         key = upload_bundle(client, build_bundle(root, extra=[rel]))
         ref = task_ref(task, key, root)
     ref.update(project=config.project, domain=config.domain)  # carried to every action of the run
-    if config.notifications:  # sent by the server when the run ends (flyte.notify._wire)
-        from flyte.notify._wire import to_wire
+    if config.notifications:  # sent by the server when the run ends (flyte.notify._spec)
+        from flyte.notify._spec import to_wire
 
         ref["run_notifications"] = to_wire(config.notifications)
     body = {

@@ -26,7 +26,7 @@ from flyte.server.settings import ServerSettings
 if TYPE_CHECKING:
     import uvicorn
 
-    from flyte.server.executors.processes import ProcessExecutor
+    from flyte.server.executors.processes import HostWorkers
     from flyte.server.scheduler import Scheduler
 
 DEVBOX_FILE = "devbox.json"
@@ -128,7 +128,7 @@ def run_devbox(settings: ServerSettings) -> None:
     import uvicorn
 
     from flyte.server.app import create_app
-    from flyte.server.executors.processes import ProcessExecutor
+    from flyte.server.executors.processes import HostWorkers
     from flyte.server.executors.ray_executor import check_ray_address, ray_executor, require_ray
 
     if settings.executor == "ray":  # before anything starts: one-line errors
@@ -148,11 +148,11 @@ def run_devbox(settings: ServerSettings) -> None:
         record = {"endpoint": endpoint, "api_key": api_key, "pid": os.getpid()}
         _write_private(devbox_file(settings.home), json.dumps(record, indent=2))
 
-        def executor(scheduler: Scheduler) -> ProcessExecutor:
+        def executor(scheduler: Scheduler) -> HostWorkers:
             if settings.executor == "ray":
                 return ray_executor(settings, endpoint, api_key, on_exit=scheduler.worker_gone)
             assert settings.worker_command is not None and settings.workers is not None
-            return ProcessExecutor(
+            return HostWorkers(
                 settings.worker_command, endpoint, api_key, settings.workers, log_dir=settings.log_dir,
                 on_exit=scheduler.worker_gone,
             )  # fmt: skip

@@ -189,7 +189,7 @@ def _notifications(task: TaskTemplate[Any, Any]) -> dict[str, Any]:
     """``{"notifications": [...]}`` for a task that has some (sent by the server), else nothing."""
     if not task.notifications:
         return {}
-    from flyte.notify._wire import to_wire
+    from flyte.notify._spec import to_wire
 
     return {"notifications": to_wire(task.notifications)}
 

@@ -1,6 +1,6 @@
 """Executors run the actions the scheduler queues, by starting workers that speak the executor
 protocol (``/api/v1/executor/...``). The default starts worker processes on this host
-(:class:`~flyte.server.executors.processes.ProcessExecutor`); a Ray executor can follow the same
+(:class:`~flyte.server.executors.processes.HostWorkers`); a Ray executor can follow the same
 protocol."""
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ QUICK_EXIT_SECONDS = 10.0
 STOP_GRACE_SECONDS = 10.0
 
 
-class ProcessExecutor:
+class HostWorkers:
     """Keeps ``workers`` worker processes running until :meth:`stop`."""
 
     def __init__(

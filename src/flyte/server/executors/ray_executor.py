@@ -1,7 +1,7 @@
 """The Ray executor, as the server starts it: one dispatcher process that hands every claimed
 attempt to a Ray cluster (:mod:`flyte.server.executors.ray_dispatch`).
 
-The dispatcher runs under the default :class:`ProcessExecutor` (one "worker", restarted when it
+The dispatcher runs under the default :class:`HostWorkers` (one "worker", restarted when it
 dies, its actions queued again), so the server itself never imports Ray. See docs/ray.md.
 """
 
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from flyte.errors import InitializationError
-from flyte.server.executors.processes import ProcessExecutor
+from flyte.server.executors.processes import HostWorkers
 from flyte.server.settings import ServerSettings
 
 RAY_EXTRA_HINT = "the Ray executor needs Ray: pip install 'flyte-engine[ray]'"
@@ -62,9 +62,9 @@ def ray_executor(
     endpoint: str,
     api_key: str,
     on_exit: Callable[[str], Awaitable[None]] | None = None,
-) -> ProcessExecutor:
+) -> HostWorkers:
     """The executor that runs every attempt on the Ray cluster named by ``settings``."""
     require_ray()
-    return ProcessExecutor(
+    return HostWorkers(
         dispatcher_command(settings), endpoint, api_key, 1, log_dir=settings.log_dir, on_exit=on_exit
     )
