@@ -258,7 +258,9 @@ def _kill(pid_file: Path) -> int:
     return pid
 
 
-def test_a_killed_ray_worker_is_retried_and_recorded_once(wf: ModuleType, tmp_path: Path) -> None:
+def test_a_killed_ray_worker_is_retried_and_recorded_once(
+    devbox: Devbox, wf: ModuleType, tmp_path: Path
+) -> None:
     marker = tmp_path / "pid"
     run = start(wf.killed_once, marker=str(marker))
     _kill(marker)
@@ -267,6 +269,17 @@ def test_a_killed_ray_worker_is_retried_and_recorded_once(wf: ModuleType, tmp_pa
     assert run.action.attempts == 2
     assert run.phase is ActionPhase.SUCCEEDED
     assert [a.phase for a in run.actions()] == [ActionPhase.SUCCEEDED]
+    # what `flyte get action` shows: two attempts, the result recorded once (one succeeded entry)
+    from click.testing import CliRunner
+
+    from flyte.cli.main import main
+
+    shown = CliRunner(env={"FLYTE_API_KEY": devbox.api_key}).invoke(
+        main, ["--endpoint", devbox.endpoint, "get", "action", run.name, "-of", "json"]
+    )
+    assert shown.exit_code == 0, shown.output
+    [action] = json.loads(shown.output)
+    assert (action["attempts"], action["phase"], action["error_type"]) == (2, "succeeded", None)
 
     no_retries = tmp_path / "pid2"
     lost = start(wf.killed_without_retries, marker=str(no_retries))
