@@ -12,12 +12,20 @@ from pathlib import Path
 
 import pytest
 
+from _ray_cluster import (
+    RAY_MISSING,
+    RAY_MISSING_REASON,
+    RayCluster,
+    ray_devbox_args,
+    ray_devbox_env,
+    two_node_cluster,
+)
 from _services import devbox_process
 from flyte.remote._remote_run import close_clients
 
 from .driver import Backend, DevboxBackend, DevboxService, IsolatedBackend, LocalBackend
 
-BACKENDS = ["local", "isolate", "devbox-sqlite", "devbox-postgresql"]
+BACKENDS = ["local", "isolate", "devbox-sqlite", "devbox-postgresql", "ray"]
 """Every backend a scenario must behave the same on (a new executor adds its name here)."""
 
 LAUNCH = (
@@ -54,6 +62,29 @@ def devbox_postgresql(tmp_path_factory: pytest.TempPathFactory, postgres_url: st
     yield from _start_devbox(tmp_path_factory.mktemp("conf-devbox-pg"), db, "postgresql")
 
 
+@pytest.fixture(scope="package")
+def conformance_ray_cluster() -> Iterator[RayCluster]:
+    """The two-node loopback Ray cluster of ``tests/_ray_cluster.py``, while this suite runs.
+
+    Four CPUs a node: a parent holds its CPU while it awaits its children (docs/ray.md), and the
+    scenarios nest parents a few levels deep."""
+    if RAY_MISSING:
+        pytest.skip(RAY_MISSING_REASON)
+    with two_node_cluster(cpus_per_node=4) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="package")
+def devbox_ray(
+    tmp_path_factory: pytest.TempPathFactory, conformance_ray_cluster: RayCluster
+) -> Iterator[DevboxService]:
+    """A devbox with ``executor="ray"`` (SQLite) whose every attempt runs on the Ray cluster."""
+    home = tmp_path_factory.mktemp("conf-devbox-ray")
+    args = ray_devbox_args(home, conformance_ray_cluster.address)
+    with devbox_process(home, args, ray_devbox_env(), new_session=True) as (_, info):
+        yield DevboxService(info["endpoint"], info["api_key"], home, "sqlite")
+
+
 def make_backend(request: pytest.FixtureRequest, name: str) -> Backend:
     if name == "local":
         return LocalBackend()
@@ -63,6 +94,8 @@ def make_backend(request: pytest.FixtureRequest, name: str) -> Backend:
         return DevboxBackend(request.getfixturevalue("devbox_sqlite"))
     if name == "devbox-postgresql":
         return DevboxBackend(request.getfixturevalue("devbox_postgresql"))
+    if name == "ray":
+        return DevboxBackend(request.getfixturevalue("devbox_ray"), name="ray")
     raise ValueError(f"unknown conformance backend {name!r}")
 
 

@@ -250,9 +250,9 @@ class DevboxBackend(Backend):
 
     remote = True
 
-    def __init__(self, service: DevboxService):
+    def __init__(self, service: DevboxService, name: str | None = None):
         self.service = service
-        self.name = f"devbox-{service.database}"
+        self.name = name or f"devbox-{service.database}"
 
     def init(self) -> None:
         flyte.init(endpoint=self.service.endpoint, api_key=self.service.api_key, root_dir=WORKFLOWS)

@@ -252,6 +252,11 @@ def test_over_the_memory_limit_is_oom(backend: Backend) -> None:
     assert outcome.one("allocates").phase == "failed"
 
 
+@xfail_on(
+    ["ray"],
+    reason="by design: on Ray a request no node can ever hold fails at once with ResourceExhaustedError "
+    "(issue 14, item 1); the process executor clamps it to its one host",
+)
 def test_a_request_above_the_node_is_clamped(backend: Backend) -> None:
     assert backend.run(wf.over_the_node, x=3).value == 9
 

@@ -22,7 +22,9 @@ pytestmark = [pytest.mark.conformance, pytest.mark.integration, pytest.mark.time
 
 wf = load_module(str(WF_FILE), WORKFLOWS)
 
-DEVBOXES = ["devbox-sqlite", "devbox-postgresql"]
+DEVBOXES = ["devbox-sqlite", "devbox-postgresql", "ray"]
+"""The backends behind a control plane (the `ray` one is a devbox with `executor="ray"`): the
+control plane's own gaps show on each."""
 
 
 def xfail_on(backends: list[str], reason: str) -> pytest.MarkDecorator:

@@ -29,7 +29,7 @@ from flyte._internal.secrets import SecretStore
 from flyte.models import ActionPhase
 from flyte.remote._remote_run import RemoteRun, submit_run
 
-from .conftest import HEAD_IP, NODE2_IP, Devbox, RayCluster, loopback, ray_devbox
+from .conftest import HEAD_IP, NODE2_IP, Devbox, RayCluster, assert_all_on_loopback, ray_devbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.ray, pytest.mark.timeout(600)]
 
@@ -220,33 +220,10 @@ def wait_for(path: Path, timeout: float = 120.0) -> str:
     return path.read_text()
 
 
-CLUSTER_PROBE = textwrap.dedent(
-    """
-    import json, sys, ray
-    import ray._private.state as state
-    ray.init(address=sys.argv[1], _node_ip_address=sys.argv[2], log_to_driver=False, configure_logging=False)
-    me = ray.util.get_node_ip_address()
-    nodes = [n["NodeManagerAddress"] for n in ray.nodes()]
-    drivers = [j.get("DriverIPAddress") for j in state.jobs()]
-    print(json.dumps({"me": me, "nodes": nodes, "drivers": drivers}))
-    """
-)
-
-
 def test_every_ray_address_is_on_loopback(ray_cluster: RayCluster, devbox: Devbox, wf: ModuleType) -> None:
     assert start(wf.square, x=3).outputs() == (9,)  # the devbox's dispatcher has joined as a driver
-    probe = subprocess.run(
-        [sys.executable, "-c", CLUSTER_PROBE, ray_cluster.address, HEAD_IP],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert probe.returncode == 0, probe.stderr
-    seen = json.loads(probe.stdout.strip().splitlines()[-1])
+    seen = assert_all_on_loopback(ray_cluster)
     assert sorted(set(seen["nodes"])) == [HEAD_IP, NODE2_IP]
-    assert len(seen["drivers"]) >= 2  # this probe and the devbox's dispatcher
-    for address in [seen["me"], *seen["nodes"], *seen["drivers"]]:
-        assert loopback(address), f"Ray reports a non-loopback address: {address}"
 
 
 def test_fan_out_and_child_calls_give_the_right_values(wf: ModuleType) -> None:
@@ -281,7 +258,9 @@ def _kill(pid_file: Path) -> int:
     return pid
 
 
-def test_a_killed_ray_worker_is_retried_and_recorded_once(wf: ModuleType, tmp_path: Path) -> None:
+def test_a_killed_ray_worker_is_retried_and_recorded_once(
+    devbox: Devbox, wf: ModuleType, tmp_path: Path
+) -> None:
     marker = tmp_path / "pid"
     run = start(wf.killed_once, marker=str(marker))
     _kill(marker)
@@ -290,6 +269,17 @@ def test_a_killed_ray_worker_is_retried_and_recorded_once(wf: ModuleType, tmp_pa
     assert run.action.attempts == 2
     assert run.phase is ActionPhase.SUCCEEDED
     assert [a.phase for a in run.actions()] == [ActionPhase.SUCCEEDED]
+    # what `flyte get action` shows: two attempts, the result recorded once (one succeeded entry)
+    from click.testing import CliRunner
+
+    from flyte.cli.main import main
+
+    shown = CliRunner(env={"FLYTE_API_KEY": devbox.api_key}).invoke(
+        main, ["--endpoint", devbox.endpoint, "get", "action", run.name, "-of", "json"]
+    )
+    assert shown.exit_code == 0, shown.output
+    [action] = json.loads(shown.output)
+    assert (action["attempts"], action["phase"], action["error_type"]) == (2, "succeeded", None)
 
     no_retries = tmp_path / "pid2"
     lost = start(wf.killed_without_retries, marker=str(no_retries))

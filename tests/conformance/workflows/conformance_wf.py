@@ -706,21 +706,29 @@ async def utc_now_after(t: datetime) -> bool:
 
 
 @env.task
-async def probe(marker: str, i: int) -> int:
-    """How many probes were running at once while this one ran."""
+async def probe(marker: str, i: int, n: int = 1) -> int:
+    """How many probes were running at once while this one ran: it waits (up to 2 s) for all ``n``
+    to be running, so that an executor slow to start them (Ray starting its worker processes) still
+    shows them overlapping when nothing limits them."""
     root = Path(marker) / "running"
     root.mkdir(parents=True, exist_ok=True)
     mine = root / str(i)
     mine.touch()
-    await asyncio.sleep(0.3)
-    seen = len(list(root.iterdir()))
+    seen = 1
+    for _ in range(40):
+        await asyncio.sleep(0.05)
+        seen = max(seen, len(list(root.iterdir())))
+        if seen >= n:
+            break
+    await asyncio.sleep(0.1)  # the others see this one too
+    seen = max(seen, len(list(root.iterdir())))
     mine.unlink()
     return seen
 
 
 @env.task
 async def probes(marker: str, n: int) -> int:
-    return max(await asyncio.gather(*(probe(marker, i) for i in range(n))))
+    return max(await asyncio.gather(*(probe(marker, i, n) for i in range(n))))
 
 
 @env.task(timeout=flyte.Timeout(max_queued_time=0.3))

@@ -1,0 +1,107 @@
+"""A whole Ray node dying mid-attempt (its raylet's process group SIGKILLed): the attempt is
+retried on the remaining node and its result recorded once. This test has a cluster of its own,
+since it kills one of its nodes."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+pytest.importorskip("ray", reason="Ray is not installed: pip install 'flyte-engine[ray]'")
+
+import flyte  # noqa: E402
+from _ray_cluster import HEAD_IP, NODE2_IP, RayCluster, assert_all_on_loopback, two_node_cluster
+from flyte._internal.loader import load_module
+from flyte._internal.run_config import RunConfig, new_run_name
+from flyte.models import ActionPhase
+from flyte.remote._remote_run import submit_run
+
+from .conftest import ray_devbox
+
+pytestmark = [pytest.mark.integration, pytest.mark.ray, pytest.mark.timeout(600)]
+
+WORKFLOW = textwrap.dedent(
+    """
+    import asyncio
+    import os
+    from pathlib import Path
+
+    import flyte
+
+    orchestrator = flyte.TaskEnvironment(name="orch", resources=flyte.Resources(cpu=0))
+    env = flyte.TaskEnvironment(name="work", resources=flyte.Resources(cpu=1))
+
+
+    @env.task(retries=1)
+    async def pinned_by_room(marks: str, i: int) -> str:
+        # One CPU a node and two of these at once: one runs on each node. The one on node 2
+        # waits there (its first attempt) until the test kills that node.
+        import ray
+
+        ip = ray.util.get_node_ip_address()
+        attempt = flyte.ctx().attempt_number
+        (Path(marks) / f"{i}-{attempt}").write_text(f"{ip} {os.getpid()}")
+        for _ in range(600):  # both siblings placed before either ends (or node 1 would take both)
+            if len(list(Path(marks).iterdir())) >= 2:
+                break
+            await asyncio.sleep(0.1)
+        if ip == "127.0.0.3" and attempt == 0:
+            await asyncio.sleep(300)
+        return f"{i} on {ip} in attempt {attempt}"
+
+
+    @orchestrator.task
+    async def two_at_once(marks: str) -> list[str]:
+        return list(await asyncio.gather(pinned_by_room(marks, 0), pinned_by_room(marks, 1)))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[RayCluster]:
+    with two_node_cluster(cpus_per_node=1) as c:
+        yield c
+
+
+@pytest.fixture
+def wf(cluster: RayCluster, tmp_path: Path) -> Iterator[ModuleType]:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "nodewf.py").write_text(WORKFLOW)
+    with ray_devbox(tmp_path / "devbox", cluster.address) as box:
+        flyte.init(endpoint=box.endpoint, api_key=box.api_key, root_dir=root)
+        yield load_module(str(root / "nodewf.py"), root)
+    sys.modules.pop("nodewf", None)
+
+
+def test_a_dead_node_s_attempt_is_retried_on_the_other_node(
+    cluster: RayCluster, wf: ModuleType, tmp_path: Path
+) -> None:
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    run = submit_run(wf.two_at_once, (), {"marks": str(marks)}, RunConfig(name=new_run_name()))
+    deadline = time.monotonic() + 180
+    while len(list(marks.iterdir())) < 2:
+        assert time.monotonic() < deadline, "the two attempts were not both started"
+        time.sleep(0.2)
+    placed = {p.name: p.read_text().split()[0] for p in marks.iterdir()}
+    assert sorted(placed.values()) == [HEAD_IP, NODE2_IP], placed
+    assert_all_on_loopback(cluster)
+    time.sleep(0.5)
+    cluster.kill_node(1)  # node 2's `ray start --block` group: its raylet and its Ray workers
+
+    (results,) = run.outputs()
+    on_node2 = next(name.split("-")[0] for name, ip in placed.items() if ip == NODE2_IP)
+    expected_retry = f"{on_node2} on {HEAD_IP} in attempt 1"
+    assert expected_retry in results, results
+    assert run.phase is ActionPhase.SUCCEEDED
+    children = [a for a in run.actions() if a.task_name.endswith("pinned_by_room")]
+    assert len(children) == 2 and all(a.phase is ActionPhase.SUCCEEDED for a in children)
+    assert sorted(a.attempts for a in children) == [1, 2]  # one attempt lost with its node, one retry
+    assert (marks / f"{on_node2}-1").read_text().split()[0] == HEAD_IP
