@@ -2,7 +2,7 @@
 
 ::
 
-    python -m flyte._bin.worker --endpoint URL --worker-id ID [--api-key KEY] [--concurrency 64]
+    python -m flyte._bin.worker --endpoint URL --worker-id ID [--api-key KEY] [--concurrency 256]
 
 The key may come from ``FLYTE_API_KEY`` instead of the command line (which other users can see).
 
@@ -348,7 +348,7 @@ class AttemptRunner:
 class Worker:
     """Claims actions and runs up to ``concurrency`` of them at once (see the module docstring)."""
 
-    def __init__(self, client: ApiClient, worker_id: str, concurrency: int = 64, home: Path | None = None):
+    def __init__(self, client: ApiClient, worker_id: str, concurrency: int = 256, home: Path | None = None):
         self.client = client
         self.worker_id = worker_id
         self.concurrency = concurrency
@@ -447,7 +447,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--endpoint", required=True, help="URL of the control plane")
     parser.add_argument("--api-key", default=None, help="API key (default: $FLYTE_API_KEY)")
     parser.add_argument("--worker-id", required=True, help="name of this worker, unique among workers")
-    parser.add_argument("--concurrency", type=int, default=64, help="actions run at once (default 64)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=256,
+        help="actions run at once (default 256; a sync task holds one of as many threads)",
+    )
     parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
     return parser
 
