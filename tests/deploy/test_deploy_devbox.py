@@ -176,7 +176,7 @@ def test_a_fixed_rate_trigger_fires_every_second_at_scale_60(
     first = flyte.remote.Run.get(fired["fires"][0]["run_name"])
     assert (
         first.outputs()[0]
-        == f"tick@{datetime.fromisoformat(first._data['labels']['trigger_time']).isoformat()}"
+        == f"tick@{datetime.fromisoformat(first.record.labels['trigger_time']).isoformat()}"
     )
     time.sleep(2.5)  # two and a half minutes of trigger time: an active trigger would have fired twice more
     assert len(cli_json(devbox, project, "get", "trigger", "app.tick", "every_minute")["fires"]) == len(ticks)

@@ -163,7 +163,7 @@ def test_a_fixed_rate_launch_plan_fires_until_deactivated(
     for fire in state["fires"][:2]:
         run = flyte.remote.Run.get(fire["run_name"])
         run.wait()
-        when = datetime.fromisoformat(run._data["labels"]["trigger_time"]).isoformat()
+        when = datetime.fromisoformat(run.record.labels["trigger_time"]).isoformat()
         assert run.outputs() == (f"TICK@{when}!TICK@{when}",)
     time.sleep(2.5)  # two and a half minutes of trigger time: an active trigger would fire again
     after = flyte_json(project, "get", "trigger", "scheduled.ticker", "every_minute")

@@ -152,7 +152,7 @@ def test_actions_wait_for_resources_while_the_node_is_full(monkeypatch):
     assert run.outputs() == (2,)
     histories = [
         [e.phase for e in record.history]
-        for record in (Run.get(run.name).actions()[i]._fresh() for i in range(1, 9))
+        for record in (Run.get(run.name).actions()[i].record for i in range(1, 9))
         if record is not None
     ]
     assert sum(ActionPhase.WAITING_FOR_RESOURCES in h for h in histories) >= 6
