@@ -17,6 +17,7 @@ from flyte._internal.logs import capture
 from flyte._internal.redaction import redact_error
 from flyte._internal.run_config import RunConfig, check_run_name, flyte_home, new_run_name, run_labels
 from flyte._internal.run_guard import refuse_run_during_import
+from flyte._internal.runtime.gc_policy import during_run
 from flyte._internal.store import Replay, StoreRecorder, TaskCache, open_store
 from flyte._internal.store.liveness import this_process_owner
 from flyte._syncify import syncify
@@ -208,6 +209,18 @@ async def run_local(
     With ``raise_errors=False`` a failed run is returned (its root action holding the error)
     instead of raising.
     """
+    with during_run():  # fewer, cheaper garbage collections while the run allocates
+        return await _run_local(task, args, kwargs, config, raise_errors, on_controller)
+
+
+async def _run_local(
+    task: TaskTemplate,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    config: RunConfig,
+    raise_errors: bool,
+    on_controller: Callable[[LocalController], None] | None,
+) -> Run:
     services: dict[str, Any] = {}
     store = None
     if config.persist:

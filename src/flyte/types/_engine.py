@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Mapping
+from types import NoneType
 from typing import Any
 
 from flyte.types import _literal_api, _registry, _transformer, _wire
@@ -28,6 +31,39 @@ def _encode_one(value: Any, plan: Plan) -> Any:
         return plan.enc(value)
     except TypeTransformerFailedError as exc:
         raise exc.at_top(plan.name) from None
+
+
+# -- large values encoded and decoded in the same process ---------------------------------------
+#
+# Task outputs become the parent's value, and a parent's value becomes a child's inputs, within one
+# process: encoded by one side, decoded by the other a moment later. For a map carrying megabytes of
+# ``bytes`` the decode is a copy of every value into fresh memory, which (page faults included)
+# costs about as much as the encode. The encoder remembers the last few such maps it made; decoding
+# one of those very ``bytes`` objects (by identity, so the content is the same) reuses its values.
+# Only maps whose values are all immutable scalars are remembered, so sharing a value can never let
+# one reader's mutation show through another's. The entries hold their values alive until pushed
+# out by newer ones (at most ``_RECENT`` of them).
+
+_IMMUTABLE = frozenset({bytes, str, int, float, bool, NoneType})
+_RECENT = 4
+_recent: deque[tuple[bytes, dict[str, Any]]] = deque(maxlen=_RECENT)
+_recent_lock = threading.Lock()
+
+
+def _remember(data: bytes, wire: dict[str, Any]) -> None:
+    if all(type(v) in _IMMUTABLE for v in wire.values()):
+        with _recent_lock:
+            _recent.append((data, wire))
+
+
+def _recalled(data: bytes) -> dict[str, Any] | None:
+    if len(data) < _wire.PRESIZE_FROM or not _recent:
+        return None
+    with _recent_lock:
+        for encoded, wire in _recent:
+            if encoded is data:
+                return dict(wire)
+    return None
 
 
 def _not_msgpack(tp: Any, data: Any, exc: Exception) -> TypeTransformerFailedError:
@@ -98,15 +134,21 @@ class TypeEngine:
                 exc.at_top(plan.name).name = name
                 raise exc from None
         try:
-            return _wire.packb(wire) if large < _wire.PRESIZE_FROM else _wire.packb_large(wire)
+            if large < _wire.PRESIZE_FROM:
+                return _wire.packb(wire)
+            data = _wire.packb_large(wire)
         except TypeTransformerFailedError as exc:  # raised inside untyped data while packing
             exc.name = _failing_key(wire)
             raise
+        _remember(data, wire)
+        return data
 
     @staticmethod
     def decode_values(data: bytes, types: Mapping[str, Any]) -> dict[str, Any]:
         """Decode bytes from :meth:`encode_values`; names missing from ``types`` decode untyped."""
-        wire = _unpack(data, dict)
+        wire = _recalled(data)
+        if wire is None:
+            wire = _unpack(data, dict)
         if type(wire) is not dict:
             raise TypeTransformerFailedError("a map of named values", type(wire).__name__, "", wire)
         out = {}
