@@ -98,10 +98,14 @@ def test_a_dead_node_s_attempt_is_retried_on_the_other_node(
 
     (results,) = run.outputs()
     on_node2 = next(name.split("-")[0] for name, ip in placed.items() if ip == NODE2_IP)
-    expected_retry = f"{on_node2} on {HEAD_IP} in attempt 1"
-    assert expected_retry in results, results
+    # Until Ray has noticed the node is gone, a retry may be placed on it and be lost too: the
+    # retry that succeeds is attempt 1 or a later one, and always on the head node.
+    retried = [r for r in results if r.startswith(f"{on_node2} on {HEAD_IP} in attempt ")]
+    assert len(retried) == 1, results
+    attempt = int(retried[0].rsplit(" ", 1)[1])
+    assert attempt >= 1
     assert run.phase is ActionPhase.SUCCEEDED
     children = [a for a in run.actions() if a.task_name.endswith("pinned_by_room")]
     assert len(children) == 2 and all(a.phase is ActionPhase.SUCCEEDED for a in children)
-    assert sorted(a.attempts for a in children) == [1, 2]  # one attempt lost with its node, one retry
-    assert (marks / f"{on_node2}-1").read_text().split()[0] == HEAD_IP
+    assert sorted(a.attempts for a in children) == [1, attempt + 1]  # attempts lost with the node, one retry
+    assert (marks / f"{on_node2}-{attempt}").read_text().split()[0] == HEAD_IP
