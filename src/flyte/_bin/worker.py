@@ -98,6 +98,20 @@ async def claim_forever(
             start(assignment)
 
 
+async def post_heartbeat(
+    client: ApiClient, worker_id: str, actions: list[list[Any]], wait: float
+) -> set[tuple[str, str]] | None:
+    """Renew the leases of ``actions`` (``[run, action, attempt]``) held by ``worker_id``; the
+    actions the server wants stopped, or None when the call failed. ``wait``: see ``keep_leases``."""
+    body = {"worker_id": worker_id, "actions": actions, "wait": wait}
+    try:
+        answer = await client.acall("POST", "/api/v1/executor/heartbeat", json=body, poll=wait or None)
+    except Exception as e:
+        log.warning("heartbeat failed: %s", e)
+        return None
+    return {(run, action) for run, action in (answer or {}).get("abort", [])}
+
+
 async def keep_leases(
     heartbeat: Callable[[float], Awaitable[set[Any] | None]], busy: Callable[[], bool]
 ) -> None:
@@ -388,16 +402,8 @@ class Worker:
         With ``wait`` the server holds the answer until one is aborted or ``wait`` seconds pass.
         None when the call failed."""
         actions = [[run, action, attempt] for (run, action), (attempt, _) in self._running.items()]
-        body = {"worker_id": self.worker_id, "actions": actions, "wait": wait}
-        try:
-            answer = await self.client.acall(
-                "POST", "/api/v1/executor/heartbeat", json=body, poll=wait or None
-            )
-        except Exception as e:
-            log.warning("heartbeat failed: %s", e)
-            return None
-        aborted = {(run, action) for run, action in (answer or {}).get("abort", [])}
-        for run, action in aborted:
+        aborted = await post_heartbeat(self.client, self.worker_id, actions, wait)
+        for run, action in aborted or ():
             self.abort(run, action, "aborted on the control plane")
         return aborted
 

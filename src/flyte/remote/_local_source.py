@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flyte._internal.store import ActionRecord, LogRecord, PhaseEvent, RunRecord, RunStore, TraceRecord
+from flyte._internal.store.sqlite import action_error_fields
 from flyte.models import ActionPhase
 from flyte.remote._source import RunEvent, poll_wait, poll_watch, recorded_error
 
@@ -97,16 +98,9 @@ class StoreSource:
         return self.store.request_action_abort(run_name, action, reason)
 
 
-def _error_fields(node: ActionNode) -> tuple[str | None, str | None]:
-    error = node.error
-    if error is None or node.phase is ActionPhase.SUCCEEDED:
-        return None, None
-    return type(error).__name__, str(error)
-
-
 def node_record(node: ActionNode) -> ActionRecord:
     """A frozen snapshot of a live action, as the run store would record it."""
-    error_type, error_message = _error_fields(node)
+    error_type, error_message = action_error_fields(node.error, node.phase, node.abort_reason)
     return ActionRecord(
         run_name=node.id.run_name or "",
         name=node.name,
@@ -159,7 +153,7 @@ class TreeSource:
         root = self.root
         if name != root.id.run_name:
             return None
-        error_type, error_message = _error_fields(root)
+        error_type, error_message = action_error_fields(root.error, root.phase, root.abort_reason)
         ended = root.ended_at if root.phase.is_terminal else None
         return RunRecord(
             name=name, task_name=root.task_name, phase=root.phase, created_at=root.created_at,

@@ -431,6 +431,8 @@ class Scheduler:
 
     async def worker_gone(self, worker: str) -> None:
         """``worker`` exited: queue its actions again now instead of at lease expiry."""
+        self._lease_aborts.pop(worker, None)  # nobody is left to tell
+        self._lease_events.pop(worker, None)
         lost = [a for a in self.running.values() if a.worker == worker and a.phase is RUNNING]
         if lost:
             ch, now = Changes(), time.time()

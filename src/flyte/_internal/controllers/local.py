@@ -359,9 +359,7 @@ class LocalController:
         try:
             return await asyncio.wait_for(wait, max(0.0, node.created_at + policy.max_queued - time.time()))
         except asyncio.TimeoutError:
-            overdue = policy.queued_too_long(node.name, node.created_at, False, time.time() + 1e-3, what)
-            assert overdue is not None
-            error = MaxQueuedTimeExceededError(overdue.message)
+            error = MaxQueuedTimeExceededError(policy.queued_error(node.name, what).message)
             self._finish(node, _TIMED_OUT, error=error)
             raise error from None
 

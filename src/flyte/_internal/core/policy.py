@@ -84,6 +84,10 @@ class ActionPolicy:
         """The error once the action waited past ``max_queued_time`` for ``what`` without starting."""
         if self.max_queued is None or started or now < created_at + self.max_queued:
             return None
+        return self.queued_error(action, what)
+
+    def queued_error(self, action: str, what: str) -> Overdue:
+        """The ``MaxQueuedTimeExceededError`` of an action that waited too long for ``what``."""
         return Overdue(
             "MaxQueuedTimeExceededError",
             f"{self.where(action)} waited more than its max_queued_time of {self.max_queued:g}s for {what}",
@@ -128,7 +132,8 @@ class ActionPolicy:
     ) -> Retry | End:
         """What follows a failed attempt, ``failures`` being the failed attempts so far (this one
         included): another attempt after a delay, or the end of the action in a phase."""
-        if retryable and failures <= self.retries and self.past_deadline("", created_at, now) is None:
+        in_time = self.deadline is None or now < created_at + self.deadline
+        if retryable and failures <= self.retries and in_time:
             return Retry(self.retry_delay(failures))
         return End(_TIMED_OUT if timed_out else _FAILED)
 

@@ -106,6 +106,19 @@ def _error_fields(error: BaseException | None) -> tuple[str | None, str | None]:
     return type(error).__name__, redact(str(error))
 
 
+def action_error_fields(
+    error: BaseException | None, phase: ActionPhase, abort_reason: str | None
+) -> tuple[str | None, str | None]:
+    """(error type, message) of an action as recorded: its error, secrets hidden, or for an
+    aborted action without one ``ActionAbortedError`` with the reason. Every reader of a live or
+    recorded action shows these. (Arguments, not the node: a snapshot reads the error before
+    the phase, see ``_action_row``.)"""
+    error_type, message = _error_fields(error)
+    if phase is ActionPhase.ABORTED and message is None:
+        error_type, message = "ActionAbortedError", abort_reason or "aborted"
+    return error_type, message
+
+
 class RunStore:
     """Runs, actions, traces, logs and the task cache of one ``FLYTE_HOME``."""
 
@@ -408,9 +421,7 @@ class RunStore:
             outputs, outputs_ref = self.offload(outputs, known[1])
         else:
             outputs, outputs_ref = self.offload(outputs if phase is ActionPhase.SUCCEEDED else None)
-        error_type, message = _error_fields(error)
-        if phase is ActionPhase.ABORTED and message is None:
-            error_type, message = "ActionAbortedError", node.abort_reason or "aborted"
+        error_type, message = action_error_fields(error, phase, node.abort_reason)
         history = msgpack.packb(node.history)
         parent = node.parent.name if node.parent is not None else None
         return (node.id.run_name, node.name, parent, node.task_name, node.group, phase.value, node.attempts,

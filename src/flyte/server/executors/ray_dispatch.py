@@ -43,7 +43,7 @@ from typing import Any
 import ray.exceptions
 
 import ray
-from flyte._bin.worker import claim_forever, keep_leases
+from flyte._bin.worker import claim_forever, keep_leases, post_heartbeat
 from flyte._internal.controllers._wire import error_fields
 from flyte._internal.parent_death import die_with_parent
 from flyte.errors import InitializationError, OOMError, ResourceExhaustedError, WorkerDiedError
@@ -371,16 +371,8 @@ class RayDispatcher:
         if not flights:
             return set()
         actions = [[run, action, f.attempt] for (run, action), f in flights]
-        body = {"worker_id": self.worker_id, "actions": actions, "wait": wait}
-        try:
-            answer = await self.client.acall(
-                "POST", "/api/v1/executor/heartbeat", json=body, poll=wait or None
-            )
-        except Exception as e:
-            log.warning("heartbeat failed: %s", e)
-            return None
-        aborted = {(run, action) for run, action in (answer or {}).get("abort", [])}
-        for run, action in aborted:
+        aborted = await post_heartbeat(self.client, self.worker_id, actions, wait)
+        for run, action in aborted or ():
             flight = self._flights.get((run, action))
             if flight is not None and not flight.aborted:
                 log.info("cancelling %s/%s on Ray (aborted on the control plane)", run, action)
