@@ -225,6 +225,7 @@ def _trigger_spec(task: TaskTemplate[Any, Any], trigger: Trigger) -> dict[str, A
         "labels": dict(trigger.labels or {}),
         "custom_context": dict(trigger.custom_context or {}),
         "overwrite_cache": trigger.overwrite_cache,
+        "max_action_concurrency": trigger.max_action_concurrency or None,  # 0: the platform default
         "notifications": run_notifications_field(trigger.notifications).get("run_notifications", []),
     }
 

@@ -410,6 +410,16 @@ def _rebuild_user_error(cls: type[BaseException], args: tuple, state: dict) -> B
     return err
 
 
+def own_code(e: BaseException | None) -> str | None:
+    """The ``code`` of a flyte error built with a code of its own (``RuntimeUserError("Quota",
+    ...)``), which a record or the wire must carry beside the class name; None when the code is
+    just the class name (the common case) or ``e`` has none."""
+    if not isinstance(e, BaseRuntimeError) or isinstance(e, CustomError):
+        return None  # a CustomError travels as its code already
+    code = getattr(e, "code", None)
+    return code if isinstance(code, str) and code != type(e).__name__ else None
+
+
 def user_error_of(e: BaseException) -> BaseException:
     """``e`` as seen by a parent action or by the caller of ``flyte.run``.
 

@@ -15,7 +15,7 @@ import pytest
 from flyte._internal.run_config import new_run_name
 
 from .driver import Backend, Outcome
-from .test_scenarios import DEVBOXES, wf, xfail_on
+from .test_scenarios import wf, xfail_on
 
 pytestmark = [pytest.mark.conformance, pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -225,14 +225,18 @@ def test_override_timeout(backend: Backend) -> None:
     assert backend.run(wf.override_timeout, seconds=30.0).value == "MaxRuntimeExceededError"
 
 
-@xfail_on(DEVBOXES, reason="max_action_concurrency does not reach the server (issue 10, item 4)")
 def test_max_queued_time_while_waiting_for_a_slot(backend: Backend) -> None:
     outcome = backend.run(wf.queues_behind, options={"max_action_concurrency": 1}, seconds=1.0)
     assert outcome.value == "MaxQueuedTimeExceededError"
     assert outcome.one("impatient").phase == "timed_out"
 
 
-@xfail_on(DEVBOXES, reason="max_action_concurrency does not reach the server (issue 10, item 4)")
+def test_nested_parents_under_a_concurrency_of_one(backend: Backend) -> None:
+    # a parent waiting on its child gives its slot back: four levels deep never deadlock on one slot
+    outcome = backend.run(wf.catches_grandchild, options={"max_action_concurrency": 1}, x=3)
+    assert outcome.value == "ValueError|bad value 3"
+
+
 def test_max_action_concurrency(backend: Backend, marker: str) -> None:
     outcome = backend.run(wf.probes, options={"max_action_concurrency": 2}, marker=marker, n=4)
     assert outcome.value <= 2
@@ -340,3 +344,9 @@ def test_abort_stops_a_running_sync_task(backend: Backend, marker: str) -> None:
     assert {a.phase for a in outcome.actions} == {"aborted"}
     time.sleep(seconds + 0.5)  # past the end of the body, had it run on
     assert count(marker, "sync_after_abort") == 0
+
+
+def test_a_coded_error_is_recorded_with_its_code(backend: Backend) -> None:
+    outcome = backend.run(wf.raises_user_error, x=5)
+    detail = backend.cli_json("get", "action", outcome.run_name, "a0")
+    assert (detail["error_type"], detail.get("error_code")) == ("RuntimeUserError", "ConfCode"), detail

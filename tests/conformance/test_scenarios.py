@@ -56,7 +56,6 @@ class Case:
 
 POINT = wf.Point(1, 1.5, "a")
 MODEL = wf.Model(name="ada lovelace", tags=["b", "a"], score=None)
-CODE_LOST = "the code of a flyte.errors error crosses the wire as its class name only (no code column)"
 T0 = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
 CASES = [
@@ -149,7 +148,6 @@ CASES = [
         "catches_coded",
         {"x": 3},
         ("RuntimeUserError|ConfCode|coded failure 3",),
-        marks=(xfail_on(DEVBOXES, reason=CODE_LOST),),
     ),  # fmt: skip
     Case("caught-sync", "sync_catches", {"x": 3}, ("KeyError|'missing 3'",)),
     Case(
@@ -185,7 +183,6 @@ CASES = [
         {"x": 5},
         error=("RuntimeUserError", "ConfCode", "coded failure 5"),
         phase="failed",
-        marks=(xfail_on(DEVBOXES, reason=CODE_LOST),),
     ),  # fmt: skip
     Case(
         "raised-unicode",

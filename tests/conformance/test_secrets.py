@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from .driver import WF_FILE, WORKFLOWS, Backend, DevboxBackend, DevboxService
-from .test_scenarios import DEVBOXES, wf, xfail_on
+from .test_scenarios import wf
 
 pytestmark = [pytest.mark.conformance, pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -100,9 +100,6 @@ def test_a_missing_secret_is_a_clear_error(backend: Backend) -> None:
     )
 
 
-@xfail_on(
-    DEVBOXES, reason="a devbox worker resolves secrets after claiming the action, so one attempt is counted"
-)
 def test_a_missing_secret_counts_no_attempt(backend: Backend) -> None:
     assert backend.run(wf.needs_missing_secret).one("needs_missing_secret").attempts == 0
 

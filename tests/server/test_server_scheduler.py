@@ -398,3 +398,91 @@ def test_deadline_and_max_queued_time_end_actions_timed_out(tmp_path: Path):
             assert (await s.run("stuck"))["phase"] == "timed_out"
 
     asyncio.run(main())
+
+
+def test_max_action_concurrency_holds_back_the_runs_extra_actions(tmp_path: Path):
+    async def main() -> None:
+        async with serve(settings_for(tmp_path)) as s:
+            await s.create_run(name="capped", max_action_concurrency=2)
+            [a0] = await s.claim()
+            for name in ("c1", "c2", "c3"):
+                r = await s.client.post("/api/v1/runs/capped/actions", json=child(name))
+                assert r.status_code == 201, r.text
+            # a0 waits on its children: it gives its slot back, so two of them start, not three
+            first = await s.claim(max=10, timeout=0.5)
+            assert sorted(a["action"] for a in first) == ["c1", "c2"]
+            assert await s.claim(max=10, timeout=0.3) == []
+            assert (await s.action("capped", "c3"))["phase"] == "queued"
+            await s.report(first[0], outputs_b64=enc(o0=1))
+            [third] = await s.claim(max=10, timeout=5)  # the slot that freed
+            assert third["action"] == "c3"
+            # another run has no limit of its own
+            await s.create_run(name="free")
+            [free] = await s.claim(timeout=5)
+            assert free["run"] == "free"
+
+    asyncio.run(main())
+
+
+def test_max_queued_time_ends_an_action_held_for_a_slot(tmp_path: Path):
+    async def main() -> None:
+        async with serve(settings_for(tmp_path)) as s:
+            await s.create_run(name="held", max_action_concurrency=1)
+            [a0] = await s.claim()
+            r = await s.client.post("/api/v1/runs/held/actions", json=child("busy"))
+            assert r.status_code == 201
+            [busy] = await s.claim()
+            body = child("impatient", task=task("env.impatient", max_queued_time=0.3))
+            assert (await s.client.post("/api/v1/runs/held/actions", json=body)).status_code == 201
+            wait = await s.client.get("/api/v1/runs/held/actions/impatient/wait", params={"timeout": 30})
+            held = wait.json()
+            assert (held["phase"], held["error_type"]) == ("timed_out", "MaxQueuedTimeExceededError")
+            assert "for a slot (max_action_concurrency=1)" in held["error_message"]
+            assert busy["action"] == "busy"
+
+    asyncio.run(main())
+
+
+def test_an_older_server_database_gains_the_new_run_column(tmp_path: Path):
+    import sqlite3
+
+    home = tmp_path / "home"
+    home.mkdir()
+    old = sqlite3.connect(home / "runs.db")
+    old.execute(  # server_runs as servers before max_action_concurrency made it
+        "CREATE TABLE server_runs (name TEXT PRIMARY KEY, task TEXT NOT NULL, env_vars TEXT NOT NULL,"
+        " custom_context TEXT NOT NULL, overwrite_cache INTEGER NOT NULL, recover_from TEXT)"
+    )
+    old.commit()
+    old.close()
+
+    async def main() -> None:
+        async with serve(settings_for(home)) as s:
+            await s.create_run(name="after", max_action_concurrency=3)
+            spec = await s.scheduler.spec("after")
+            assert spec.max_action_concurrency == 3
+
+    asyncio.run(main())
+
+
+def test_a_coded_error_and_an_attempt_that_never_started(tmp_path: Path):
+    async def main() -> None:
+        async with serve(settings_for(tmp_path)) as s:
+            await s.create_run(name="coded")
+            [a] = await s.claim()
+            await s.report(
+                a, "failed", error_type="RuntimeUserError", error_message="over quota", error_code="Quota"
+            )
+            a0 = await s.action("coded")
+            assert (a0["error_type"], a0["error_code"], a0["error_message"]) == (
+                "RuntimeUserError", "Quota", "over quota"
+            )  # fmt: skip
+            await s.create_run(name="nosecret", task=task(retries=3))
+            [a] = await s.claim()
+            await s.report(
+                a, "failed", error_type="SecretNotFoundError", error_message="missing", attempt_started=False
+            )
+            a0 = await s.action("nosecret")
+            assert (a0["phase"], a0["attempts"], a0["started_at"]) == ("failed", 0, None)
+
+    asyncio.run(main())

@@ -189,7 +189,7 @@ def test_an_older_store_is_migrated(tmp_path: Path):
         )
     store = RunStore(db)
     columns = [row[1] for row in store.execute_read("PRAGMA table_info(actions)")]
-    assert "report_path" in columns
+    assert "report_path" in columns and "error_traceback" in columns and "error_code" in columns
     assert store.execute_read("SELECT generation FROM cache_meta") == [(0,)]
     store.close()
 

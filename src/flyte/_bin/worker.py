@@ -33,6 +33,7 @@ import logging
 import os
 import signal
 from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +244,7 @@ class AttemptRunner:
         """
         run, action, attempt = a["run"], a["action"], int(a.get("attempt", 0))
         node: RunningAction | None = None
+        never_started = False
         try:
             task, bundle_dir = await self._task_of(a["task"])
             inputs = b64d(a.get("inputs_b64")) or b""
@@ -263,7 +265,14 @@ class AttemptRunner:
                 node.replay = await self.controller.traces_to_replay(a["source_run"], action)
             node.created_at = float(a.get("created_at") or node.created_at)
             env = {**task.env_vars, **(a.get("env") or {})}
-            outputs = await self._attempt(task, node, self._context(a, task), env)
+            tctx = self._context(a, task)
+            with ExitStack() as secrets:  # from this machine's store, as for a local run
+                try:
+                    env.update(secrets.enter_context(secrets_env(task, Path(tctx.output_path))))
+                except Exception:  # a missing secret: the task never starts (no attempt counted)
+                    never_started = True
+                    raise
+                outputs = await self._attempt(task, node, tctx, env)
         except asyncio.CancelledError:
             if node is not None:
                 self.controller.cancel_children(node, "parent action was aborted")
@@ -282,7 +291,10 @@ class AttemptRunner:
                 if confirmed:
                     return  # a child was aborted because the whole run was: so is this action
             phase = "timed_out" if isinstance(e, TaskTimeoutError) else "failed"
-            await self._report(a, phase, None, {**error_fields(e), **await self._upload_report(a, node)})
+            error = {**error_fields(e), **await self._upload_report(a, node)}
+            if never_started:
+                error["attempt_started"] = False
+            await self._report(a, phase, None, error)
             return
         self.controller.cancel_children(node, children_reason(action, ActionPhase.SUCCEEDED))
         await self._report(a, "succeeded", outputs, await self._upload_report(a, node))
@@ -331,20 +343,12 @@ class AttemptRunner:
     async def _attempt(
         self, task: TaskTemplate[Any, Any], node: RunningAction, tctx: TaskContext, env: dict[str, str]
     ) -> bytes:
-        """One attempt through the action core's runner; secrets come from this machine's store,
-        as for a local run, and the deadline counts from the action's creation on the server."""
-        with secrets_env(task, Path(tctx.output_path)) as secrets:
-            deadline_at = ActionPolicy.of_task(task).deadline_at(node.created_at)
-            return await run_attempt(
-                task,
-                node,
-                tctx,
-                self.controller,
-                self.pools,
-                {**env, **secrets},
-                deadline_at,
-                self.logs.log_lines,
-            )
+        """One attempt through the action core's runner (``env`` holds its secrets); the deadline
+        counts from the action's creation on the server."""
+        deadline_at = ActionPolicy.of_task(task).deadline_at(node.created_at)
+        return await run_attempt(
+            task, node, tctx, self.controller, self.pools, env, deadline_at, self.logs.log_lines
+        )
 
     async def aclose(self) -> None:
         """Ship the last logs and stop the pools and the client (attempts must have ended)."""

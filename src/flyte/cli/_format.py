@@ -185,6 +185,8 @@ def action_to_dict(record: ActionRecord, *, depth: int | None = None) -> dict[st
         "error_type": record.error_type,
         "error_message": record.error_message,
     }
+    if record.error_code is not None:  # a flyte error's own code (RuntimeUserError("Quota", ...))
+        data["error_code"] = record.error_code
     if depth is not None:
         data["depth"] = depth
     return data

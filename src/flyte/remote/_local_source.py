@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from flyte._internal.store import ActionRecord, LogRecord, PhaseEvent, RunRecord, RunStore, TraceRecord
 from flyte._internal.store.sqlite import action_error_fields
+from flyte.errors import own_code
 from flyte.models import ActionPhase
 from flyte.remote._source import RunEvent, poll_wait, poll_watch, recorded_error
 
@@ -117,6 +118,7 @@ def node_record(node: ActionNode) -> ActionRecord:
         cache_status=node.cache_status,
         history=tuple(PhaseEvent(ActionPhase(p), at, attempt) for p, at, attempt in list(node.history)),
         report_path=node.report_path,
+        error_code=own_code(node.error),
     )
 
 

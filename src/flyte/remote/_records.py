@@ -57,6 +57,7 @@ def _action(data: dict[str, Any], endpoint: str = "") -> ActionRecord:
         error_message=data.get("error_message"),
         cache_status=data.get("cache_status"),
         history=history,
+        error_code=data.get("error_code"),
         report_path=f"{endpoint}{data['report']}" if data.get("report") else None,
         traceback=data.get("traceback"),
     )

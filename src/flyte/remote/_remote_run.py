@@ -125,6 +125,7 @@ def submit_run(
         "custom_context": dict(config.custom_context),
         "overwrite_cache": config.overwrite_cache,
         "disable_run_cache": config.disable_run_cache,
+        "max_action_concurrency": config.max_action_concurrency,
         "recover_from": config.recover_from,
     }
     try:

@@ -115,6 +115,7 @@ def action_as_dict(record: ActionRecord) -> dict[str, object]:
         "phase": record.phase.value,
         "error_type": record.error_type,
         "error_message": record.error_message,
+        "error_code": record.error_code,
     }
 
 

@@ -114,6 +114,9 @@ class RunCreate(ApiModel):
     recover_from: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     """The run's labels (its ``project`` and ``domain`` among them, when given)."""
+    max_action_concurrency: int | None = Field(default=None, ge=1)
+    """At most this many of the run's actions do work at once; a parent waiting on its children
+    does not count (``flyte.with_runcontext(max_action_concurrency=...)``)."""
 
 
 class Run(ApiModel):
@@ -164,6 +167,8 @@ class Action(ApiModel):
     ended_at: float | None = None
     error_type: str | None = None
     error_message: str | None = None
+    error_code: str | None = None
+    """The error's own ``code`` when it is not its type name (extension)."""
     cache_status: str | None = None
     history: list[tuple[str, float, int]] = Field(default_factory=list)
     traceback: str | None = None
@@ -271,6 +276,11 @@ class Report(ApiModel):
     retryable: bool = True
     error_traceback: str | None = Field(default=None, max_length=100_000)
     """The user frames of the attempt's error (``flyte._internal.tracebacks``)."""
+    error_code: str | None = Field(default=None, max_length=200)
+    """The error's own ``code`` when it is not its type name (``RuntimeUserError("Quota", ...)``)."""
+    attempt_started: bool = True
+    """False when the attempt failed before it began (a missing secret): it is not counted, and
+    the action ends without a retry (rule 5 of the action core)."""
     report_key: str | None = None
     """Storage key of the attempt's report, uploaded through the data proxy before this report."""
 

@@ -15,7 +15,7 @@ import heapq
 import itertools
 import logging
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 
 from flyte._internal.core import Retry, children_reason
@@ -66,6 +66,11 @@ class Scheduler:
         self._parked: dict[str, list[ActiveAction]] = defaultdict(list)
         self._bounded: dict[Key, ActiveAction] = {}
         """Actions with a ``deadline`` or ``max_queued_time``, checked by the sweeper."""
+        self._bounds_changed = asyncio.Event()
+        """Set when a bounded action is added: the sweeper may have to wake sooner."""
+        self._held: dict[str, deque[ActiveAction]] = {}
+        """Per run at its ``max_action_concurrency``: queued actions held back, oldest first
+        (queued again by ``_release`` as the run's actions end or start waiting on children)."""
         self.waiters = Waiters()
         self.feeds = Feeds(lambda run: load_feed(store, run))
         self._sweeper: asyncio.Task[None] | None = None
@@ -141,6 +146,7 @@ class Scheduler:
         self.active[a.key] = a
         if a.task.deadline is not None or a.task.max_queued_time is not None:
             self._bounded[a.key] = a
+            self._bounds_changed.set()
         self._by_run[a.run].add(a.name)
         if a.parent is not None:
             self._children[(a.run, a.parent)].add(a.name)
@@ -157,6 +163,7 @@ class Scheduler:
             if not names:
                 del self._by_run[a.run]
                 self.specs.pop(a.run, None)
+                self._held.pop(a.run, None)
         if a.parent is not None:
             siblings = self._children.get((a.run, a.parent))
             if siblings is not None:
@@ -197,6 +204,10 @@ class Scheduler:
         for a in ch.queued:
             if a.phase is QUEUED and self.active.get(a.key) is a:
                 self._push(a)
+        if self._held:  # a run's action ended, or a parent now waits on a new child: room again?
+            for run in {*ch.events, *(a.run for a in ch.finished)}:
+                if run in self._held:
+                    self._release(run)
         for run, events in ch.events.items():
             self.feeds.publish(run, events, ended=run in ch.ended_runs)
         for worker, key in ch.lease_aborts:
@@ -321,6 +332,7 @@ class Scheduler:
 
     def _take(self, worker: str, limit: int, now: float) -> list[ActiveAction]:
         picked: list[ActiveAction] = []
+        busy: dict[str, int] = {}  # per run with a concurrency limit: its busy actions, these picks included
         while self._heap and len(picked) < limit and self._heap[0][0] <= now:
             _, token, key = heapq.heappop(self._heap)
             a = self.active.get(key)
@@ -332,8 +344,58 @@ class Scheduler:
                 if holder != a.key:  # an identical call is executing: wait for its result
                     self._parked[serialized].append(a)
                     continue
+            cap = self.concurrency_limit(a.run)
+            if cap is not None:
+                n = busy[a.run] if a.run in busy else self._busy(a.run)
+                if n >= cap:  # the run is at its max_action_concurrency: hold it back
+                    a.held = True
+                    self._held.setdefault(a.run, deque()).append(a)
+                    busy[a.run] = n
+                    continue
+                busy[a.run] = n + 1
+            a.held = False
             picked.append(a)
         return picked
+
+    # -- max_action_concurrency (rule 4 of the action core) -------------------------------------------
+    #
+    # A run's busy actions are its running actions without an unfinished child: a parent that
+    # submitted children waits on them and gives its slot back, so nested parents cannot deadlock
+    # on the limit (as locally). Unlike a local parent, a parent resumed on a worker cannot be made
+    # to wait for a slot again: it counts as soon as its children end, and holds back new starts.
+
+    def concurrency_limit(self, run: str) -> int | None:
+        spec = self.specs.get(run)
+        return spec.max_action_concurrency if spec is not None else None
+
+    def _busy(self, run: str) -> int:
+        count = 0
+        for name in self._by_run.get(run, ()):
+            a = self.active[(run, name)]
+            if a.phase is RUNNING and not self._children.get(a.key):
+                count += 1
+        return count
+
+    def _waiting_for(self, a: ActiveAction) -> str:
+        """What a queued action waits for, as a ``max_queued_time`` error names it."""
+        cap = self.concurrency_limit(a.run)
+        if cap is not None and (a.held or self._busy(a.run) >= cap):
+            return f"a slot (max_action_concurrency={cap})"
+        return "a worker"
+
+    def _release(self, run: str) -> None:
+        """Queue again as many of ``run``'s held actions as it has room for."""
+        held, cap = self._held.get(run), self.concurrency_limit(run)
+        if held is None:
+            return
+        free = len(held) if cap is None else cap - self._busy(run)
+        while held and free > 0:
+            a = held.popleft()
+            if a.phase is QUEUED and self.active.get(a.key) is a:
+                self._push(a)
+                free -= 1
+        if not held:
+            del self._held[run]
 
     def heartbeat(self, worker: str, actions: list[tuple[str, str, int]]) -> list[tuple[str, str]]:
         """Renew ``worker``'s leases; return the actions it must stop (aborted, or no longer its)."""
@@ -390,17 +452,31 @@ class Scheduler:
         await self.commit(ch)
 
     async def fail(
-        self, a: ActiveAction, phase: ActionPhase, error_type: str, message: str, retryable: bool
+        self,
+        a: ActiveAction,
+        phase: ActionPhase,
+        error_type: str,
+        message: str,
+        retryable: bool,
+        code: str | None = None,
+        started: bool = True,
     ) -> None:
+        """The running attempt of ``a`` failed: retry it or end the action (rule 5). An attempt
+        that never ``started`` (a missing secret) is not counted and never retried."""
         ch, now = Changes(), time.time()
-        a.failures += 1
+        if started:
+            a.failures += 1
+        else:
+            a.attempts -= 1
+            a.started_at = a.started_at if a.attempts else None
+            retryable = False
         timed_out = phase is ActionPhase.TIMED_OUT
         step = a.task.policy().after_failure(a.failures, retryable, timed_out, a.created_at, now)
         if isinstance(step, Retry):
             self._abort_descendants(ch, a, children_reason(a.name, ActionPhase.FAILED), now)
             self.requeue(ch, a, now + step.delay, now)
         else:
-            a.error_type, a.error_message = error_type, message
+            a.error_type, a.error_message, a.error_code = error_type, message, code
             self.finish(ch, a, step.phase, now)
         await self.commit(ch)
 
@@ -443,12 +519,15 @@ class Scheduler:
     async def _sweep(self) -> None:
         interval = max(0.05, min(1.0, self.settings.lease_seconds / 4))
         while True:
-            await asyncio.sleep(interval)
+            await self._sweep_wait(interval)
             ch, now = Changes(), time.time()
             for a in [a for a in self.running.values() if a.phase is RUNNING and a.lease_expires < now]:
                 self._lost(ch, a, f"lease of worker {a.worker} expired", now)
             for a in list(self._bounded.values()):
-                overdue = None if a.phase.is_terminal else a.overdue(now)
+                due = None if a.phase.is_terminal else a.due_at()
+                if due is None or due > now:
+                    continue
+                overdue = a.overdue(now, self._waiting_for(a))
                 if overdue is not None:
                     a.error_type, a.error_message = overdue
                     self.finish(ch, a, ActionPhase.TIMED_OUT, now)
@@ -458,3 +537,13 @@ class Scheduler:
                 except Exception as e:  # keep sweeping; the store may come back
                     logger.error("flyte server: could not record expired leases or deadlines: %s", e)
             self.feeds.prune()
+
+    async def _sweep_wait(self, interval: float) -> None:
+        """Sleep ``interval`` (leases), or less when a bounded action falls due sooner: a
+        ``max_queued_time`` or ``deadline`` ends the action when it passes, not up to a sweep later."""
+        self._bounds_changed.clear()
+        bounded = (a for a in self._bounded.values() if not a.phase.is_terminal)
+        due = min((d for a in bounded if (d := a.due_at()) is not None), default=None)
+        timeout = interval if due is None else min(interval, max(0.05, due - time.time()))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._bounds_changed.wait(), timeout)

@@ -25,7 +25,8 @@ SERVER_DDL = (
         env_vars        TEXT NOT NULL,
         custom_context  TEXT NOT NULL,
         overwrite_cache INTEGER NOT NULL,
-        recover_from    TEXT
+        recover_from    TEXT,
+        max_action_concurrency INTEGER
     )
     """,
     """
@@ -94,13 +95,22 @@ SERVER_DDL = (
 )
 
 
+SERVER_COLUMNS = ("ALTER TABLE server_runs ADD COLUMN max_action_concurrency INTEGER",)
+"""Columns added since a table was first created: added to a database made by an older server
+(each only where it is missing, so that running them again changes nothing)."""
+
+
 def ensure_server_schema(store: RunStore) -> None:
-    """Create the server's tables if they are missing (idempotent)."""
+    """Create the server's tables if they are missing, and their newer columns (idempotent)."""
+    from flyte._internal.store.sqlite import migrate_statement
+
     dialect = getattr(store, "dialect", None)
     statements = [dialect.ddl(s) if dialect is not None else s for s in SERVER_DDL]
 
     def create(conn: Any) -> None:  # a DB-API connection of the store's dialect
         for statement in statements:
             conn.execute(statement)
+        for statement in SERVER_COLUMNS:
+            migrate_statement(conn, statement)
 
     store.execute_write(create)

@@ -38,28 +38,31 @@ class RunSpec:
     overwrite_cache: bool
     recover_from: str | None
     disable_run_cache: bool = False
+    max_action_concurrency: int | None = None
+    """At most this many of the run's actions do work at once (rule 4 of the action core)."""
 
     def insert(self) -> Statement:
         # the overwrite_cache column holds both cache flags (bit 0: overwrite, bit 1: disable), so
         # that rows of older servers (0 or 1) keep their meaning without a schema change
         flags = int(self.overwrite_cache) | (2 if self.disable_run_cache else 0)
         return (
-            "INSERT INTO server_runs (name, task, env_vars, custom_context, overwrite_cache, recover_from)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO server_runs (name, task, env_vars, custom_context, overwrite_cache, recover_from,"
+            " max_action_concurrency) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (self.name, self.task.model_dump_json(), json.dumps(self.env_vars),
-             json.dumps(self.custom_context), flags, self.recover_from),
+             json.dumps(self.custom_context), flags, self.recover_from, self.max_action_concurrency),
         )  # fmt: skip
 
     @classmethod
     def from_row(cls, row: tuple) -> RunSpec:
-        name, task, env_vars, custom_context, flags, recover_from = row
+        name, task, env_vars, custom_context, flags, recover_from, concurrency = row
         return cls(name, TaskRef.model_validate_json(task), json.loads(env_vars), json.loads(custom_context),
-                   bool(int(flags) & 1), recover_from, disable_run_cache=bool(int(flags) & 2))  # fmt: skip
+                   bool(int(flags) & 1), recover_from, disable_run_cache=bool(int(flags) & 2),
+                   max_action_concurrency=concurrency)  # fmt: skip
 
 
 SPEC_SELECT = (
-    "SELECT name, task, env_vars, custom_context, overwrite_cache, recover_from FROM server_runs"
-    " WHERE name = ?"
+    "SELECT name, task, env_vars, custom_context, overwrite_cache, recover_from, max_action_concurrency"
+    " FROM server_runs WHERE name = ?"
 )
 
 
@@ -96,10 +99,14 @@ class ActiveAction:
     """The parent's ``attempts`` when this action was created (tells a retried parent's calls apart)."""
     error_type: str | None = None
     error_message: str | None = None
+    error_code: str | None = None
+    """The error's own ``code`` when it is not its type name (``flyte.errors.own_code``)."""
     worker: str | None = None
     lease_expires: float = 0.0
     token: int = 0
     """Queue entry that is current for this action (older heap entries are skipped)."""
+    held: bool = False
+    """Queued but held back: its run is at its ``max_action_concurrency``."""
 
     @property
     def key(self) -> Key:
@@ -116,11 +123,15 @@ class ActiveAction:
         self.started_at = self.started_at or now
         self.worker, self.lease_expires = worker, lease_until
 
-    def overdue(self, now: float) -> tuple[str, str] | None:
+    def due_at(self) -> float | None:
+        """When ``overdue`` will answer, unless the action ends first."""
+        return self.task.policy().due_at(self.created_at, self.started_at is not None)
+
+    def overdue(self, now: float, waiting_for: str = "a worker") -> tuple[str, str] | None:
         """(error type, message) once the action broke its ``deadline`` or ``max_queued_time``
-        (rules 4 and 6 of the action core)."""
+        (rules 4 and 6 of the action core); ``waiting_for`` names what a queued action waits for."""
         policy = self.task.policy()
-        return policy.overdue(self.name, self.created_at, self.started_at is not None, now, "a worker")
+        return policy.overdue(self.name, self.created_at, self.started_at is not None, now, waiting_for)
 
     def transition(self, phase: ActionPhase, at: float) -> None:
         self.phase = phase
@@ -131,7 +142,7 @@ class ActiveAction:
             run_name=self.run, name=self.name, parent=self.parent, task_name=self.task.name, group=self.group,
             phase=self.phase.value, attempts=self.attempts, created_at=self.created_at,
             started_at=self.started_at, ended_at=self.ended_at, error_type=self.error_type,
-            error_message=self.error_message, cache_status=self.cache_status,
+            error_message=self.error_message, error_code=self.error_code, cache_status=self.cache_status,
             history=[(p, at, a) for p, at, a in self.history],
         )  # fmt: skip
 
@@ -165,9 +176,11 @@ class ActiveAction:
         return [
             (
                 "UPDATE actions SET phase = ?, attempts = ?, started_at = ?, ended_at = ?, error_type = ?,"
-                " error_message = ?, cache_status = ?, history = ? WHERE run_name = ? AND name = ?",
+                " error_message = ?, error_code = ?, cache_status = ?, history = ?"
+                " WHERE run_name = ? AND name = ?",
                 (self.phase.value, self.attempts, self.started_at, self.ended_at, self.error_type,
-                 self.error_message, self.cache_status, msgpack.packb(self.history), self.run, self.name),
+                 self.error_message, self.error_code, self.cache_status, msgpack.packb(self.history),
+                 self.run, self.name),
             ),
             (
                 "UPDATE server_actions SET failures = ?, system_failures = ?, not_before = ?,"
@@ -237,7 +250,7 @@ def action_to_api(record: Any) -> Action:
         run_name=record.run_name, name=record.name, parent=record.parent, task_name=record.task_name,
         group=record.group, phase=record.phase.value, attempts=record.attempts, created_at=record.created_at,
         started_at=record.started_at, ended_at=record.ended_at, error_type=record.error_type,
-        error_message=record.error_message, cache_status=record.cache_status,
+        error_message=record.error_message, error_code=record.error_code, cache_status=record.cache_status,
         history=[(e.phase.value, e.at, e.attempt) for e in record.history],
         report=f"/api/v1/runs/{record.run_name}/actions/{record.name}/report" if record.report_path else None,
         traceback=record.traceback,

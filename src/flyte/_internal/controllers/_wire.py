@@ -218,6 +218,7 @@ def error_fields(e: BaseException) -> dict[str, Any]:
         "error_kind": kind,
         "retryable": not isinstance(e, (errors.NonRecoverableError, errors.SecretNotFoundError)),
         "error_traceback": user_traceback(e),
+        "error_code": errors.own_code(e),
     }
 
 
@@ -262,17 +263,23 @@ def _user_class_error(type_name: str, message: str, near: Sequence[str]) -> Exce
     return None
 
 
-def rebuild_error(type_name: str | None, message: str | None, near: Sequence[str] = ()) -> Exception:
+def rebuild_error(
+    type_name: str | None, message: str | None, near: Sequence[str] = (), code: str | None = None
+) -> Exception:
     """An exception from a reported type name and message (see the module docstring); ``near``
-    names the modules where a user-defined class of that name is looked for."""
+    names the modules where a user-defined class of that name is looked for; ``code``, a flyte
+    error's own code (``RuntimeUserError("Quota", ...)``), is given back to it."""
     type_name = type_name or "RuntimeError"
     message = message or ""
-    return (
+    error = (
         _builtin(type_name, message)
         or _flyte_error(type_name, message)
         or _user_class_error(type_name, message, near)
         or errors.CustomError(type_name, message)
     )
+    if code and isinstance(error, errors.BaseRuntimeError):
+        error.code = code
+    return error
 
 
 def error_of(action: dict[str, Any], near: Sequence[str] = ()) -> Exception:
@@ -291,4 +298,4 @@ def error_of(action: dict[str, Any], near: Sequence[str] = ()) -> Exception:
         return errors.TaskTimeoutError(message or f"Action '{name}' of task '{task}' timed out")
     if type_name is None and not message:
         return errors.RuntimeUnknownError("Unknown", f"Action '{name}' of task '{task}' ended as {phase}")
-    return rebuild_error(type_name, message, near)
+    return rebuild_error(type_name, message, near, action.get("error_code"))

@@ -105,6 +105,13 @@ class ActionPolicy:
             "and was cancelled",
         )
 
+    def due_at(self, created_at: float, started: bool) -> float | None:
+        """When the action becomes overdue (see ``overdue``) unless it ends first; None: never."""
+        times = [] if self.deadline is None else [created_at + self.deadline]
+        if self.max_queued is not None and not started:
+            times.append(created_at + self.max_queued)
+        return min(times, default=None)
+
     def overdue(self, action: str, created_at: float, started: bool, now: float, what: str) -> Overdue | None:
         """Why the action must end now for lack of time (deadline first), or None."""
         return self.past_deadline(action, created_at, now) or self.queued_too_long(

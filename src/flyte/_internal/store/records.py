@@ -60,6 +60,8 @@ class ActionRecord:
     report_path: str | None = None
     traceback: str | None = None
     """The user frames of the error that failed the action (see ``flyte._internal.tracebacks``)."""
+    error_code: str | None = None
+    """The error's own ``code`` when it is not its type name (see ``flyte.errors.own_code``)."""
 
     @property
     def duration(self) -> float | None:

@@ -6,7 +6,7 @@ migrates an older store (with the ``MIGRATIONS`` steps for what it cannot create
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE actions ADD COLUMN report_path TEXT",),
@@ -14,6 +14,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     4: (),  # the conditions table: created by the DDL
     5: (),  # the action_aborts table (flyte abort action): created by the DDL
     6: ("ALTER TABLE actions ADD COLUMN error_traceback TEXT",),
+    7: ("ALTER TABLE actions ADD COLUMN error_code TEXT",),
 }
 """Statements that bring a store at version ``n - 1`` to version ``n`` (run before the DDL, which
 creates what is missing). An ``ALTER TABLE t ADD COLUMN c`` is skipped when ``t`` does not exist
@@ -59,6 +60,7 @@ CREATE TABLE IF NOT EXISTS actions (
     history       BLOB,
     report_path   TEXT,
     error_traceback TEXT,
+    error_code    TEXT,
     PRIMARY KEY (run_name, name)
 ) WITHOUT ROWID;
 

@@ -28,7 +28,7 @@ from flyte._internal.store.liveness import owner_alive
 from flyte._internal.store.records import ActionRecord, LogRecord, PhaseEvent, RunRecord, TraceRecord
 from flyte._internal.store.schema import DDL, MIGRATIONS, SCHEMA_VERSION
 from flyte._internal.tracebacks import user_traceback
-from flyte.errors import RuntimeSystemError
+from flyte.errors import RuntimeSystemError, own_code
 from flyte.models import ActionPhase
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ CONNECT_RETRY_SECONDS = 5.0
 _ADD_COLUMN = re.compile(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", re.IGNORECASE)
 
 
-def _migrate(conn: Connection, statement: str) -> None:
+def migrate_statement(conn: Connection, statement: str) -> None:
     """Run one migration statement; an added column only where its table exists without it."""
     added = _ADD_COLUMN.match(statement.strip())
     if added is None:
@@ -88,15 +88,15 @@ LOG_INSERT = "INSERT INTO logs (run_name, action, attempt, stream, at, line) VAL
 _ACTION_UPSERT = """
 INSERT INTO actions (run_name, name, parent, task_name, group_name, phase, attempts, created_at,
                      started_at, ended_at, inputs, inputs_ref, outputs, outputs_ref, error_type,
-                     error_message, cache_status, history, report_path, error_traceback)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     error_message, cache_status, history, report_path, error_traceback, error_code)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (run_name, name) DO UPDATE SET
     phase = excluded.phase, attempts = excluded.attempts, started_at = excluded.started_at,
     ended_at = excluded.ended_at, outputs = COALESCE(excluded.outputs, actions.outputs),
     outputs_ref = COALESCE(excluded.outputs_ref, actions.outputs_ref),
     error_type = excluded.error_type, error_message = excluded.error_message,
     cache_status = excluded.cache_status, history = excluded.history, report_path = excluded.report_path,
-    error_traceback = excluded.error_traceback
+    error_traceback = excluded.error_traceback, error_code = excluded.error_code
 """
 
 
@@ -171,7 +171,7 @@ class RunStore:
                 if has_tables and version < SCHEMA_VERSION:
                     for step in range(version + 1, SCHEMA_VERSION + 1):
                         for statement in MIGRATIONS.get(step, ()):
-                            _migrate(conn, statement)
+                            migrate_statement(conn, statement)
                 if version < SCHEMA_VERSION:
                     for statement in DDL.split(";"):
                         if statement.strip():
@@ -427,7 +427,7 @@ class RunStore:
         return (node.id.run_name, node.name, parent, node.task_name, node.group, phase.value, node.attempts,
                 node.created_at, node.started_at, node.ended_at, inputs, inputs_ref, outputs, outputs_ref,
                 error_type, message, node.cache_status, history, node.report_path,
-                user_traceback(error))  # fmt: skip
+                user_traceback(error), own_code(error))  # fmt: skip
 
     def start_committer(self) -> None:
         with self._write_lock:
@@ -556,13 +556,13 @@ class RunStore:
 
     _ACTION_COLUMNS = (
         "run_name, name, parent, task_name, group_name, phase, attempts, created_at, started_at, ended_at,"
-        " error_type, error_message, cache_status, history, report_path, error_traceback"
+        " error_type, error_message, cache_status, history, report_path, error_traceback, error_code"
     )
 
     @staticmethod
     def _action(row: tuple) -> ActionRecord:
         history = tuple(PhaseEvent(ActionPhase(p), at, a) for p, at, a in msgpack.unpackb(row[13] or b"\x90"))
-        return ActionRecord(*row[:5], ActionPhase(row[5]), *row[6:13], history, row[14], row[15])  # type: ignore[call-arg]
+        return ActionRecord(*row[:5], ActionPhase(row[5]), *row[6:13], history, row[14], row[15], row[16])  # type: ignore[call-arg]
 
     def list_actions(self, run_name: str) -> list[ActionRecord]:
         """Every action of a run, in creation order (parents before their children)."""

@@ -127,7 +127,8 @@ async def _report(request: Request, body: Report) -> Ok:
         update = "UPDATE actions SET error_traceback = ? WHERE run_name = ? AND name = ?"
         tb = _redacted(request, body.error_traceback)
         await sched.commit(Changes(sql=[(update, (tb, body.run, body.action))]))
-    await sched.fail(a, phase, body.error_type or default_type, message, body.retryable)
+    error_type = body.error_type or default_type
+    await sched.fail(a, phase, error_type, message, body.retryable, body.error_code, body.attempt_started)
     return Ok()
 
 

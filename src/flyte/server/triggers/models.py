@@ -79,6 +79,8 @@ class TriggerSpec(ApiModel):
     labels: dict[str, str] = Field(default_factory=dict)
     custom_context: dict[str, str] = Field(default_factory=dict)
     overwrite_cache: bool = False
+    max_action_concurrency: int | None = Field(default=None, ge=1)
+    """Of each run this trigger starts (``flyte.Trigger(max_action_concurrency=...)``; 0 there is none)."""
     notifications: list[dict[str, Any]] = Field(default_factory=list)
     """``flyte.notify`` rules for the runs this trigger starts (sent by the server when they end)."""
 

@@ -142,6 +142,7 @@ class TriggerService:
             env_vars=dict(trigger.env_vars),
             custom_context=dict(trigger.custom_context),
             overwrite_cache=trigger.overwrite_cache,
+            max_action_concurrency=trigger.max_action_concurrency,
             labels={**trigger.labels, "trigger": trigger.name, "trigger_time": when, "task_version": version},
         )
         try:
