@@ -375,18 +375,25 @@ def _start_devbox() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+    flyte_home().mkdir(parents=True, exist_ok=True)
+    log = (flyte_home() / "benchmark-devbox.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "flyte.cli.main", "start", "devbox", "--port", str(port), "--workers", "2"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     atexit.register(lambda: (proc.terminate(), proc.wait(timeout=30)))
     info = flyte_home() / "devbox.json"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + 180  # a loaded 2-core machine can take long to start it
+    while True:
         with socket.socket() as probe:
             if info.exists() and probe.connect_ex(("127.0.0.1", port)) == 0:
                 break
+        if proc.poll() is not None or time.monotonic() > deadline:
+            log.close()
+            tail = (flyte_home() / "benchmark-devbox.log").read_text(errors="replace")[-2000:]
+            state = f"exited with {proc.returncode}" if proc.poll() is not None else "did not start in 180 s"
+            raise RuntimeError(f"the benchmark's devbox {state}:\n{tail}")
         time.sleep(0.05)
     box = json.loads(info.read_text())
     flyte.init(endpoint=box["endpoint"], api_key=box["api_key"], root_dir=Path(__file__).parent)

@@ -265,6 +265,12 @@ def test_a_request_above_the_node_is_clamped(backend: Backend) -> None:
     assert backend.run(wf.over_the_node, x=3).value == 9
 
 
+def test_actions_asking_for_the_whole_node_take_turns(backend: Backend, marker: str) -> None:
+    outcome = backend.run(wf.whole_node_probes, marker=marker, n=2)
+    assert outcome.value == 1, outcome
+    assert [a.phase for a in outcome.by_task("probe")] == ["succeeded", "succeeded"]
+
+
 # -- logs, traces, reports, context --------------------------------------------------------------------------
 
 
@@ -350,3 +356,11 @@ def test_a_coded_error_is_recorded_with_its_code(backend: Backend) -> None:
     outcome = backend.run(wf.raises_user_error, x=5)
     detail = backend.cli_json("get", "action", outcome.run_name, "a0")
     assert (detail["error_type"], detail.get("error_code")) == ("RuntimeUserError", "ConfCode"), detail
+
+
+def test_the_runs_raw_data_path(backend: Backend, tmp_path: Path) -> None:
+    where = tmp_path / "raw"
+    outcome = backend.run(wf.file_round_trip, options={"raw_data_path": str(where)}, text="here")
+    assert outcome.value == "here"
+    written = [p for p in where.rglob("conf-*.txt") if p.read_text() == "here"]
+    assert written, f"nothing written under {where}: {sorted(where.rglob('*'))}"

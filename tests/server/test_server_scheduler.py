@@ -486,3 +486,30 @@ def test_a_coded_error_and_an_attempt_that_never_started(tmp_path: Path):
             assert (a0["phase"], a0["attempts"], a0["started_at"]) == ("failed", 0, None)
 
     asyncio.run(main())
+
+
+def test_the_hosts_resources_are_admitted_as_locally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("FLYTE_LOCAL_CPUS", "2")
+    whole = {"cpu": 2.0}
+
+    async def main() -> None:
+        async with serve(settings_for(tmp_path)) as s:
+            await s.create_run(name="heavy", task=task(resources=whole))
+            [a0] = await s.claim()  # holds both CPUs
+            for name in ("c1", "c2"):
+                body = child(name, task=task("env.heavy", resources=whole))
+                assert (await s.client.post("/api/v1/runs/heavy/actions", json=body)).status_code == 201
+            # a0 now waits on its children and lends them its CPUs: one child fits, not two
+            [first] = await s.claim(max=10, timeout=5)
+            assert await s.claim(max=10, timeout=0.3) == []
+            await s.report(first, outputs_b64=enc(o0=1))
+            [second] = await s.claim(max=10, timeout=5)
+            assert {first["action"], second["action"]} == {"c1", "c2"}
+            # a request above the whole host is clamped to it, not refused
+            await s.create_run(name="huge", task=task(resources={"cpu": 64.0}))
+            await s.report(second, outputs_b64=enc(o0=1))
+            await s.report(a0, outputs_b64=enc(o0=2))
+            [huge] = await s.claim(timeout=5)
+            assert huge["run"] == "huge"
+
+    asyncio.run(main())

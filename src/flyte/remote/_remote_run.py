@@ -126,6 +126,7 @@ def submit_run(
         "overwrite_cache": config.overwrite_cache,
         "disable_run_cache": config.disable_run_cache,
         "max_action_concurrency": config.max_action_concurrency,
+        "raw_data_path": config.raw_data_path,
         "recover_from": config.recover_from,
     }
     try:

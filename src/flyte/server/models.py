@@ -117,6 +117,9 @@ class RunCreate(ApiModel):
     max_action_concurrency: int | None = Field(default=None, ge=1)
     """At most this many of the run's actions do work at once; a parent waiting on its children
     does not count (``flyte.with_runcontext(max_action_concurrency=...)``)."""
+    raw_data_path: str | None = Field(default=None, min_length=1, max_length=4096)
+    """Where the run's tasks write their data, instead of the server's default
+    (``flyte.with_runcontext(raw_data_path=...)``: a directory of the workers or a storage URL)."""
 
 
 class Run(ApiModel):

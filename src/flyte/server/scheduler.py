@@ -22,6 +22,7 @@ from flyte._internal.core import Retry, children_reason
 from flyte._internal.store import RunStore
 from flyte._internal.store.sqlite import INLINE_LIMIT
 from flyte.models import ActionPhase
+from flyte.server.admission import HostAdmission
 from flyte.server.cache import cache_put
 from flyte.server.feed import Feeds, Waiters, load_feed
 from flyte.server.settings import ServerSettings
@@ -68,6 +69,11 @@ class Scheduler:
         """Actions with a ``deadline`` or ``max_queued_time``, checked by the sweeper."""
         self._bounds_changed = asyncio.Event()
         """Set when a bounded action is added: the sweeper may have to wake sooner."""
+        self.admission = HostAdmission() if settings.executor == "processes" else None
+        """The host's CPU, memory and GPUs, handed out to actions (not for Ray, which places them)."""
+        self._starved: deque[ActiveAction] = deque()
+        """Queued actions held back until enough of the host's resources are released."""
+        self._resources_freed = False
         self._held: dict[str, deque[ActiveAction]] = {}
         """Per run at its ``max_action_concurrency``: queued actions held back, oldest first
         (queued again by ``_release`` as the run's actions end or start waiting on children)."""
@@ -149,7 +155,10 @@ class Scheduler:
             self._bounds_changed.set()
         self._by_run[a.run].add(a.name)
         if a.parent is not None:
-            self._children[(a.run, a.parent)].add(a.name)
+            siblings = self._children[(a.run, a.parent)]
+            siblings.add(a.name)
+            if len(siblings) == 1 and self.admission is not None:  # the parent now waits on children
+                self._resources_freed |= self.admission.park((a.run, a.parent))
 
     def drop(self, a: ActiveAction) -> None:
         if self.active.get(a.key) is not a:
@@ -170,6 +179,8 @@ class Scheduler:
                 siblings.discard(a.name)
                 if not siblings:
                     del self._children[(a.run, a.parent)]
+                    if self.admission is not None:  # the parent's children ended: it works again
+                        self.admission.unpark((a.run, a.parent))
 
     def run_actions(self, run: str) -> list[ActiveAction]:
         return [self.active[(run, n)] for n in self._by_run.get(run, ())]
@@ -204,6 +215,12 @@ class Scheduler:
         for a in ch.queued:
             if a.phase is QUEUED and self.active.get(a.key) is a:
                 self._push(a)
+        if self._resources_freed:
+            self._resources_freed = False
+            while self._starved:  # each is admitted again, in order, when claimed
+                a = self._starved.popleft()
+                if a.phase is QUEUED and self.active.get(a.key) is a:
+                    self._push(a)
         if self._held:  # a run's action ended, or a parent now waits on a new child: room again?
             for run in {*ch.events, *(a.run for a in ch.finished)}:
                 if run in self._held:
@@ -236,6 +253,7 @@ class Scheduler:
         a.ended_at = a.ended_at or now
         a.worker = None
         self.running.pop(a.key, None)
+        self._give_back(a)
         ch.transition(a, phase, now)
         ch.sql.extend(a.update())
         ch.finished.append(a)
@@ -270,10 +288,16 @@ class Scheduler:
             if child is not None:
                 self._abort(ch, child, reason, now)
 
+    def _give_back(self, a: ActiveAction) -> None:
+        """``a``'s attempt ended: the host's resources it held are free again."""
+        if self.admission is not None and self.admission.release(a.key):
+            self._resources_freed = True
+
     def requeue(self, ch: Changes, a: ActiveAction, not_before: float, now: float) -> None:
         a.not_before = not_before
         a.worker = None
         self.running.pop(a.key, None)
+        self._give_back(a)
         ch.transition(a, QUEUED, now)
         ch.sql.extend(a.update())
         ch.queued.append(a)
@@ -346,14 +370,16 @@ class Scheduler:
                     continue
             cap = self.concurrency_limit(a.run)
             if cap is not None:
-                n = busy[a.run] if a.run in busy else self._busy(a.run)
+                n = busy[a.run] = busy[a.run] if a.run in busy else self._busy(a.run)
                 if n >= cap:  # the run is at its max_action_concurrency: hold it back
-                    a.held = True
+                    a.held = f"a slot (max_action_concurrency={cap})"
                     self._held.setdefault(a.run, deque()).append(a)
-                    busy[a.run] = n
                     continue
-                busy[a.run] = n + 1
-            a.held = False
+            if not self._admitted(a):
+                continue
+            if cap is not None:
+                busy[a.run] += 1
+            a.held = None
             picked.append(a)
         return picked
 
@@ -376,10 +402,20 @@ class Scheduler:
                 count += 1
         return count
 
+    def _admitted(self, a: ActiveAction) -> bool:
+        """Whether the host's resources hold ``a`` now; else it waits among the starved."""
+        if self.admission is None or self.admission.try_admit(a.key, a.task.name, a.task.resources):
+            return True
+        a.held = f"resources ({self.admission.describe()})"
+        self._starved.append(a)
+        return False
+
     def _waiting_for(self, a: ActiveAction) -> str:
         """What a queued action waits for, as a ``max_queued_time`` error names it."""
+        if a.held is not None:
+            return a.held
         cap = self.concurrency_limit(a.run)
-        if cap is not None and (a.held or self._busy(a.run) >= cap):
+        if cap is not None and self._busy(a.run) >= cap:
             return f"a slot (max_action_concurrency={cap})"
         return "a worker"
 

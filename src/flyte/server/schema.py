@@ -26,7 +26,8 @@ SERVER_DDL = (
         custom_context  TEXT NOT NULL,
         overwrite_cache INTEGER NOT NULL,
         recover_from    TEXT,
-        max_action_concurrency INTEGER
+        max_action_concurrency INTEGER,
+        raw_data_path   TEXT
     )
     """,
     """
@@ -95,7 +96,10 @@ SERVER_DDL = (
 )
 
 
-SERVER_COLUMNS = ("ALTER TABLE server_runs ADD COLUMN max_action_concurrency INTEGER",)
+SERVER_COLUMNS = (
+    "ALTER TABLE server_runs ADD COLUMN max_action_concurrency INTEGER",
+    "ALTER TABLE server_runs ADD COLUMN raw_data_path TEXT",
+)
 """Columns added since a table was first created: added to a database made by an older server
 (each only where it is missing, so that running them again changes nothing)."""
 

@@ -40,6 +40,8 @@ class RunSpec:
     disable_run_cache: bool = False
     max_action_concurrency: int | None = None
     """At most this many of the run's actions do work at once (rule 4 of the action core)."""
+    raw_data_path: str | None = None
+    """Where the run's tasks write data (None: the server's default)."""
 
     def insert(self) -> Statement:
         # the overwrite_cache column holds both cache flags (bit 0: overwrite, bit 1: disable), so
@@ -47,22 +49,23 @@ class RunSpec:
         flags = int(self.overwrite_cache) | (2 if self.disable_run_cache else 0)
         return (
             "INSERT INTO server_runs (name, task, env_vars, custom_context, overwrite_cache, recover_from,"
-            " max_action_concurrency) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " max_action_concurrency, raw_data_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (self.name, self.task.model_dump_json(), json.dumps(self.env_vars),
-             json.dumps(self.custom_context), flags, self.recover_from, self.max_action_concurrency),
+             json.dumps(self.custom_context), flags, self.recover_from, self.max_action_concurrency,
+             self.raw_data_path),
         )  # fmt: skip
 
     @classmethod
     def from_row(cls, row: tuple) -> RunSpec:
-        name, task, env_vars, custom_context, flags, recover_from, concurrency = row
+        name, task, env_vars, custom_context, flags, recover_from, concurrency, raw_data_path = row
         return cls(name, TaskRef.model_validate_json(task), json.loads(env_vars), json.loads(custom_context),
                    bool(int(flags) & 1), recover_from, disable_run_cache=bool(int(flags) & 2),
-                   max_action_concurrency=concurrency)  # fmt: skip
+                   max_action_concurrency=concurrency, raw_data_path=raw_data_path)  # fmt: skip
 
 
 SPEC_SELECT = (
-    "SELECT name, task, env_vars, custom_context, overwrite_cache, recover_from, max_action_concurrency"
-    " FROM server_runs WHERE name = ?"
+    "SELECT name, task, env_vars, custom_context, overwrite_cache, recover_from, max_action_concurrency,"
+    " raw_data_path FROM server_runs WHERE name = ?"
 )
 
 
@@ -105,8 +108,9 @@ class ActiveAction:
     lease_expires: float = 0.0
     token: int = 0
     """Queue entry that is current for this action (older heap entries are skipped)."""
-    held: bool = False
-    """Queued but held back: its run is at its ``max_action_concurrency``."""
+    held: str | None = None
+    """What a queued action is held back for, as a ``max_queued_time`` error names it: a slot
+    under its run's ``max_action_concurrency``, or the host's resources."""
 
     @property
     def key(self) -> Key:

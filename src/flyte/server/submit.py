@@ -103,7 +103,8 @@ class Submitter:
         try:
             spec = RunSpec(name, req.task, dict(req.env_vars), dict(req.custom_context), req.overwrite_cache,
                            req.recover_from, disable_run_cache=req.disable_run_cache,
-                           max_action_concurrency=req.max_action_concurrency)  # fmt: skip
+                           max_action_concurrency=req.max_action_concurrency,
+                           raw_data_path=req.raw_data_path)  # fmt: skip
             now = time.time()
             root = ActiveAction(run=name, name="a0", parent=None, task=req.task, group=None,
                                 custom_context=dict(req.custom_context), phase=QUEUED, attempts=0,

@@ -731,6 +731,13 @@ async def probes(marker: str, n: int) -> int:
     return max(await asyncio.gather(*(probe(marker, i, n) for i in range(n))))
 
 
+@env.task
+async def whole_node_probes(marker: str, n: int) -> int:
+    """``n`` probes that each ask for every CPU of the node: admitted one at a time."""
+    heavy = probe.override(resources=flyte.Resources(cpu=os.cpu_count() or 1))
+    return max(await asyncio.gather(*(heavy(marker, i, n) for i in range(n))))
+
+
 @env.task(timeout=flyte.Timeout(max_queued_time=0.3))
 async def impatient(x: int) -> int:
     return x

@@ -86,6 +86,12 @@ _ACCELERATOR_NAMES = {
 }
 
 
+def accelerator_name(family: str, model: str | None = None) -> str:
+    """How messages name an accelerator of ``family`` (``GPU``, ``TPU``...), with its model."""
+    name = _ACCELERATOR_NAMES.get(family, family)
+    return f"{name} {model}" if model else name
+
+
 @dataclass(frozen=True)
 class Request:
     """What one action takes from the node while it runs. ``gpus`` counts NVIDIA GPUs, the only
@@ -106,9 +112,7 @@ class Request:
         device = resources.get_device()
         count = device.quantity if device is not None else 0
         family = device.device_class if device is not None else "GPU"
-        name = _ACCELERATOR_NAMES.get(family, family)
-        if device is not None and device.device:
-            name = f"{name} {device.device}"
+        name = accelerator_name(family, device.device if device is not None else None)
         request = cls(
             cpus=resources.cpu_request_cores() or 0.0,
             memory=resources.memory_request_bytes() or 0,
@@ -238,6 +242,15 @@ class Slots:
         taken = await self.acquire(cpu_and_memory)
         assert not taken.gpus
         grant.parked = False
+
+    def reclaim(self, grant: Grant) -> None:
+        """Take a parked grant's CPU and memory back at once, even beyond what is free (for a
+        holder that cannot wait, the control plane's resumed parent); later requests wait until
+        enough has been released."""
+        if grant.parked:
+            grant.parked = False
+            self._cpus -= grant.request.cpus
+            self._memory -= grant.request.memory
 
     def _wake(self) -> None:
         for entry in list(self._waiters):

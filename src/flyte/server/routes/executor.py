@@ -66,7 +66,8 @@ async def claim(request: Request, body: ClaimRequest) -> list[Assignment]:
         env = {**a.task.env_vars, **(spec.env_vars if spec else {})}  # the run's variables win, as locally
         assignments.append(
             Assignment(run=a.run, action=a.name, attempt=a.attempt, task=a.task, inputs_b64=_b64(data) or "",
-                       custom_context=a.custom_context, env=env, raw_data_path=raw_data_path,
+                       custom_context=a.custom_context, env=env,
+                       raw_data_path=(spec.raw_data_path if spec else None) or raw_data_path,
                        source_run=spec.recover_from if spec else None, group=a.group,
                        created_at=a.created_at)
         )  # fmt: skip
