@@ -266,6 +266,8 @@ def test_a_request_above_the_node_is_clamped(backend: Backend) -> None:
 
 
 def test_actions_asking_for_the_whole_node_take_turns(backend: Backend, marker: str) -> None:
+    if backend.name == "ray":  # not a divergence: each node of a cluster holds one of them
+        pytest.skip("a Ray cluster has two nodes, and Ray places each probe on one (see tests/ray)")
     outcome = backend.run(wf.whole_node_probes, marker=marker, n=2)
     assert outcome.value == 1, outcome
     assert [a.phase for a in outcome.by_task("probe")] == ["succeeded", "succeeded"]
