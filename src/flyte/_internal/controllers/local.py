@@ -22,7 +22,7 @@ from flyte._internal.controllers._action import ActionNode, NullRecorder, RunRec
 from flyte._internal.core import ActionPolicy, Retry, child_id, children_reason, is_retryable, is_timeout
 from flyte._internal.core.attempt import AttemptPools, run_attempt, secrets_env
 from flyte._internal.core.nursery import cancel_children
-from flyte._internal.runtime.convert import decode_outputs, encode_inputs
+from flyte._internal.runtime.convert import decode_outputs, encode_inputs_spliced
 from flyte.errors import ActionAbortedError, MaxQueuedTimeExceededError, user_error_of
 from flyte.models import ActionID, ActionPhase, GroupData, RawDataPath, TaskContext
 
@@ -79,7 +79,7 @@ class LocalController:
         self, task: TaskTemplate, args: tuple[Any, ...], kwargs: dict[str, Any], parent: Frame
     ) -> Any:
         bound = task.interface.bind(task.name, args, kwargs)
-        data = encode_inputs(task, bound)
+        data = encode_inputs_spliced(task, bound)
         parent_node: ActionNode = parent.action
         group = parent.tctx.group_data.name if parent.tctx.group_data else None
         action_id, blob = child_id(parent_node, task.name, data, group)
@@ -202,7 +202,7 @@ class LocalController:
     async def run_root(self, task: TaskTemplate, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Execute ``task`` as the root action ``a0`` of this run and return its value."""
         bound = task.interface.bind(task.name, args, kwargs)
-        data = encode_inputs(task, bound)
+        data = encode_inputs_spliced(task, bound)
         config = self.config
         root_id = ActionID(name="a0", run_name=config.name, project=config.project, domain=config.domain)
         node = ActionNode(root_id, task.name, None, None, data)
@@ -425,7 +425,9 @@ class LocalController:
             self.recorder.action_changed(node)
             tctx = self._context_for(node, task, parent, attempt)
             try:
-                outputs = await run_attempt(task, node, tctx, self, self._pools, env, deadline_at, log_lines)
+                outputs = await run_attempt(
+                    task, node, tctx, self, self._pools, env, deadline_at, log_lines, spliced=True
+                )
             except asyncio.CancelledError:
                 node.abort_reason = _inherited_abort_reason(node)
                 cancel_children(node, node.abort_reason)
