@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -10,6 +11,8 @@ from flyte.models import ActionID, ActionPhase
 
 if TYPE_CHECKING:
     from flyte.types._wire import Spliced
+
+_seq_lock = threading.Lock()
 
 
 class ActionNode:
@@ -106,11 +109,12 @@ class ActionNode:
 
     def next_seq(self, task_name: str, input_hash: str, group: str | None) -> int:
         """The call sequence number of an identical call (same task, inputs, group) in this action."""
-        if self._seq is None:
-            self._seq = {}
         key = (task_name, input_hash, group)
-        seq = self._seq.get(key, 0)
-        self._seq[key] = seq + 1
+        with _seq_lock:  # a sync action's calls may come from its own thread and the run's loop
+            if self._seq is None:
+                self._seq = {}
+            seq = self._seq.get(key, 0)
+            self._seq[key] = seq + 1
         return seq
 
     @property

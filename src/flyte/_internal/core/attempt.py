@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from flyte._context import Frame
 from flyte._internal.core.policy import ActionPolicy
-from flyte._internal.runtime.execute import AttemptOverran, execute, within
+from flyte._internal.runtime.execute import AttemptOverran, execute, execute_here, within
 from flyte._internal.runtime.sync_threads import SyncThreads
 from flyte.errors import DeadlineExceededError, MaxRuntimeExceededError
 
@@ -220,6 +220,26 @@ async def _in_worker(
             _adopt_report(node, tctx)
     _ship(log_lines, node, attempt, result.logs)
     return result.outputs
+
+
+def runs_here(task: TaskTemplate[Any, Any], pools: AttemptPools) -> bool:
+    """Whether an attempt of the sync ``task`` needs nothing of this runner's: no time limit of its
+    own, no worker process (environment variables and secrets are the caller's to rule out)."""
+    if task.is_async:
+        return False
+    policy = ActionPolicy.of_task(task)
+    return policy.max_runtime is None and policy.deadline is None and not pools.isolates(task, {})
+
+
+def run_attempt_here(
+    task: TaskTemplate[Any, Any], node: Any, tctx: TaskContext, controller: Controller
+) -> Encoded:
+    """Run one attempt of the sync ``task`` on this thread, a sync parent's attempt (rule 9).
+
+    For a task that :func:`runs_here`: its body runs where the parent's runs, within the parent's
+    time limits, output capture and environment; ``node.handle.attempt.interrupt()`` stops it.
+    """
+    return execute_here(task, node.encoded_inputs, tctx, controller, node, node.handle.attempt)
 
 
 def _ship(log_lines: LogLines | None, node: Any, attempt: int, logs: list[tuple[str, str]]) -> None:

@@ -35,12 +35,14 @@ class AttemptInterrupted(BaseException):
 class Attempt:
     """One call running on a :class:`SyncThreads` thread; ``interrupt`` stops it."""
 
-    __slots__ = ("_lock", "_ident", "_done")
+    __slots__ = ("_lock", "_ident", "_done", "interrupted")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ident: int | None = None
         self._done = False
+        self.interrupted = False
+        """Whether :meth:`interrupt` reached the call (its exception may still be pending)."""
 
     def _start(self) -> None:
         with self._lock:
@@ -57,6 +59,7 @@ class Attempt:
         with self._lock:
             if self._done or self._ident is None:
                 return False
+            self.interrupted = True
             return _set_async_exc(self._ident, AttemptInterrupted)
 
 
@@ -146,10 +149,28 @@ class SyncThreads(Executor):
             self._work.put(None)
 
 
+_running = threading.local()
+
+
+def running_attempts() -> tuple[Attempt, ...]:
+    """The attempts running on this thread, outermost first (a sync parent's, then those of the
+    children it runs on this thread); empty outside :func:`run_interruptibly`."""
+    return getattr(_running, "attempts", ())
+
+
 def run_interruptibly(attempt: Attempt, fn: Callable[..., Any], *args: Any) -> Any:
-    """Call ``fn(*args)`` as ``attempt`` (on the current thread), so that it can be interrupted."""
+    """Call ``fn(*args)`` as ``attempt`` (on the current thread), so that it can be interrupted.
+
+    Calls nest (a sync child run on its parent's thread): when an inner one ends, an interruption
+    of an outer one that arrived meanwhile is raised again (the inner one's end cleared it).
+    """
+    enclosing = running_attempts()
+    _running.attempts = (*enclosing, attempt)
     attempt._start()
     try:
         return fn(*args)
     finally:
         attempt._finish()
+        _running.attempts = enclosing
+        if enclosing and any(a.interrupted for a in enclosing):
+            raise AttemptInterrupted()
