@@ -162,3 +162,25 @@ def test_aborting_the_run_aborts_a_sync_child_running_on_its_parents_thread(tmp_
     assert isinstance(box.get("error"), flyte.errors.ActionAbortedError)
     actions = flyte.remote.Run.get(name).actions()
     assert {a.phase.value for a in actions} == {"aborted"}
+
+
+@env.task
+def talks(x: int) -> int:
+    print(f"child says {x}")
+    return x
+
+
+@env.task
+def listens(x: int) -> int:
+    print("parent speaks")
+    return talks(x)
+
+
+def test_a_sync_childs_output_goes_to_its_own_logs() -> None:
+    run = flyte.run(listens, 5)
+    assert run.outputs() == (5,)
+    stored = flyte.remote.Run.get(run.name)
+    (child,) = [a for a in stored.actions() if a.task_name == "sync_inline.talks"]
+    assert any("child says 5" in line for line in stored.get_logs(child.name))
+    assert not any("child says" in line for line in stored.get_logs("a0"))
+    assert any("parent speaks" in line for line in stored.get_logs("a0"))

@@ -76,3 +76,20 @@ def test_every_call_gets_a_thread_below_the_cap_so_parents_never_wait_behind_chi
     futures = [pool.submit(parent) for _ in range(2)]
     assert [f.result(10) for f in futures] == ["parent got child"] * 2
     pool.shutdown()
+
+
+def test_an_outer_attempt_interrupted_as_an_inner_one_ends_is_still_stopped() -> None:
+    outer, inner = Attempt(), Attempt()
+    after: list[str] = []
+
+    def child() -> str:
+        outer.interrupt()  # lands as the inner call ends, whose end clears a pending interruption
+        return "child done"
+
+    def parent() -> None:
+        run_interruptibly(inner, child)
+        after.append("the parent ran on")
+
+    with pytest.raises(AttemptInterrupted):
+        run_interruptibly(outer, parent)
+    assert after == []

@@ -121,7 +121,7 @@ def run_inline(
     try:
         outputs = run_attempt_here(task, node, tctx, controller)
     except AttemptInterrupted:
-        if not handle.abort_requested:
+        if not handle.abort_requested or any(a.interrupted for a in running_attempts()):
             raise  # the parent is being stopped: its end (on the loop) aborts this child
         outputs = None
     except Exception as e:
