@@ -89,6 +89,7 @@ class SyncThreads(Executor):
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         future: Future[Any] = Future()
+        start: threading.Thread | None = None
         with self._lock:
             if self._closed:
                 raise RuntimeError("cannot run sync attempts after the run's threads were shut down")
@@ -96,12 +97,13 @@ class SyncThreads(Executor):
                 self._idle -= 1
             elif self._threads < self._max:
                 self._threads += 1
-                threading.Thread(
-                    target=self._serve, name=f"{self._prefix}-{self._threads}", daemon=True
-                ).start()
+                name = f"{self._prefix}-{self._threads}"
+                start = threading.Thread(target=self._serve, name=name, daemon=True)
             else:
                 self._backlog += 1
             self._work.put((future, fn, args, kwargs))
+        if start is not None:  # counted above, started outside the lock: finishing threads need it
+            start.start()
         return future
 
     def _serve(self) -> None:
