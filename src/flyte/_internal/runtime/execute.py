@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from flyte._context import Frame, reset_frame, set_frame
 from flyte._internal.runtime.bridge import drive, may_block
 from flyte._internal.runtime.convert import decode_inputs, encode_outputs, encode_outputs_spliced
-from flyte._internal.runtime.sync_threads import Attempt, run_interruptibly
+from flyte._internal.runtime.sync_threads import Attempt, SyncThreads, run_interruptibly
 
 T = TypeVar("T")
 
@@ -96,7 +96,10 @@ async def execute(
             attempt = Attempt()
             call = functools.partial(run_interruptibly, attempt, context.run, _call_sync, body, kwargs)
             try:
-                result = await loop.run_in_executor(executor, call)
+                if isinstance(executor, SyncThreads):  # the run's threads: settle the loop's future
+                    result = await executor.run_soon(loop, call)
+                else:
+                    result = await loop.run_in_executor(executor, call)
             except asyncio.CancelledError:
                 attempt.interrupt()  # aborted or out of time: stop the body too, not just the wait
                 raise

@@ -16,6 +16,7 @@ same thread, because a pending interruption is cleared, under the same lock, whe
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import threading
 from collections.abc import Callable
@@ -68,6 +69,35 @@ def _set_async_exc(ident: int, exc: type[BaseException] | None) -> bool:
     return setter(ctypes.c_ulong(ident), ctypes.py_object(exc) if exc else None) == 1
 
 
+_Item = tuple[Any, Callable[..., Any], tuple, Any]
+"""(future, fn, args, kwargs) from ``submit``; (the loop's future, fn, args, loop) from ``run_soon``."""
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None, cancel: bool) -> None:
+    if future.done():  # cancelled meanwhile: nobody awaits it any more
+        return
+    if cancel:
+        future.cancel()
+    elif error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+def _settle_soon(
+    loop: asyncio.AbstractEventLoop,
+    future: asyncio.Future[Any],
+    result: Any,
+    error: BaseException | None,
+    cancel: bool = False,
+) -> None:
+    """Settle ``future`` on its own loop: with ``result`` or ``error``, or cancel it."""
+    try:
+        loop.call_soon_threadsafe(_settle, future, result, error, cancel)
+    except RuntimeError:  # the loop is closed: nobody awaits the future any more
+        pass
+
+
 class SyncThreads(Executor):
     """Up to ``max_workers`` daemon threads, started on demand, for sync task attempts.
 
@@ -80,7 +110,7 @@ class SyncThreads(Executor):
     def __init__(self, max_workers: int, thread_name_prefix: str = "flyte-sync"):
         self._max = max_workers
         self._prefix = thread_name_prefix
-        self._work: SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple, dict] | None] = SimpleQueue()
+        self._work: SimpleQueue[_Item | None] = SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0
         self._idle = 0
@@ -89,6 +119,20 @@ class SyncThreads(Executor):
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         future: Future[Any] = Future()
+        self._enqueue((future, fn, args, kwargs))
+        return future
+
+    def run_soon(
+        self, loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], /, *args: Any
+    ) -> asyncio.Future[Any]:
+        """``loop.run_in_executor(self, fn, *args)`` minus the ``concurrent.futures.Future`` (its
+        lock, condition and callbacks) between thread and loop: the thread settles the loop's future
+        (through ``call_soon_threadsafe``); a future cancelled before its call starts skips the call."""
+        future = loop.create_future()
+        self._enqueue((future, fn, args, loop))
+        return future
+
+    def _enqueue(self, item: _Item) -> None:
         start: threading.Thread | None = None
         with self._lock:
             if self._closed:
@@ -101,10 +145,9 @@ class SyncThreads(Executor):
                 start = threading.Thread(target=self._serve, name=name, daemon=True)
             else:
                 self._backlog += 1
-            self._work.put((future, fn, args, kwargs))
+            self._work.put(item)
         if start is not None:  # counted above, started outside the lock: finishing threads need it
             start.start()
-        return future
 
     def _serve(self) -> None:
         while True:
@@ -121,13 +164,19 @@ class SyncThreads(Executor):
                 with self._lock:
                     self._threads -= 1
                 return
-            future, fn, args, kwargs = item
-            if future.set_running_or_notify_cancel():
+            future, fn, args, extra = item
+            if type(extra) is dict:  # from submit(): a concurrent future, extra the keywords
+                if future.set_running_or_notify_cancel():
+                    try:
+                        future.set_result(fn(*args, **extra))
+                    except BaseException as e:  # AttemptInterrupted included: the attempt is over
+                        future.set_exception(e)
+            elif not future.cancelled():  # from run_soon(): the loop's future, extra the loop
                 try:
-                    future.set_result(fn(*args, **kwargs))
+                    _settle_soon(extra, future, fn(*args), None)
                 except BaseException as e:  # AttemptInterrupted included: the attempt is over
-                    future.set_exception(e)
-            del item, future, fn, args, kwargs  # do not keep the last call's values alive while idle
+                    _settle_soon(extra, future, None, e)
+            del item, future, fn, args, extra  # do not keep the last call's values alive while idle
             with self._lock:
                 if self._backlog:
                     self._backlog -= 1  # this thread takes a queued call next
@@ -145,8 +194,12 @@ class SyncThreads(Executor):
                     item = self._work.get_nowait()
                 except Empty:
                     break
-                if item is not None:
+                if item is None:
+                    continue
+                if type(item[3]) is dict:
                     item[0].cancel()
+                else:
+                    _settle_soon(item[3], item[0], None, None, cancel=True)
         for _ in range(threads):
             self._work.put(None)
 
