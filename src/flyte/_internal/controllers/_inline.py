@@ -23,6 +23,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from flyte._internal.controllers._action import ActionNode
 from flyte._internal.core import ActionPolicy, End, child_id, children_reason, is_retryable, is_timeout
 from flyte._internal.core.attempt import run_attempt_here, runs_here
 from flyte._internal.core.nursery import cancel_children
@@ -33,7 +34,6 @@ from flyte.models import ActionPhase
 
 if TYPE_CHECKING:
     from flyte._context import Frame
-    from flyte._internal.controllers._action import ActionNode
     from flyte._internal.controllers.local import LocalController
     from flyte._task import TaskTemplate
 
@@ -96,17 +96,18 @@ class InlineHandle:
 
 
 def run_inline(
-    controller: LocalController, task: TaskTemplate[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+    controller: LocalController,
+    task: TaskTemplate[Any, Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
     parent: Frame,
-) -> Any:  # fmt: skip
+) -> Any:
     """One call of the sync ``task`` from its sync parent's thread, run on that thread."""
     bound = task.interface.bind(task.name, args, kwargs)
     data = encode_inputs_spliced(task, bound)
     parent_node: ActionNode = parent.action
     group = parent.tctx.group_data.name if parent.tctx.group_data else None
     action_id, blob = child_id(parent_node, task.name, data, group)
-    from flyte._internal.controllers._action import ActionNode
-
     node = ActionNode(action_id, task.name, parent_node, group, data)
     node.inputs_digest = blob
     handle = node.handle = InlineHandle(controller, node)
@@ -145,7 +146,9 @@ def run_inline(
     with controller._inline_lock:
         if not node.phase.is_terminal:
             controller._finish(node, _ABORTED, error=None)
-    raise ActionAbortedError(f"Action '{node.name}' of task '{task.name}' was aborted: {node.abort_reason}")
+    raise ActionAbortedError(
+        f"Action '{node.name}' of task '{task.name}' was aborted: {node.abort_reason}"
+    ) from None
 
 
 def _end(
