@@ -76,3 +76,47 @@ def test_every_call_gets_a_thread_below_the_cap_so_parents_never_wait_behind_chi
     futures = [pool.submit(parent) for _ in range(2)]
     assert [f.result(10) for f in futures] == ["parent got child"] * 2
     pool.shutdown()
+
+
+def test_an_outer_attempt_interrupted_as_an_inner_one_ends_is_still_stopped() -> None:
+    outer, inner = Attempt(), Attempt()
+    after: list[str] = []
+
+    def child() -> str:
+        outer.interrupt()  # lands as the inner call ends, whose end clears a pending interruption
+        return "child done"
+
+    def parent() -> None:
+        run_interruptibly(inner, child)
+        after.append("the parent ran on")
+
+    with pytest.raises(AttemptInterrupted):
+        run_interruptibly(outer, parent)
+    assert after == []
+
+
+def test_calls_run_for_the_loop_give_results_errors_and_skip_when_cancelled_first() -> None:
+    import asyncio
+
+    pool = SyncThreads(1)
+    ran: list[str] = []
+    gate = threading.Event()
+
+    def boom() -> None:
+        raise KeyError("k")
+
+    async def go() -> None:
+        loop = asyncio.get_running_loop()
+        assert await pool.run_soon(loop, lambda: 41 + 1) == 42
+        with pytest.raises(KeyError):
+            await pool.run_soon(loop, boom)
+        blocker = pool.run_soon(loop, gate.wait, 30)  # holds the only thread
+        queued = pool.run_soon(loop, lambda: ran.append("ran"))
+        queued.cancel()
+        gate.set()
+        assert await blocker is True
+        assert await pool.run_soon(loop, lambda: "next") == "next"
+
+    asyncio.run(go())
+    assert ran == []  # cancelled before its thread took it: never called
+    pool.shutdown()

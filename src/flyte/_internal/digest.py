@@ -13,19 +13,25 @@ Two rules, kept together so that identity and storage agree:
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flyte.types._wire import Spliced
 
 LARGE = 64 * 1024
 """Encoded values from this size on are hashed with SHA-256 (the run store's inline limit too)."""
 
 
-def blob_digest(data: bytes) -> str:
+def blob_digest(data: bytes | Spliced) -> str:
     """The hex SHA-256 of ``data``: the name of its blob in a run store."""
-    return hashlib.sha256(data).hexdigest()
+    if isinstance(data, bytes | bytearray | memoryview):
+        return hashlib.sha256(data).hexdigest()
+    return data.digest("sha256")  # spliced: hashed part by part, never joined
 
 
-def identity_digest(data: bytes, blob: str | None = None) -> str:
+def identity_digest(data: bytes | Spliced, blob: str | None = None) -> str:
     """The input hash of an action's identity (32 hex digits); ``blob`` is ``blob_digest(data)``
     when the caller already has it."""
     if len(data) < LARGE:
-        return hashlib.blake2b(data, digest_size=16).hexdigest()
+        return hashlib.blake2b(data, digest_size=16).hexdigest()  # type: ignore[arg-type]  # bytes: small
     return (blob or blob_digest(data))[:32]

@@ -46,22 +46,22 @@ def _encode_one(value: Any, plan: Plan) -> Any:
 
 _IMMUTABLE = frozenset({bytes, str, int, float, bool, NoneType})
 _RECENT = 4
-_recent: deque[tuple[bytes, dict[str, Any]]] = deque(maxlen=_RECENT)
+_recent: deque[tuple[_wire.Spliced, dict[str, Any]]] = deque(maxlen=_RECENT)
 _recent_lock = threading.Lock()
 
 
-def _remember(data: bytes, wire: dict[str, Any]) -> None:
+def _remember(data: _wire.Spliced, wire: dict[str, Any]) -> None:
     if all(type(v) in _IMMUTABLE for v in wire.values()):
         with _recent_lock:
             _recent.append((data, wire))
 
 
-def _recalled(data: bytes) -> dict[str, Any] | None:
+def _recalled(data: _wire.Encoded) -> dict[str, Any] | None:
     if len(data) < _wire.PRESIZE_FROM or not _recent:
         return None
     with _recent_lock:
         for encoded, wire in _recent:
-            if encoded is data:
+            if encoded is data or encoded.joined is data:  # the spliced bytes, or them joined
                 return dict(wire)
     return None
 
@@ -74,16 +74,16 @@ def _not_msgpack(tp: Any, data: Any, exc: Exception) -> TypeTransformerFailedErr
     )
 
 
-def _unpack(data: bytes, tp: Any) -> Any:
+def _unpack(data: _wire.Encoded, tp: Any) -> Any:
     try:
-        return _wire.unpackb(data)
+        return _wire.unpackb(_wire.whole(data))
     except TypeTransformerFailedError:
         raise
     except Exception as exc:  # msgpack reports corrupt data with several exception types
         raise _not_msgpack(tp, data, exc) from exc
 
 
-def _decode_one(wire: Any, plan: Plan, data: bytes) -> Any:
+def _decode_one(wire: Any, plan: Plan, data: _wire.Encoded) -> Any:
     if plan.accepts_any:
         return _wire.strip_tags(wire) if _wire.maybe_tagged(data) else wire
     return wire if plan.dec_identity else plan.dec(wire)
@@ -119,51 +119,12 @@ class TypeEngine:
         A name missing from ``types`` is encoded untyped. On a bad value the error's ``name``
         attribute holds the offending key.
         """
-        wire = {}
-        large = 0
-        for name, value in values.items():
-            plan = _plan(types.get(name, Any))
-            if type(value) in plan.exact:
-                wire[name] = value
-                if type(value) is bytes:
-                    large += len(value)
-                continue
-            try:
-                wire[name] = plan.enc(value)
-            except TypeTransformerFailedError as exc:
-                exc.at_top(plan.name).name = name
-                raise exc from None
-        try:
-            if large < _wire.PRESIZE_FROM:
-                return _wire.packb(wire)
-            data = _wire.packb_large(wire)
-        except TypeTransformerFailedError as exc:  # raised inside untyped data while packing
-            exc.name = _failing_key(wire)
-            raise
-        _remember(data, wire)
-        return data
+        return _wire.whole(encode_values_spliced(values, types))
 
     @staticmethod
     def decode_values(data: bytes, types: Mapping[str, Any]) -> dict[str, Any]:
         """Decode bytes from :meth:`encode_values`; names missing from ``types`` decode untyped."""
-        wire = _recalled(data)
-        if wire is None:
-            wire = _unpack(data, dict)
-        if type(wire) is not dict:
-            raise TypeTransformerFailedError("a map of named values", type(wire).__name__, "", wire)
-        out = {}
-        for name, item in wire.items():
-            tp = types.get(name, _MISSING)
-            if tp is _MISSING:
-                out[name] = _wire.strip_tags(item) if _wire.maybe_tagged(data) else item
-                continue
-            plan = _plan(tp)
-            try:
-                out[name] = _decode_one(item, plan, data)
-            except TypeTransformerFailedError as exc:
-                exc.name = name
-                raise
-        return out
+        return decode_values(data, types)
 
     @staticmethod
     def to_wire(value: Any, python_type: Any) -> Any:
@@ -236,6 +197,57 @@ class TypeEngine:
     dict_to_literal_map = staticmethod(_literal_api.dict_to_literal_map)
     literal_map_to_kwargs = staticmethod(_literal_api.literal_map_to_kwargs)
     to_html = staticmethod(_literal_api.to_html)
+
+
+def encode_values_spliced(values: Mapping[str, Any], types: Mapping[str, Any]) -> _wire.Encoded:
+    """:meth:`TypeEngine.encode_values`, with a map carrying large ``bytes`` values left spliced
+    (:class:`~flyte.types._wire.Spliced`): the engine hashes and stores those part by part, and
+    their decoding in this process reuses the values, so their bytes are joined only if needed."""
+    wire = {}
+    large = 0
+    for name, value in values.items():
+        plan = _plan(types.get(name, Any))
+        if type(value) in plan.exact:
+            wire[name] = value
+            if type(value) is bytes:
+                large += len(value)
+            continue
+        try:
+            wire[name] = plan.enc(value)
+        except TypeTransformerFailedError as exc:
+            exc.at_top(plan.name).name = name
+            raise exc from None
+    try:
+        if large < _wire.PRESIZE_FROM:
+            return _wire.packb(wire)
+        data = _wire.packb_spliced(wire)
+    except TypeTransformerFailedError as exc:  # raised inside untyped data while packing
+        exc.name = _failing_key(wire)
+        raise
+    _remember(data, wire)
+    return data
+
+
+def decode_values(data: _wire.Encoded, types: Mapping[str, Any]) -> dict[str, Any]:
+    """:meth:`TypeEngine.decode_values`, also of :class:`~flyte.types._wire.Spliced` bytes."""
+    wire = _recalled(data)
+    if wire is None:
+        wire = _unpack(data, dict)
+    if type(wire) is not dict:
+        raise TypeTransformerFailedError("a map of named values", type(wire).__name__, "", wire)
+    out = {}
+    for name, item in wire.items():
+        tp = types.get(name, _MISSING)
+        if tp is _MISSING:
+            out[name] = _wire.strip_tags(item) if _wire.maybe_tagged(data) else item
+            continue
+        plan = _plan(tp)
+        try:
+            out[name] = _decode_one(item, plan, data)
+        except TypeTransformerFailedError as exc:
+            exc.name = name
+            raise
+    return out
 
 
 def _failing_key(wire: dict[str, Any]) -> str | None:

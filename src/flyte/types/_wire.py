@@ -8,9 +8,10 @@ turns them back while unpacking, so untyped decoding needs no Python-level walk.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from types import NoneType
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgpack
 from msgpack import ExtType
@@ -122,21 +123,102 @@ PRESIZE_FROM = 1 << 20
 """A map of values carrying at least this many bytes of ``bytes`` is packed by ``packb_large``."""
 
 
+class Spliced:
+    """Encoded bytes kept as the parts they are the concatenation of, until needed whole.
+
+    A map carrying megabytes of ``bytes`` values is packed (:func:`packb_spliced`) as its small
+    packed pieces with the values themselves in between, copying nothing. Hashing and writing it
+    go part by part (:meth:`digest`, :meth:`write_to`); ``bytes(s)`` joins the parts once (then
+    cached). Equal to, and pickled as, the bytes it stands for.
+    """
+
+    __slots__ = ("parts", "size", "_joined")
+
+    def __init__(self, parts: list[bytes]):
+        self.parts = tuple(parts)
+        self.size = sum(map(len, parts))
+        self._joined: bytes | None = None
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __bytes__(self) -> bytes:
+        joined = self._joined
+        if joined is None:  # two threads racing here join twice; either result is the same bytes
+            joined = self._joined = b"".join(self.parts)
+        return joined
+
+    @property
+    def joined(self) -> bytes | None:
+        """The whole bytes if something needed them already, else None."""
+        return self._joined
+
+    def digest(self, algorithm: str = "sha256") -> str:
+        """The hex digest of the whole bytes, computed part by part."""
+        h = hashlib.new(algorithm)
+        for part in self.parts:
+            h.update(part)
+        return h.hexdigest()
+
+    def write_to(self, f: BinaryIO) -> None:
+        for part in self.parts:
+            f.write(part)
+
+    def contains(self, needle: bytes) -> bool:
+        """``needle in bytes(self)`` for a needle that is never split across two parts (a marker
+        inside one packed item): each part is a whole packed item or a value's raw content."""
+        return any(needle in part for part in self.parts)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Spliced):
+            return other is self or bytes(self) == bytes(other)
+        if isinstance(other, bytes | bytearray | memoryview):
+            return len(other) == self.size and bytes(self) == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal to bytes, whose hash it cannot give cheaply
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (bytes, (bytes(self),))
+
+    def __repr__(self) -> str:
+        return f"Spliced({self.size} bytes in {len(self.parts)} parts)"
+
+
+Encoded = bytes | Spliced
+"""Encoded values as the engine passes them around in-process: bytes, or the same bytes spliced."""
+
+
+def whole(data: Encoded) -> bytes:
+    """``data`` as one bytes object (joining a :class:`Spliced` once)."""
+    return data if type(data) is bytes else bytes(data)
+
+
+def packb_spliced(wire: dict[str, Any]) -> Spliced:
+    """``packb(wire)`` for a map holding large ``bytes`` values, byte for byte the same, without
+    copying them: msgpack's encoding is concatenative (a map is its header followed by its packed
+    keys and values), so the large values become parts of their own between the packed rest."""
+    n = len(wire)
+    parts: list[bytes] = []
+    small = bytes([0x80 | n]) if n < 16 else b"\xde" + n.to_bytes(2, "big")
+    for key, value in wire.items():
+        small += packb(key)
+        if type(value) is bytes and len(value) >= 1 << 16:
+            parts.append(small + b"\xc6" + len(value).to_bytes(4, "big"))  # bin 32: msgpack's form
+            parts.append(value)
+            small = b""
+        else:
+            small += packb(value)
+    if small:
+        parts.append(small)
+    return Spliced(parts)
+
+
 def packb_large(wire: dict[str, Any]) -> bytes:
     """``packb(wire)`` for a map holding large ``bytes`` values, byte for byte the same, with each
-    large value copied once: msgpack would grow its buffer by doubling (copying the value several
-    times) and then copy the whole buffer into the result. msgpack's encoding is concatenative: a
-    map is its header followed by its packed keys and values."""
-    n = len(wire)
-    parts: list[bytes] = [bytes([0x80 | n]) if n < 16 else b"\xde" + n.to_bytes(2, "big")]
-    for key, value in wire.items():
-        parts.append(packb(key))
-        if type(value) is bytes and len(value) >= 1 << 16:
-            parts.append(b"\xc6" + len(value).to_bytes(4, "big"))  # bin 32: the form msgpack picks
-            parts.append(value)
-        else:
-            parts.append(packb(value))
-    return b"".join(parts)
+    large value copied once (msgpack would grow its buffer by doubling, copying the value several
+    times, then copy the whole buffer into the result)."""
+    return bytes(packb_spliced(wire))
 
 
 def _ext_hook(code: int, payload: bytes) -> Any:
@@ -248,9 +330,11 @@ register_ext(
 # --- walks over decoded trees (not on the typed hot path) ---------------------------------------
 
 
-def maybe_tagged(data: bytes) -> bool:
+def maybe_tagged(data: Encoded) -> bool:
     """False when ``data`` certainly holds no union tag (a fast substring test)."""
-    return _TAG_MARK in data
+    if type(data) is bytes:
+        return _TAG_MARK in data
+    return data.contains(_TAG_MARK)  # type: ignore[union-attr]
 
 
 def strip_tags(obj: Any) -> Any:

@@ -64,3 +64,49 @@ def test_large_bytes_between_tasks_are_recorded_in_blobs_and_read_back() -> None
     stored = {a.task_name: a for a in flyte.remote.Run.get(run.name).actions()}
     assert stored["wire_large.produce"].outputs() == (payload,)
     assert stored["wire_large.consume"].inputs() == {"data": payload}
+
+
+def test_a_spliced_map_is_the_bytes_msgpack_gives() -> None:
+    import hashlib
+    import pickle
+
+    wire = {"a": b"\x07" * (2 << 20), "n": 3, "b": bytes(range(256)) * 300, "s": "tail"}
+    plain = _wire.packb(wire)
+    spliced = _wire.packb_spliced(wire)
+    assert len(spliced) == len(plain)
+    assert spliced == plain
+    assert spliced.digest() == hashlib.sha256(plain).hexdigest()
+    assert identity_digest(spliced) == identity_digest(plain)  # action ids do not change
+    assert bytes(spliced) == plain
+    copied = pickle.loads(pickle.dumps(spliced))
+    assert type(copied) is bytes and copied == plain
+
+
+@env.task
+async def produce_root(n: int) -> bytes:
+    return bytes(range(256)) * (n // 256)
+
+
+@env.task
+def measure(data: bytes) -> int:
+    return len(data) + data[300]
+
+
+@env.task
+async def hands_to_sync(n: int) -> int:
+    return await measure.aio(await produce(n))
+
+
+def test_large_bytes_returned_by_the_run_and_given_to_a_sync_task() -> None:
+    payload = bytes(range(256)) * ((2 << 20) // 256)
+    assert flyte.run(produce_root, 2 << 20).outputs() == (payload,)
+    run = flyte.run(hands_to_sync, 2 << 20)
+    assert run.outputs() == (len(payload) + payload[300],)
+    stored = {a.task_name: a for a in flyte.remote.Run.get(run.name).actions()}
+    assert stored["wire_large.measure"].inputs() == {"data": payload}
+
+
+def test_large_bytes_reach_a_task_in_a_worker_process() -> None:
+    payload = bytes(range(256)) * ((2 << 20) // 256)
+    run = flyte.with_runcontext(isolate=True).run(hands_to_sync, 2 << 20)
+    assert run.outputs() == (len(payload) + payload[300],)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flyte.models import ActionID, ActionPhase
+
+if TYPE_CHECKING:
+    from flyte.types._wire import Spliced
+
+_seq_lock = threading.Lock()
 
 
 class ActionNode:
@@ -20,8 +26,8 @@ class ActionNode:
         "children",
         "phase",
         "attempts",
-        "inputs",
-        "outputs",
+        "encoded_inputs",
+        "encoded_outputs",
         "error",
         "abort_reason",
         "created_at",
@@ -38,7 +44,12 @@ class ActionNode:
     )
 
     def __init__(
-        self, action_id: ActionID, task_name: str, parent: ActionNode | None, group: str | None, inputs: bytes
+        self,
+        action_id: ActionID,
+        task_name: str,
+        parent: ActionNode | None,
+        group: str | None,
+        inputs: bytes | Spliced,
     ):
         self.id = action_id
         self.task_name = task_name
@@ -47,8 +58,9 @@ class ActionNode:
         self.children: list[ActionNode] = []
         self.phase = ActionPhase.QUEUED
         self.attempts = 0
-        self.inputs = inputs
-        self.outputs: bytes | None = None
+        self.encoded_inputs = inputs
+        """The encoded inputs as made (large ones may be spliced: ``inputs`` joins them)."""
+        self.encoded_outputs: bytes | Spliced | None = None
         self.error: BaseException | None = None
         self.abort_reason: str | None = None
         self.created_at = time.time()
@@ -62,10 +74,30 @@ class ActionNode:
         self.report_path: str | None = None
         self.inputs_digest: str | None = None
         """``blob_digest`` of large inputs, computed once for the identity and reused as their blob name."""
-        self.outputs_digest: tuple[bytes, str] | None = None
+        self.outputs_digest: tuple[bytes | Spliced, str] | None = None
         """(outputs, their blob digest), remembered by the run store across snapshots of the action."""
         self.history: list[tuple[str, float, int]] = [(ActionPhase.QUEUED.value, self.created_at, 0)]
         """(phase, time, attempt) of every transition."""
+
+    @property
+    def inputs(self) -> bytes:
+        """The encoded inputs, as one bytes object."""
+        data = self.encoded_inputs
+        return data if type(data) is bytes else bytes(data)
+
+    @inputs.setter
+    def inputs(self, data: bytes | Spliced) -> None:
+        self.encoded_inputs = data
+
+    @property
+    def outputs(self) -> bytes | None:
+        """The encoded outputs once succeeded, as one bytes object."""
+        data = self.encoded_outputs
+        return data if data is None or type(data) is bytes else bytes(data)
+
+    @outputs.setter
+    def outputs(self, data: bytes | Spliced | None) -> None:
+        self.encoded_outputs = data
 
     def transition(self, phase: ActionPhase) -> None:
         self.phase = phase
@@ -77,11 +109,12 @@ class ActionNode:
 
     def next_seq(self, task_name: str, input_hash: str, group: str | None) -> int:
         """The call sequence number of an identical call (same task, inputs, group) in this action."""
-        if self._seq is None:
-            self._seq = {}
         key = (task_name, input_hash, group)
-        seq = self._seq.get(key, 0)
-        self._seq[key] = seq + 1
+        with _seq_lock:  # a sync action's calls may come from its own thread and the run's loop
+            if self._seq is None:
+                self._seq = {}
+            seq = self._seq.get(key, 0)
+            self._seq[key] = seq + 1
         return seq
 
     @property

@@ -11,6 +11,7 @@ same rules on durable state.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Coroutine
 from contextlib import ExitStack
@@ -19,10 +20,11 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from flyte._context import Frame
 from flyte._internal.controllers._action import ActionNode, NullRecorder, RunRecorder, TraceEntry
+from flyte._internal.controllers._inline import InlineHandle, run_inline, runs_inline
 from flyte._internal.core import ActionPolicy, Retry, child_id, children_reason, is_retryable, is_timeout
 from flyte._internal.core.attempt import AttemptPools, run_attempt, secrets_env
 from flyte._internal.core.nursery import cancel_children
-from flyte._internal.runtime.convert import decode_outputs, encode_inputs
+from flyte._internal.runtime.convert import decode_outputs, encode_inputs_spliced
 from flyte.errors import ActionAbortedError, MaxQueuedTimeExceededError, user_error_of
 from flyte.models import ActionID, ActionPhase, GroupData, RawDataPath, TaskContext
 
@@ -72,6 +74,8 @@ class LocalController:
         """Actions aborted by name (``flyte abort action``): their parents get ActionAbortedError."""
         self._slots: Slots | None = None
         self._grants: dict[ActionNode, Grant] = {}
+        self._inline_lock = threading.RLock()
+        """Held while a child run on its parent's thread (``_inline``) ends or is aborted."""
 
     # -- the Controller interface -------------------------------------------------------------
 
@@ -79,7 +83,7 @@ class LocalController:
         self, task: TaskTemplate, args: tuple[Any, ...], kwargs: dict[str, Any], parent: Frame
     ) -> Any:
         bound = task.interface.bind(task.name, args, kwargs)
-        data = encode_inputs(task, bound)
+        data = encode_inputs_spliced(task, bound)
         parent_node: ActionNode = parent.action
         group = parent.tctx.group_data.name if parent.tctx.group_data else None
         action_id, blob = child_id(parent_node, task.name, data, group)
@@ -101,6 +105,11 @@ class LocalController:
     def submit_sync(
         self, task: TaskTemplate, args: tuple[Any, ...], kwargs: dict[str, Any], parent: Frame
     ) -> Any:
+        if runs_inline(self, task, parent):  # a sync child of a sync parent: on the parent's thread
+            try:
+                return run_inline(self, task, args, kwargs, parent)
+            except Exception as e:  # as from submit: the reference's RuntimeUserError, also as e's class
+                raise user_error_of(e) from e.__cause__
         return self.run_blocking(self.submit(task, args, kwargs, parent))
 
     def run_blocking(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -118,7 +127,6 @@ class LocalController:
         """
         import contextvars
         import copy
-        import threading
 
         outcome: dict[str, Any] = {}
         context = contextvars.copy_context()
@@ -180,6 +188,8 @@ class LocalController:
         node = self._find(name)
         if node is None or node.phase.is_terminal or node.handle is None:
             return False
+        if isinstance(node.handle, InlineHandle):  # runs on its parent's thread: interrupt it there
+            return node.handle.abort(reason)
         node.abort_reason = reason
         self._abort_targets.add(node)
         # Runs on the loop, so every task is parked at an await: a child awaited inline shares its
@@ -202,7 +212,7 @@ class LocalController:
     async def run_root(self, task: TaskTemplate, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Execute ``task`` as the root action ``a0`` of this run and return its value."""
         bound = task.interface.bind(task.name, args, kwargs)
-        data = encode_inputs(task, bound)
+        data = encode_inputs_spliced(task, bound)
         config = self.config
         root_id = ActionID(name="a0", run_name=config.name, project=config.project, domain=config.domain)
         node = ActionNode(root_id, task.name, None, None, data)
@@ -425,7 +435,9 @@ class LocalController:
             self.recorder.action_changed(node)
             tctx = self._context_for(node, task, parent, attempt)
             try:
-                outputs = await run_attempt(task, node, tctx, self, self._pools, env, deadline_at, log_lines)
+                outputs = await run_attempt(
+                    task, node, tctx, self, self._pools, env, deadline_at, log_lines, spliced=True
+                )
             except asyncio.CancelledError:
                 node.abort_reason = _inherited_abort_reason(node)
                 cancel_children(node, node.abort_reason)

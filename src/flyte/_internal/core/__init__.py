@@ -46,7 +46,10 @@ per rule.
 9. **One attempt runner.** Environment variables (the run's win over the task's), secrets (as env
    vars and files, registered for redaction, removed after), log capture, isolation in a worker
    process when a thread cannot give what the task needs, and the time limits of rule 6 are
-   applied by :func:`run_attempt` for every executor.
+   applied by :func:`run_attempt` for every executor. A sync child of a sync parent that needs
+   none of them (nor a cache, admission or retries) runs on the parent's thread
+   (:func:`run_attempt_here`), inside the parent's attempt: the parent's limits, output capture
+   and abort reach it there.
 """
 
 from flyte._internal.core.cache import cache_key, without_inputs

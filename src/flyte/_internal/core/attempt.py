@@ -15,11 +15,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from flyte._context import Frame
 from flyte._internal.core.policy import ActionPolicy
-from flyte._internal.runtime.execute import AttemptOverran, execute, within
+from flyte._internal.runtime.execute import AttemptOverran, execute, execute_here, within
 from flyte._internal.runtime.sync_threads import SyncThreads
 from flyte.errors import DeadlineExceededError, MaxRuntimeExceededError
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from flyte._internal.workers import ProcessExecutor
     from flyte._task import TaskTemplate
     from flyte.models import TaskContext
+    from flyte.types._wire import Encoded
 
 LogLines = Callable[[Any, int, str, list[tuple[float, str]]], None]
 """``log_lines(node, attempt, stream, [(at, line), ...])``: where a worker process's output goes."""
@@ -107,6 +108,7 @@ def secrets_env(task: TaskTemplate[Any, Any], files_dir: Path) -> Iterator[dict[
         cleanup(files.root)
 
 
+@overload
 async def run_attempt(
     task: TaskTemplate[Any, Any],
     node: Any,
@@ -116,8 +118,40 @@ async def run_attempt(
     env: dict[str, str],
     deadline_at: float | None = None,
     log_lines: LogLines | None = None,
-) -> bytes:
+    spliced: Literal[False] = False,
+) -> bytes: ...
+
+
+@overload
+async def run_attempt(
+    task: TaskTemplate[Any, Any],
+    node: Any,
+    tctx: TaskContext,
+    controller: Controller,
+    pools: AttemptPools,
+    env: dict[str, str],
+    deadline_at: float | None = None,
+    log_lines: LogLines | None = None,
+    *,
+    spliced: bool,
+) -> Encoded: ...
+
+
+async def run_attempt(
+    task: TaskTemplate[Any, Any],
+    node: Any,
+    tctx: TaskContext,
+    controller: Controller,
+    pools: AttemptPools,
+    env: dict[str, str],
+    deadline_at: float | None = None,
+    log_lines: LogLines | None = None,
+    spliced: bool = False,
+) -> Encoded:
     """Run one attempt of ``node`` (an ``ActionNode`` holding the encoded inputs); its encoded outputs.
+
+    With ``spliced`` (a caller in this process, whose ``node`` has ``encoded_inputs``), large
+    inputs are read and large outputs returned as :class:`~flyte.types._wire.Spliced`.
 
     ``env`` holds the action's own environment variables (secrets included); ``deadline_at`` the
     time by which every attempt must have ended. Past ``max_runtime`` the attempt is stopped and
@@ -131,7 +165,8 @@ async def run_attempt(
     executor = None if task.is_async else pools.threads()
     runtime = policy.max_runtime
     remaining = None if deadline_at is None else deadline_at - time.time()
-    attempt = execute(task, node.inputs, tctx, controller, node, executor)
+    inputs = node.encoded_inputs if spliced else node.inputs
+    attempt = execute(task, inputs, tctx, controller, node, executor, spliced)
     if runtime is None and remaining is None:
         return await attempt
     by_deadline = remaining is not None and (runtime is None or remaining < runtime)
@@ -185,6 +220,26 @@ async def _in_worker(
             _adopt_report(node, tctx)
     _ship(log_lines, node, attempt, result.logs)
     return result.outputs
+
+
+def runs_here(task: TaskTemplate[Any, Any], pools: AttemptPools) -> bool:
+    """Whether an attempt of the sync ``task`` needs nothing of this runner's: no time limit of its
+    own, no worker process (environment variables and secrets are the caller's to rule out)."""
+    if task.is_async:
+        return False
+    policy = ActionPolicy.of_task(task)
+    return policy.max_runtime is None and policy.deadline is None and not pools.isolates(task, {})
+
+
+def run_attempt_here(
+    task: TaskTemplate[Any, Any], node: Any, tctx: TaskContext, controller: Controller
+) -> Encoded:
+    """Run one attempt of the sync ``task`` on this thread, a sync parent's attempt (rule 9).
+
+    For a task that :func:`runs_here`: its body runs where the parent's runs, within the parent's
+    time limits, output capture and environment; ``node.handle.attempt.interrupt()`` stops it.
+    """
+    return execute_here(task, node.encoded_inputs, tctx, controller, node, node.handle.attempt)
 
 
 def _ship(log_lines: LogLines | None, node: Any, attempt: int, logs: list[tuple[str, str]]) -> None:

@@ -9,10 +9,11 @@ from flyte._internal.digest import LARGE, blob_digest, identity_digest
 if TYPE_CHECKING:
     from flyte._internal.controllers._action import ActionNode
     from flyte.models import ActionID
+    from flyte.types._wire import Spliced
 
 
 def child_id(
-    parent: ActionNode, task_name: str, inputs: bytes, group: str | None
+    parent: ActionNode, task_name: str, inputs: bytes | Spliced, group: str | None
 ) -> tuple[ActionID, str | None]:
     """The deterministic id of ``parent``'s next call of ``task_name`` with ``inputs`` in ``group``,
     and the blob digest of large inputs (computed once, reused as their blob name; None if small).

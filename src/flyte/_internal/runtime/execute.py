@@ -9,12 +9,12 @@ import inspect
 import sys
 from collections.abc import Coroutine
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from flyte._context import Frame, reset_frame, set_frame
 from flyte._internal.runtime.bridge import drive, may_block
-from flyte._internal.runtime.convert import decode_inputs, encode_outputs
-from flyte._internal.runtime.sync_threads import Attempt, run_interruptibly
+from flyte._internal.runtime.convert import decode_inputs, encode_outputs, encode_outputs_spliced
+from flyte._internal.runtime.sync_threads import Attempt, SyncThreads, run_interruptibly
 
 T = TypeVar("T")
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from flyte._internal.controllers import Controller
     from flyte._task import TaskTemplate
     from flyte.models import TaskContext
+    from flyte.types._wire import Encoded
 
 
 def _call_sync(func: Any, kwargs: dict[str, Any]) -> Any:
@@ -31,18 +32,45 @@ def _call_sync(func: Any, kwargs: dict[str, Any]) -> Any:
     return result
 
 
+@overload
 async def execute(
     task: TaskTemplate,
-    inputs: bytes,
+    inputs: Encoded,
     tctx: TaskContext,
     controller: Controller,
     action: Any,
     executor: Executor | None,
-) -> bytes:
+    spliced: Literal[False] = False,
+) -> bytes: ...
+
+
+@overload
+async def execute(
+    task: TaskTemplate,
+    inputs: Encoded,
+    tctx: TaskContext,
+    controller: Controller,
+    action: Any,
+    executor: Executor | None,
+    spliced: bool,
+) -> Encoded: ...
+
+
+async def execute(
+    task: TaskTemplate,
+    inputs: Encoded,
+    tctx: TaskContext,
+    controller: Controller,
+    action: Any,
+    executor: Executor | None,
+    spliced: bool = False,
+) -> Encoded:
     """Execute one attempt of ``task`` in this process and return its encoded outputs.
 
     Async tasks run on the current event loop; sync tasks run on ``executor`` threads so that
     they never block the loop. Either way the function sees ``flyte.ctx()`` for its own action.
+    With ``spliced``, large outputs may come back as :class:`~flyte.types._wire.Spliced` (for a
+    caller in this process); otherwise they are bytes.
     """
     kwargs = decode_inputs(task, inputs)
     report = None
@@ -68,7 +96,10 @@ async def execute(
             attempt = Attempt()
             call = functools.partial(run_interruptibly, attempt, context.run, _call_sync, body, kwargs)
             try:
-                result = await loop.run_in_executor(executor, call)
+                if isinstance(executor, SyncThreads):  # the run's threads: settle the loop's future
+                    result = await executor.run_soon(loop, call)
+                else:
+                    result = await loop.run_in_executor(executor, call)
             except asyncio.CancelledError:
                 attempt.interrupt()  # aborted or out of time: stop the body too, not just the wait
                 raise
@@ -79,7 +110,30 @@ async def execute(
             written = finish_report(report, tctx.output_path)
             if written is not None:
                 action.report_path = str(written)
-    return encode_outputs(task, result)
+    return encode_outputs_spliced(task, result) if spliced else encode_outputs(task, result)
+
+
+def execute_here(
+    task: TaskTemplate,
+    inputs: Encoded,
+    tctx: TaskContext,
+    controller: Controller,
+    action: Any,
+    attempt: Attempt,
+) -> Encoded:
+    """Execute one attempt of the sync ``task`` on the calling thread, as ``attempt``; its outputs.
+
+    For a sync child called by a sync task, whose thread only waits for the child meanwhile: the
+    child's body then runs where :func:`execute` would have run it, minus two thread hand-offs.
+    The body sees ``flyte.ctx()`` for its own action; ``attempt.interrupt()`` stops it.
+    """
+    kwargs = decode_inputs(task, inputs)
+    frame = Frame(tctx=tctx, controller=controller, action=action)
+    body = task.execute if task.runs_execute else task.func  # type: ignore[attr-defined]  # plugin hook
+    context = contextvars.copy_context()
+    context.run(set_frame, frame)
+    result = run_interruptibly(attempt, context.run, _call_sync, body, kwargs)
+    return encode_outputs_spliced(task, result)
 
 
 class AttemptOverran(Exception):

@@ -16,6 +16,7 @@ same thread, because a pending interruption is cleared, under the same lock, whe
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import threading
 from collections.abc import Callable
@@ -35,12 +36,14 @@ class AttemptInterrupted(BaseException):
 class Attempt:
     """One call running on a :class:`SyncThreads` thread; ``interrupt`` stops it."""
 
-    __slots__ = ("_lock", "_ident", "_done")
+    __slots__ = ("_lock", "_ident", "_done", "interrupted")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ident: int | None = None
         self._done = False
+        self.interrupted = False
+        """Whether :meth:`interrupt` reached the call (its exception may still be pending)."""
 
     def _start(self) -> None:
         with self._lock:
@@ -57,12 +60,42 @@ class Attempt:
         with self._lock:
             if self._done or self._ident is None:
                 return False
+            self.interrupted = True
             return _set_async_exc(self._ident, AttemptInterrupted)
 
 
 def _set_async_exc(ident: int, exc: type[BaseException] | None) -> bool:
     setter = ctypes.pythonapi.PyThreadState_SetAsyncExc
     return setter(ctypes.c_ulong(ident), ctypes.py_object(exc) if exc else None) == 1
+
+
+_Item = tuple[Any, Callable[..., Any], tuple, Any]
+"""(future, fn, args, kwargs) from ``submit``; (the loop's future, fn, args, loop) from ``run_soon``."""
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None, cancel: bool) -> None:
+    if future.done():  # cancelled meanwhile: nobody awaits it any more
+        return
+    if cancel:
+        future.cancel()
+    elif error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+def _settle_soon(
+    loop: asyncio.AbstractEventLoop,
+    future: asyncio.Future[Any],
+    result: Any,
+    error: BaseException | None,
+    cancel: bool = False,
+) -> None:
+    """Settle ``future`` on its own loop: with ``result`` or ``error``, or cancel it."""
+    try:
+        loop.call_soon_threadsafe(_settle, future, result, error, cancel)
+    except RuntimeError:  # the loop is closed: nobody awaits the future any more
+        pass
 
 
 class SyncThreads(Executor):
@@ -77,7 +110,7 @@ class SyncThreads(Executor):
     def __init__(self, max_workers: int, thread_name_prefix: str = "flyte-sync"):
         self._max = max_workers
         self._prefix = thread_name_prefix
-        self._work: SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple, dict] | None] = SimpleQueue()
+        self._work: SimpleQueue[_Item | None] = SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0
         self._idle = 0
@@ -86,6 +119,21 @@ class SyncThreads(Executor):
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         future: Future[Any] = Future()
+        self._enqueue((future, fn, args, kwargs))
+        return future
+
+    def run_soon(
+        self, loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], /, *args: Any
+    ) -> asyncio.Future[Any]:
+        """``loop.run_in_executor(self, fn, *args)`` minus the ``concurrent.futures.Future`` (its
+        lock, condition and callbacks) between thread and loop: the thread settles the loop's future
+        (through ``call_soon_threadsafe``); a future cancelled before its call starts skips the call."""
+        future = loop.create_future()
+        self._enqueue((future, fn, args, loop))
+        return future
+
+    def _enqueue(self, item: _Item) -> None:
+        start: threading.Thread | None = None
         with self._lock:
             if self._closed:
                 raise RuntimeError("cannot run sync attempts after the run's threads were shut down")
@@ -93,13 +141,13 @@ class SyncThreads(Executor):
                 self._idle -= 1
             elif self._threads < self._max:
                 self._threads += 1
-                threading.Thread(
-                    target=self._serve, name=f"{self._prefix}-{self._threads}", daemon=True
-                ).start()
+                name = f"{self._prefix}-{self._threads}"
+                start = threading.Thread(target=self._serve, name=name, daemon=True)
             else:
                 self._backlog += 1
-            self._work.put((future, fn, args, kwargs))
-        return future
+            self._work.put(item)
+        if start is not None:  # counted above, started outside the lock: finishing threads need it
+            start.start()
 
     def _serve(self) -> None:
         while True:
@@ -116,13 +164,19 @@ class SyncThreads(Executor):
                 with self._lock:
                     self._threads -= 1
                 return
-            future, fn, args, kwargs = item
-            if future.set_running_or_notify_cancel():
+            future, fn, args, extra = item
+            if type(extra) is dict:  # from submit(): a concurrent future, extra the keywords
+                if future.set_running_or_notify_cancel():
+                    try:
+                        future.set_result(fn(*args, **extra))
+                    except BaseException as e:  # AttemptInterrupted included: the attempt is over
+                        future.set_exception(e)
+            elif not future.cancelled():  # from run_soon(): the loop's future, extra the loop
                 try:
-                    future.set_result(fn(*args, **kwargs))
+                    _settle_soon(extra, future, fn(*args), None)
                 except BaseException as e:  # AttemptInterrupted included: the attempt is over
-                    future.set_exception(e)
-            del item, future, fn, args, kwargs  # do not keep the last call's values alive while idle
+                    _settle_soon(extra, future, None, e)
+            del item, future, fn, args, extra  # do not keep the last call's values alive while idle
             with self._lock:
                 if self._backlog:
                     self._backlog -= 1  # this thread takes a queued call next
@@ -140,16 +194,38 @@ class SyncThreads(Executor):
                     item = self._work.get_nowait()
                 except Empty:
                     break
-                if item is not None:
+                if item is None:
+                    continue
+                if type(item[3]) is dict:
                     item[0].cancel()
+                else:
+                    _settle_soon(item[3], item[0], None, None, cancel=True)
         for _ in range(threads):
             self._work.put(None)
 
 
+_running = threading.local()
+
+
+def running_attempts() -> tuple[Attempt, ...]:
+    """The attempts running on this thread, outermost first (a sync parent's, then those of the
+    children it runs on this thread); empty outside :func:`run_interruptibly`."""
+    return getattr(_running, "attempts", ())
+
+
 def run_interruptibly(attempt: Attempt, fn: Callable[..., Any], *args: Any) -> Any:
-    """Call ``fn(*args)`` as ``attempt`` (on the current thread), so that it can be interrupted."""
+    """Call ``fn(*args)`` as ``attempt`` (on the current thread), so that it can be interrupted.
+
+    Calls nest (a sync child run on its parent's thread): when an inner one ends, an interruption
+    of an outer one that arrived meanwhile is raised again (the inner one's end cleared it).
+    """
+    enclosing = running_attempts()
+    _running.attempts = (*enclosing, attempt)
     attempt._start()
     try:
         return fn(*args)
     finally:
         attempt._finish()
+        _running.attempts = enclosing
+        if enclosing and any(a.interrupted for a in enclosing):
+            raise AttemptInterrupted()

@@ -30,6 +30,7 @@ from flyte._internal.store.schema import DDL, MIGRATIONS, SCHEMA_VERSION
 from flyte._internal.tracebacks import user_traceback
 from flyte.errors import RuntimeSystemError, own_code
 from flyte.models import ActionPhase
+from flyte.types._wire import Spliced, whole
 
 if TYPE_CHECKING:
     from flyte.storage._store import BlobStore
@@ -233,22 +234,29 @@ class RunStore:
 
     # -- blobs -----------------------------------------------------------------------------------------
 
-    def offload(self, data: bytes | None, digest: str | None = None) -> tuple[bytes | None, str | None]:
+    def offload(
+        self, data: bytes | Spliced | None, digest: str | None = None
+    ) -> tuple[bytes | None, str | None]:
         """(inline bytes, None) for small data; (None, blob reference) after writing large data to a
-        file. ``digest`` is ``blob_digest(data)`` when the caller has it already."""
+        file. ``digest`` is ``blob_digest(data)`` when the caller has it already. Spliced data
+        (always large) is hashed and written part by part, never joined."""
         if data is None or len(data) < INLINE_LIMIT:
-            return data, None
+            return data, None  # type: ignore[return-value]  # small: always bytes
         ref = digest or blob_digest(data)
         if self.blobs is not None:
             key = f"{ref[:2]}/{ref}"
             if not self.blobs.exists(key):
-                self.blobs.put_bytes(data, key)
+                self.blobs.put_bytes(whole(data), key)
             return None, ref
         target = self.blob_dir / ref[:2] / ref
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_suffix(f".{threading.get_ident()}.tmp")
-            tmp.write_bytes(data)
+            with tmp.open("wb") as f:
+                if type(data) is bytes:
+                    f.write(data)
+                else:
+                    data.write_to(f)  # type: ignore[union-attr]
             tmp.replace(target)
         return None, ref
 
@@ -410,9 +418,9 @@ class RunStore:
     def _action_row(self, node: ActionNode) -> tuple:
         # Read outputs and error before phase: the loop thread sets them before the phase, so a
         # row never shows "succeeded" without its outputs.
-        outputs, error = node.outputs, node.error
+        outputs, error = node.encoded_outputs, node.error
         phase = node.phase
-        inputs, inputs_ref = self.offload(node.inputs, node.inputs_digest)
+        inputs, inputs_ref = self.offload(node.encoded_inputs, node.inputs_digest)
         if phase is ActionPhase.SUCCEEDED and outputs is not None and len(outputs) >= INLINE_LIMIT:
             # Every snapshot of the action writes its row again: hash its large outputs once.
             known = node.outputs_digest
