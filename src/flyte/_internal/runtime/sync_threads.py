@@ -52,7 +52,12 @@ class Attempt:
     def _finish(self) -> None:
         with self._lock:
             self._done = True
-            if self._ident is not None:  # drop an interruption that arrived too late to matter
+            # Drop an interruption that arrived too late to matter, and only then: clearing calls
+            # PyThreadState_SetAsyncExc(ident, NULL), which (CPython 3.11) still raises the
+            # interpreter's "async exception pending" flag, and nothing lowers it again while no
+            # thread has one. Every thread then takes the eval loop's slow path at each check,
+            # for the rest of the process (and under cProfile a waiting thread spins forever).
+            if self.interrupted and self._ident is not None:
                 _set_async_exc(self._ident, None)
 
     def interrupt(self) -> bool:
