@@ -43,7 +43,8 @@ from typing import Any
 import ray.exceptions
 
 import ray
-from flyte._bin.worker import claim_forever, keep_leases, post_heartbeat
+from flyte._bin.worker import MAX_REPORTS, claim_forever, keep_leases, post_heartbeat
+from flyte._internal.controllers._batch import Coalescer
 from flyte._internal.controllers._wire import error_fields
 from flyte._internal.parent_death import die_with_parent
 from flyte.errors import InitializationError, OOMError, ResourceExhaustedError, WorkerDiedError
@@ -142,6 +143,11 @@ class RayDispatcher:
         self._nodes_at = 0.0
         self._config: Any = None
         self._remote: Any = None
+        # the reports the Ray tasks hand back, sent in batches: one request at a time, the
+        # reports that come meanwhile leave together in the next
+        self._reporter: Coalescer[dict[str, Any], dict[str, Any]] = Coalescer(
+            self._send_reports, MAX_REPORTS, max_inflight=1
+        )
 
     # -- Ray ------------------------------------------------------------------------------------------
 
@@ -317,34 +323,48 @@ class RayDispatcher:
                     pool.replicas.remove(replica)
 
     async def _watch(self, a: dict[str, Any], flight: _Flight, pool: _Pool | None = None) -> None:
+        """Wait for the Ray task of ``flight`` and send its report (or the report of its loss).
+
+        The flight stays listed (its lease renewed) until the server has the report; a replica's
+        slot is free as soon as the Ray task has ended."""
         key = (a["run"], a["action"])
+        report: dict[str, Any] | None = None
         dead = False
         try:
-            await flight.ref
+            report = await flight.ref
         except (ray.exceptions.TaskCancelledError, asyncio.CancelledError):
             pass
         except ray.exceptions.OutOfMemoryError as e:
             if not flight.aborted:
-                message = _first_line(e)
-                await self._report(a, OOMError("OOMError", f"the Ray worker ran out of memory: {message}"))
+                report = self._failure(
+                    a, OOMError("OOMError", f"the Ray worker ran out of memory: {_first_line(e)}")
+                )
         except ray.exceptions.RayError as e:
             dead = isinstance(e, ray.exceptions.RayActorError)
             if not flight.aborted:
                 where = "node" if isinstance(e, ray.exceptions.NodeDiedError) else "worker"
-                lost = WorkerDiedError(f"the Ray {where} running this attempt died: {_first_line(e)}")
-                await self._report(a, lost)
+                report = self._failure(
+                    a, WorkerDiedError(f"the Ray {where} running this attempt died: {_first_line(e)}")
+                )
+        finally:
+            if pool is not None:
+                self._release(pool, flight, dead)
+        try:
+            if report is not None:
+                await self._send(report)
         finally:
             if self._flights.get(key) is flight:
                 del self._flights[key]
                 self._room.set()
-            if pool is not None:
-                self._release(pool, flight, dead)
 
     def _report_later(self, a: dict[str, Any], error: Exception, retryable: bool) -> None:
         asyncio.ensure_future(self._report(a, error, retryable))
 
     async def _report(self, a: dict[str, Any], error: Exception, retryable: bool = True) -> None:
-        """Report a failed attempt that its Ray task could not report itself."""
+        await self._send(self._failure(a, error, retryable))
+
+    def _failure(self, a: dict[str, Any], error: Exception, retryable: bool = True) -> dict[str, Any]:
+        """The report of a failed attempt that its Ray task could not report itself."""
         body: dict[str, Any] = {
             "worker_id": self.worker_id,
             "run": a["run"],
@@ -355,10 +375,19 @@ class RayDispatcher:
         }
         body.update(error_fields(error), retryable=retryable)
         log.warning("%s/%s attempt %s: %s", a["run"], a["action"], body["attempt"], error)
+        return body
+
+    async def _send(self, body: dict[str, Any]) -> None:
         try:
-            await self.client.acall("POST", "/api/v1/executor/report", json=body)
+            await self._reporter.submit(body)
         except Exception as e:  # the lease runs out and the server retries the action
-            log.error("could not report %s/%s: %s", a["run"], a["action"], e)
+            log.error(
+                "could not report %s/%s (attempt %s): %s", body["run"], body["action"], body["attempt"], e
+            )
+
+    async def _send_reports(self, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        answer = await self.client.acall("POST", "/api/v1/executor/report:batch", json={"reports": bodies})
+        return list(answer["results"])
 
     async def _heartbeats(self) -> None:
         await keep_leases(self.heartbeat, lambda: bool(self._flights))

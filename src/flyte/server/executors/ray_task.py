@@ -68,19 +68,20 @@ class _ProcessRunner:
     async def _make(config: WorkerConfig) -> AttemptRunner:
         client = ApiClient(config.endpoint, config.api_key, first_contact_for=30.0)
         home = Path(config.home) if config.home else None
-        runner = AttemptRunner(client, config.worker_id, home, report_in_background=True)
+        runner = AttemptRunner(client, config.worker_id, home, hand_back_reports=True)
         runner.start()
         return runner
 
-    def run(self, assignment: dict[str, Any]) -> None:
-        """Run the attempt to its end (reported by the runner), or until interrupted or aborted."""
+    def run(self, assignment: dict[str, Any]) -> dict[str, Any] | None:
+        """Run the attempt to its end, or until interrupted or aborted; its report (None when
+        aborted), for the dispatcher to send."""
         aborted = threading.Event()
         finished = threading.Event()
         key = (assignment["run"], assignment["action"])
 
-        async def attempt() -> None:
+        async def attempt() -> dict[str, Any] | None:
             try:
-                await self.runner.run_assignment(assignment, aborted.is_set)
+                return await self.runner.run_assignment(assignment, aborted.is_set)
             finally:
                 finished.set()
 
@@ -97,8 +98,7 @@ class _ProcessRunner:
         finally:
             if self._running.get(key, (None, None))[1] is future:
                 del self._running[key]
-        if not future.cancelled():
-            future.result()
+        return None if future.cancelled() else future.result()
 
     def abort(self, run: str, action: str) -> None:
         """Cancel the attempt of ``run``/``action`` running here, without reporting it."""
@@ -135,17 +135,14 @@ class AttemptActor:
     def __init__(self, config: WorkerConfig):
         self._config = config
 
-    def run(self, assignment: dict[str, Any]) -> str:
+    def run(self, assignment: dict[str, Any]) -> dict[str, Any] | None:
         return run_attempt(self._config, assignment)
 
     def abort(self, run: str, action: str) -> None:
         _runner_for(self._config).abort(run, action)
 
 
-def run_attempt(config: WorkerConfig, assignment: dict[str, Any]) -> str:
-    """The Ray task: run one attempt of the assigned action and report it to the control plane.
-
-    Returns the action's name once its outcome is reported.
-    """
-    _runner_for(config).run(assignment)
-    return assignment["action"]
+def run_attempt(config: WorkerConfig, assignment: dict[str, Any]) -> dict[str, Any] | None:
+    """The Ray task: run one attempt of the assigned action; returns its report (the body of
+    ``/api/v1/executor/report``) for the dispatcher to send, or None when it was aborted."""
+    return _runner_for(config).run(assignment)
