@@ -8,18 +8,24 @@
 It speaks the executor protocol like a worker process (the key comes from ``FLYTE_API_KEY``), but
 runs nothing itself: each claimed action becomes one Ray task (:func:`ray_task.run_attempt`), with
 its ``flyte.Resources`` mapped to Ray's (:mod:`ray_resources`), and Ray places it on a node with
-room. The Ray task runs the attempt and reports it over HTTP; the dispatcher
+room. The Ray task runs the attempt and hands its report back; the dispatcher
 
+- sends the reports of many Ray tasks in one ``report:batch`` request;
 - fails at once (``ResourceExhaustedError``, not retried) an action no live node could ever hold;
+- runs the attempts of a quick task (its attempts lately ran under ``QUICK_SECONDS``) several to a
+  Ray task (:func:`ray_task.run_attempts`, one after the other with the task's resources) when
+  one claim holds more of them than the cluster has room for at once;
 - runs the attempts of a reusable environment (``flyte.ReusePolicy``) on a pool of warm Ray actors
   (:class:`ray_task.AttemptActor`) instead: up to ``max`` replicas of ``concurrency`` attempts
-  each, started on first use and stopped when idle past ``scaledown_ttl`` / ``idle_ttl``;
+  each, started on first use and stopped when idle past ``scaledown_ttl`` / ``idle_ttl``; and the
+  async attempts that ask for no resources (orchestrating parents) on a pool of its own;
 - renews the leases of all its Ray tasks every 5 s, and cancels with ``ray.cancel`` those the
   server answers to abort (``force=True`` for a sync task, whose thread cannot be interrupted);
-- reports a Ray task that ended without reporting (its Ray worker or node died, the Ray worker ran
-  out of memory) as a failed attempt with a retryable ``WorkerDiedError``/``OOMError``, so that the
-  server retries it per the task's ``retries``. A report for an attempt the task already reported
-  is ignored by the server: each attempt is recorded once.
+- reports a Ray task that ended without handing a report back (its Ray worker or node died, the
+  Ray worker ran out of memory) as a failed attempt with a retryable ``WorkerDiedError`` /
+  ``OOMError``, so that the server retries it per the task's ``retries``, and asks Ray for the
+  live nodes again before placing more. A report for an attempt already reported is ignored by
+  the server: each attempt is recorded once.
 
 Ray itself never retries (``max_retries=0``): the server decides. When this process dies, Ray
 cancels the tasks it owns and the server queues their actions again (the process executor
