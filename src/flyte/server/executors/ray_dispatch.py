@@ -17,8 +17,7 @@ room. The Ray task runs the attempt and hands its report back; the dispatcher
   one claim holds more of them than the cluster has room for at once;
 - runs the attempts of a reusable environment (``flyte.ReusePolicy``) on a pool of warm Ray actors
   (:class:`ray_task.AttemptActor`) instead: up to ``max`` replicas of ``concurrency`` attempts
-  each, started on first use and stopped when idle past ``scaledown_ttl`` / ``idle_ttl``; and the
-  async attempts that ask for no resources (orchestrating parents) on a pool of its own;
+  each, started on first use and stopped when idle past ``scaledown_ttl`` / ``idle_ttl``;
 - renews the leases of all its Ray tasks every 5 s, and cancels with ``ray.cancel`` those the
   server answers to abort (``force=True`` for a sync task, whose thread cannot be interrupted);
 - reports a Ray task that ended without handing a report back (its Ray worker or node died, the
@@ -75,12 +74,6 @@ MAX_BATCH = 256
 """Attempts in one Ray task at most."""
 BATCH_SECONDS = 0.1
 """How long the attempts of one Ray task are expected to run in all, at most."""
-ORCHESTRATORS = "@orchestrators"
-"""The pool (and Ray actor name part) of the actors that run async attempts asking for nothing."""
-ORCHESTRATOR_REPLICAS = 4
-ORCHESTRATOR_CONCURRENCY = 256
-"""Attempts one orchestrator actor runs at once (as many as a worker process)."""
-ORCHESTRATOR_IDLE_SECONDS = 300.0
 ABORT_GRACE_SECONDS = 1.0
 """How long an aborted attempt that shares a Ray task may take to come up (it is quick) before the
 whole Ray task is cancelled, and the others in it run again in Ray tasks of their own."""
@@ -338,33 +331,12 @@ class RayDispatcher:
         flight = _Flight(attempt, None, bool(ref_of_task.get("is_async")))
         self._flights[(run, action)] = flight
         reusable = ref_of_task.get("reusable")
-        pool = self._pool_for(a, reusable, options) if reusable else None
-        if pool is None and flight.is_async and not wanted:
-            pool = self._orchestrators(options)
-        if pool is not None:
+        if reusable:
+            pool = self._pool_for(a, reusable, options)
             pool.waiting.append((a, flight))
             self._fill(pool)
             return None
         return flight, options
-
-    def _orchestrators(self, options: dict[str, Any]) -> _Pool | None:
-        """The pool of actors that run async attempts asking for no resources (orchestrating
-        parents), or None when it is full (then such an attempt gets a Ray task of its own).
-
-        A Ray task that waits for its children keeps a Ray worker process; on a node whose pool
-        of workers that leaves short, Ray starts (and soon stops again) another for the next
-        task. One actor runs many such attempts at once, as a worker process runs them."""
-        key = ("", "", "", ORCHESTRATORS)
-        pool = self._pools.get(key)
-        if pool is None:
-            pool = self._pools[key] = _Pool(
-                name=ORCHESTRATORS, options=options, low=1, high=ORCHESTRATOR_REPLICAS,
-                concurrency=ORCHESTRATOR_CONCURRENCY, idle_ttl=ORCHESTRATOR_IDLE_SECONDS,
-                scaledown_ttl=ORCHESTRATOR_IDLE_SECONDS,
-            )  # fmt: skip
-        room = sum(pool.concurrency - r.running for r in pool.replicas)
-        room += (pool.high - len(pool.replicas)) * pool.concurrency
-        return pool if room > len(pool.waiting) else None
 
     def _launch(self, a: dict[str, Any], flight: _Flight, options: dict[str, Any]) -> None:
         name = a["task"]["name"]
@@ -427,17 +399,17 @@ class RayDispatcher:
         lost: Exception | None = None
         try:
             async for ref in batch.ref:
-                handed: Handed = await ref
-                report, seconds = handed
-                a, flight = batch.flights[batch.handed]
-                batch.handed += 1
-                flight.batch = None
-                if report is not None:
-                    self._learn(a, seconds)
-                if report is not None and not flight.aborted:
-                    asyncio.ensure_future(self._deliver(a, flight, report))
-                else:
-                    self._forget(a, flight)
+                ended: list[Handed] = await ref
+                for report, seconds in ended:
+                    a, flight = batch.flights[batch.handed]
+                    batch.handed += 1
+                    flight.batch = None
+                    if report is not None:
+                        self._learn(a, seconds)
+                    if report is not None and not flight.aborted:
+                        asyncio.ensure_future(self._deliver(a, flight, report))
+                    else:
+                        self._forget(a, flight)
         except (ray.exceptions.TaskCancelledError, asyncio.CancelledError):
             pass
         except ray.exceptions.OutOfMemoryError as e:

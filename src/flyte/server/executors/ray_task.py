@@ -10,8 +10,8 @@ one request. The server records each attempt once, whoever reports it first (the
 also reports the attempts whose Ray task died).
 
 :func:`run_attempts` runs several attempts of one quick task one after the other in one Ray task
-(a generator task: each report is handed back as soon as its attempt ends), so that Ray's cost per
-task is paid once for all of them.
+(a generator task: the reports are handed back as the attempts end, a few milliseconds' worth
+at a time), so that Ray's cost per task is paid once for all of them.
 
 A Ray worker process runs one task at a time and keeps one runner (an API client, the bundle
 cache, an event loop on a thread) for every attempt it runs later, so a warm Ray worker starts
@@ -47,6 +47,8 @@ __all__ = ["AttemptActor", "Handed", "WorkerConfig", "run_attempt", "run_attempt
 Handed = tuple[dict[str, Any] | None, float]
 """What a Ray task hands back per attempt: its report (None when aborted), and the seconds it ran."""
 
+HAND_BACK_SECONDS = 0.005
+"""How long the reports of a batch's ended attempts may wait to be handed back together."""
 CANCEL_GRACE_SECONDS = 10.0
 """How long a cancelled attempt gets to cancel its children before the Ray task gives up on it."""
 
@@ -163,10 +165,19 @@ def run_attempt(config: WorkerConfig, assignment: dict[str, Any]) -> Handed:
     return _runner_for(config).run(assignment)
 
 
-def run_attempts(config: WorkerConfig, assignments: list[dict[str, Any]]) -> Iterator[Handed]:
+def run_attempts(config: WorkerConfig, assignments: list[dict[str, Any]]) -> Iterator[list[Handed]]:
     """The Ray task of a batch (a generator task): run the attempts one after the other, handing
-    back each one's report as it ends. Cancelled (``ray.cancel``), it stops where it is: the
-    dispatcher runs the attempts it did not hand back again."""
+    back their reports as they end: those of the attempts that ended within ``HAND_BACK_SECONDS``
+    together (each item handed back costs Ray as much as a trivial attempt). Cancelled
+    (``ray.cancel``), it stops where it is: the dispatcher runs the attempts it did not get back
+    again."""
     runner = _runner_for(config)
+    ended: list[Handed] = []
+    since = time.perf_counter()
     for assignment in assignments:
-        yield runner.run(assignment)
+        ended.append(runner.run(assignment))
+        if time.perf_counter() - since >= HAND_BACK_SECONDS:
+            yield ended
+            ended, since = [], time.perf_counter()
+    if ended:
+        yield ended
