@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -233,6 +234,23 @@ def test_fan_out_and_child_calls_give_the_right_values(wf: ModuleType) -> None:
     assert len(actions) == 1 + 6 + 1 + 6 + 1
     assert all(a.phase is ActionPhase.SUCCEEDED for a in actions)
     assert any("squaring 5" in line for a in actions for line in a.logs())
+
+
+def test_the_many_attempts_of_a_quick_task_each_get_their_own_outcome_and_logs(wf: ModuleType) -> None:
+    # the first fan-out shows the dispatcher that `square` is quick: the attempts of the next ones
+    # share Ray tasks, and still each is recorded once, with its own value and its own logs
+    for n in (8, 40, 40):
+        run = start(wf.inner, n=n)
+        assert run.outputs() == (sum(i * i for i in range(n)),)
+        children = [a for a in run.actions() if a.task_name.endswith("square")]
+        assert len(children) == n
+        assert all(a.phase is ActionPhase.SUCCEEDED and a.attempts == 1 for a in children)
+        seen = []
+        for child in children:
+            lines = [m.group(1) for line in child.logs() if (m := re.search(r"squaring (\d+)", line))]
+            assert len(lines) == 1, lines
+            seen.append(int(lines[0]))
+        assert sorted(seen) == list(range(n))
 
 
 def test_a_gpu_task_runs_on_the_node_with_the_gpu(wf: ModuleType) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 import flyte
 from flyte._internal.controllers._wire import _resources
-from flyte.server.executors.ray_resources import demand, ray_options, unfit
+from flyte.server.executors.ray_resources import demand, ray_options, slots, unfit
 from flyte.server.settings import ServerSettings
 
 NODES = [
@@ -76,6 +76,14 @@ def test_what_no_node_can_hold_is_named() -> None:
     split = unfit({"CPU": 1.0, "GPU": 1.0}, [{"CPU": 1.0}, {"GPU": 1.0}])
     assert split is not None and "no single node" in split
     assert unfit({"CPU": 1.0}, []) == "the Ray cluster has no live node"
+
+
+def test_slots_count_the_tasks_the_nodes_run_at_once() -> None:
+    nodes = [{"CPU": 4.0, "memory": 8.0 * 2**30}, {"CPU": 1.0, "GPU": 1.0}]
+    assert slots(demand(options_of(flyte.Resources(cpu=1))), nodes) == 5
+    assert slots(demand(options_of(flyte.Resources(cpu=2, memory="3Gi"))), nodes) == 2
+    assert slots(demand(options_of(flyte.Resources(cpu=0, gpu=1))), nodes) == 1
+    assert slots(demand(options_of(flyte.Resources(cpu=0))), nodes) is None  # asks for nothing
 
 
 def test_an_unknown_executor_is_refused() -> None:

@@ -152,14 +152,13 @@ class AttemptRunner:
         worker_id: str,
         home: Path | None = None,
         on_park: Callable[[], None] | None = None,
-        report_in_background: bool = False,
+        hand_back_reports: bool = False,
     ):
         self.client = client
-        self.report_in_background = report_in_background
-        """Return from :meth:`run_assignment` once the outcome is known, and send it (after the
-        attempt's logs and traces) in the background: what keeps a Ray slot busy is the attempt,
-        not the server's commit of its report. :meth:`aclose` waits for the reports in flight."""
-        self._reports: set[asyncio.Future[None]] = set()
+        self.hand_back_reports = hand_back_reports
+        """Do not send the outcome: :meth:`run_assignment` returns the report (once the attempt's
+        logs and traces are sent) for its caller to send. The Ray executor's tasks hand it back to
+        the dispatcher, which sends the reports of many Ray tasks in one request."""
         self.worker_id = worker_id
         """The name attempts are reported under (the lease holder's)."""
         self.home = home or flyte_home()
@@ -234,11 +233,13 @@ class AttemptRunner:
         a: dict[str, Any],
         cancelled_by_abort: Callable[[], bool] = lambda: False,
         confirm_abort: Callable[[], Awaitable[bool]] | None = None,
-    ) -> None:
+    ) -> dict[str, Any] | None:
         """Run one attempt of ``a`` and report its outcome, unless it was aborted.
 
-        When the attempt is cancelled, ``cancelled_by_abort()`` tells whether the server aborted it
-        (then nothing is reported; otherwise the cancellation propagates). When a child raises
+        With ``hand_back_reports`` the report is returned instead of sent (None: nothing to
+        report, the attempt was aborted). When the attempt is cancelled, ``cancelled_by_abort()``
+        tells whether the server aborted it (then nothing is reported; otherwise the cancellation
+        propagates). When a child raises
         ``ActionAbortedError``, ``confirm_abort()`` (default: ask the server) tells whether this
         action was aborted along with it.
         """
@@ -278,7 +279,7 @@ class AttemptRunner:
                 self.controller.cancel_children(node, "parent action was aborted")
             if not cancelled_by_abort():
                 raise
-            return
+            return None
         except Exception as e:
             if node is not None:
                 self.controller.cancel_children(node, children_reason(action, ActionPhase.FAILED))
@@ -289,15 +290,14 @@ class AttemptRunner:
                     else await self.aborted_on_server(run, action, attempt)
                 )
                 if confirmed:
-                    return  # a child was aborted because the whole run was: so is this action
+                    return None  # a child was aborted because the whole run was: so is this action
             phase = "timed_out" if isinstance(e, TaskTimeoutError) else "failed"
             error = {**error_fields(e), **await self._upload_report(a, node)}
             if never_started:
                 error["attempt_started"] = False
-            await self._report(a, phase, None, error)
-            return
+            return await self._report(a, phase, None, error)
         self.controller.cancel_children(node, children_reason(action, ActionPhase.SUCCEEDED))
-        await self._report(a, "succeeded", outputs, await self._upload_report(a, node))
+        return await self._report(a, "succeeded", outputs, await self._upload_report(a, node))
 
     async def _upload_report(self, a: dict[str, Any], node: RunningAction | None) -> dict[str, str]:
         """Store the attempt's report (``report=True`` tasks) through the data proxy, so that it is
@@ -316,17 +316,9 @@ class AttemptRunner:
 
     async def _report(
         self, a: dict[str, Any], phase: str, outputs: bytes | None, error: dict[str, Any]
-    ) -> None:
-        if not self.report_in_background:
-            await self._send_report(a, phase, outputs, error)
-            return
-        sending = asyncio.ensure_future(self._send_report(a, phase, outputs, error))
-        self._reports.add(sending)
-        sending.add_done_callback(self._reports.discard)
-
-    async def _send_report(
-        self, a: dict[str, Any], phase: str, outputs: bytes | None, error: dict[str, Any]
-    ) -> None:
+    ) -> dict[str, Any] | None:
+        """Send (or, with ``hand_back_reports``, return) the outcome, after the attempt's logs and
+        traces: the server must hold them all when it records the outcome."""
         run, action, attempt = a["run"], a["action"], int(a.get("attempt", 0))
         await self.logs.flush((run, action, attempt))
         await self.controller.flush()
@@ -335,10 +327,13 @@ class AttemptRunner:
             outputs_b64=b64e(outputs), error_type=None, error_message=None, error_kind="user", retryable=False
         )
         body.update(error)
+        if self.hand_back_reports:
+            return body
         try:
             await self._reporter.submit(body)
         except Exception as e:  # the lease runs out and the server retries the action
             log.error("could not report %s of %s/%s (attempt %d): %s", phase, run, action, attempt, e)
+        return None
 
     async def _attempt(
         self, task: TaskTemplate[Any, Any], node: RunningAction, tctx: TaskContext, env: dict[str, str]
@@ -352,8 +347,6 @@ class AttemptRunner:
 
     async def aclose(self) -> None:
         """Ship the last logs and stop the pools and the client (attempts must have ended)."""
-        if self._reports:
-            await asyncio.gather(*self._reports, return_exceptions=True)
         if self._shipper is not None:
             self._shipper.cancel()
             capture.stop()
@@ -371,7 +364,7 @@ class Worker:
         self.worker_id = worker_id
         self.concurrency = concurrency
         self.runner = AttemptRunner(client, worker_id, home, on_park=self._wake)
-        self._running: dict[tuple[str, str], tuple[int, asyncio.Task[None]]] = {}
+        self._running: dict[tuple[str, str], tuple[int, asyncio.Task[Any]]] = {}
         self._aborted: set[tuple[str, str]] = set()
         self._changed = asyncio.Event()
 
@@ -432,7 +425,7 @@ class Worker:
         )
         self._running[key] = (int(assignment.get("attempt", 0)), task)
 
-        def done(_: asyncio.Task[None]) -> None:
+        def done(_: asyncio.Task[Any]) -> None:
             if self._running.get(key, (0, None))[1] is task:
                 del self._running[key]
             self._aborted.discard(key)

@@ -5,7 +5,10 @@ child's task runs up to its first ``await``), and their outcomes arrive together
 HTTP request per item costs the worker and the server far more than the items themselves, so
 the callers of :meth:`Coalescer.submit` queue their item and wait; once the step is over (the
 flush is scheduled with ``call_soon``, which runs after every callback already ready), the queued
-items leave as one request per ``max_batch`` items. Each caller gets its own result, or its own
+items leave as one request per ``max_batch`` items. With ``max_inflight``, no more than that many
+requests are out at once: items submitted meanwhile wait for one to be answered and leave
+together (items that trickle in one per step, such as the outcomes of Ray tasks, are batched
+too). Each caller gets its own result, or its own
 exception, as if it had sent the request alone.
 """
 
@@ -26,9 +29,15 @@ class Coalescer(Generic[Item, Result]):
     raised to that item's caller. If ``send`` itself raises, every caller of the batch gets it.
     """
 
-    def __init__(self, send: Callable[[list[Item]], Awaitable[Sequence[Result | Exception]]], max_batch: int):
+    def __init__(
+        self,
+        send: Callable[[list[Item]], Awaitable[Sequence[Result | Exception]]],
+        max_batch: int,
+        max_inflight: int | None = None,
+    ):
         self._send = send
         self._max = max(1, max_batch)
+        self._max_inflight = None if max_inflight is None else max(1, max_inflight)
         self._queued: list[tuple[Item, asyncio.Future[Result]]] = []
         self._scheduled = False
         self._inflight: set[asyncio.Task[None]] = set()
@@ -48,11 +57,17 @@ class Coalescer(Generic[Item, Result]):
 
     def _flush(self) -> None:
         self._scheduled = False
-        queued, self._queued = self._queued, []
-        for start in range(0, len(queued), self._max):
-            task = asyncio.ensure_future(self._deliver(queued[start : start + self._max]))
+        while self._queued and (self._max_inflight is None or len(self._inflight) < self._max_inflight):
+            batch, self._queued = self._queued[: self._max], self._queued[self._max :]
+            task = asyncio.ensure_future(self._deliver(batch))
             self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
+            task.add_done_callback(self._answered)
+
+    def _answered(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        if self._queued and not self._scheduled:  # items held back by max_inflight
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
 
     async def _deliver(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         self.requests += 1

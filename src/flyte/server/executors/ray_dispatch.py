@@ -8,18 +8,23 @@
 It speaks the executor protocol like a worker process (the key comes from ``FLYTE_API_KEY``), but
 runs nothing itself: each claimed action becomes one Ray task (:func:`ray_task.run_attempt`), with
 its ``flyte.Resources`` mapped to Ray's (:mod:`ray_resources`), and Ray places it on a node with
-room. The Ray task runs the attempt and reports it over HTTP; the dispatcher
+room. The Ray task runs the attempt and hands its report back; the dispatcher
 
+- sends the reports of many Ray tasks in one ``report:batch`` request;
 - fails at once (``ResourceExhaustedError``, not retried) an action no live node could ever hold;
+- runs the attempts of a quick task (its attempts lately ran under ``QUICK_SECONDS``) several to a
+  Ray task (:func:`ray_task.run_attempts`, one after the other with the task's resources) when
+  one claim holds more of them than the cluster has room for at once;
 - runs the attempts of a reusable environment (``flyte.ReusePolicy``) on a pool of warm Ray actors
   (:class:`ray_task.AttemptActor`) instead: up to ``max`` replicas of ``concurrency`` attempts
   each, started on first use and stopped when idle past ``scaledown_ttl`` / ``idle_ttl``;
 - renews the leases of all its Ray tasks every 5 s, and cancels with ``ray.cancel`` those the
   server answers to abort (``force=True`` for a sync task, whose thread cannot be interrupted);
-- reports a Ray task that ended without reporting (its Ray worker or node died, the Ray worker ran
-  out of memory) as a failed attempt with a retryable ``WorkerDiedError``/``OOMError``, so that the
-  server retries it per the task's ``retries``. A report for an attempt the task already reported
-  is ignored by the server: each attempt is recorded once.
+- reports a Ray task that ended without handing a report back (its Ray worker or node died, the
+  Ray worker ran out of memory) as a failed attempt with a retryable ``WorkerDiedError`` /
+  ``OOMError``, so that the server retries it per the task's ``retries``, and asks Ray for the
+  live nodes again before placing more. A report for an attempt already reported is ignored by
+  the server: each attempt is recorded once.
 
 Ray itself never retries (``max_retries=0``): the server decides. When this process dies, Ray
 cancels the tasks it owns and the server queues their actions again (the process executor
@@ -33,6 +38,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import math
 import os
 import signal
 import time
@@ -43,13 +49,14 @@ from typing import Any
 import ray.exceptions
 
 import ray
-from flyte._bin.worker import claim_forever, keep_leases, post_heartbeat
+from flyte._bin.worker import MAX_REPORTS, claim_forever, keep_leases, post_heartbeat
+from flyte._internal.controllers._batch import Coalescer
 from flyte._internal.controllers._wire import error_fields
 from flyte._internal.parent_death import die_with_parent
 from flyte.errors import InitializationError, OOMError, ResourceExhaustedError, WorkerDiedError
 from flyte.remote._client import ApiClient
-from flyte.server.executors.ray_resources import demand, ray_options, unfit
-from flyte.server.executors.ray_task import AttemptActor, WorkerConfig, run_attempt
+from flyte.server.executors.ray_resources import demand, ray_options, slots, unfit
+from flyte.server.executors.ray_task import AttemptActor, Handed, WorkerConfig, run_attempt, run_attempts
 
 log = logging.getLogger("flyte.ray")
 
@@ -57,17 +64,45 @@ MAX_IN_FLIGHT = 10_000
 """Ray tasks submitted and not yet ended; Ray queues those without room on a node."""
 NODES_TTL_SECONDS = 5.0
 """How long the cluster's node list is trusted before it is asked again."""
+CLAIM_LOOPS = 2
+"""Claims out at once: while the server commits one, the next is already asked for."""
+REPORTS_IN_FLIGHT = 2
+"""Batched report requests out at once; the reports that come meanwhile leave together next."""
+QUICK_SECONDS = 0.05
+"""A task whose attempts lately ran shorter than this is quick: its attempts may share a Ray task."""
+MAX_BATCH = 256
+"""Attempts in one Ray task at most."""
+BATCH_SECONDS = 0.1
+"""How long the attempts of one Ray task are expected to run in all, at most."""
+ABORT_GRACE_SECONDS = 1.0
+"""How long an aborted attempt that shares a Ray task may take to come up (it is quick) before the
+whole Ray task is cancelled, and the others in it run again in Ray tasks of their own."""
 
 
-@dataclass
+@dataclass(eq=False)
 class _Flight:
-    """One submitted attempt (``ref`` is None while it waits for a replica of its pool)."""
+    """One submitted attempt (``ref`` is None while it waits for a replica of its pool, or when it
+    is in a ``batch``)."""
 
     attempt: int
     ref: Any
     is_async: bool
     aborted: bool = False
     replica: _Replica | None = None
+    batch: _Batch | None = None
+
+
+@dataclass(eq=False)
+class _Batch:
+    """Attempts of one quick task run one after the other in one Ray task (``run_attempts``)."""
+
+    flights: list[tuple[dict[str, Any], _Flight]]
+    is_async: bool
+    ref: Any = None
+    handed: int = 0
+    """The attempts handed back so far (the first ones of ``flights``)."""
+    cancelling: bool = False
+    ended: bool = False
 
 
 @dataclass
@@ -142,6 +177,16 @@ class RayDispatcher:
         self._nodes_at = 0.0
         self._config: Any = None
         self._remote: Any = None
+        self._batched: Any = None
+        self._pending: list[dict[str, Any]] = []
+        self._seconds: dict[tuple[str, str], float] = {}
+        """How long the attempts of each task (bundle, name) ran lately."""
+        self._batches: set[_Batch] = set()
+        # the reports the Ray tasks hand back, sent in batches: one request at a time, the
+        # reports that come meanwhile leave together in the next
+        self._reporter: Coalescer[dict[str, Any], dict[str, Any]] = Coalescer(
+            self._send_reports, MAX_REPORTS, max_inflight=REPORTS_IN_FLIGHT
+        )
 
     # -- Ray ------------------------------------------------------------------------------------------
 
@@ -154,8 +199,8 @@ class RayDispatcher:
             log_to_driver=False,
             include_dashboard=False if self.address is None else None,
             configure_logging=False,
-            # secrets and the bundle cache of the attempts are found under this FLYTE_HOME
-            runtime_env={"env_vars": {"FLYTE_HOME": self.home}} if self.home else None,
+            # no runtime environment (FLYTE_HOME travels in the WorkerConfig): a job with one gets
+            # no worker Ray has started ahead, each of its workers is started anew (seconds)
         )
         config = WorkerConfig(
             endpoint=self.client.endpoint,
@@ -166,6 +211,9 @@ class RayDispatcher:
         self._config = ray.put(config)
         # Ray never retries: the control plane decides (and counts) retries
         self._remote = ray.remote(max_retries=0, retry_exceptions=False)(run_attempt)
+        self._batched = ray.remote(max_retries=0, retry_exceptions=False, num_returns="streaming")(
+            run_attempts
+        )
         self._actor = ray.remote(max_restarts=0, max_task_retries=0)(AttemptActor)
         nodes = self.node_totals(refresh=True)
         log.info("joined Ray at %s: %d nodes", self.address or "a new local cluster", len(nodes))
@@ -192,6 +240,9 @@ class RayDispatcher:
                 with contextlib.suppress(Exception):
                     if flight.ref is not None and flight.replica is None:
                         ray.cancel(flight.ref, force=True)
+            for batch in self._batches:
+                with contextlib.suppress(Exception):
+                    ray.cancel(batch.ref, force=True)
             for pool in self._pools.values():
                 for replica in pool.replicas:
                     with contextlib.suppress(Exception):
@@ -201,20 +252,66 @@ class RayDispatcher:
             ray.shutdown()
 
     async def _claims(self) -> None:
-        await claim_forever(
-            self.client, self.worker_id, lambda: MAX_IN_FLIGHT - len(self._flights), self._room, self._start
-        )
+        loops = [
+            claim_forever(
+                self.client,
+                self.worker_id,
+                lambda: MAX_IN_FLIGHT - len(self._flights),
+                self._room,
+                self._start,
+            )
+            for _ in range(CLAIM_LOOPS)
+        ]
+        await asyncio.gather(*loops)
 
     def _start(self, assignment: dict[str, Any]) -> None:
-        try:
-            self.submit(assignment)
-        except Exception as e:  # one bad assignment must not end the dispatcher
-            log.exception("could not hand %s/%s to Ray", assignment["run"], assignment["action"])
-            lost = WorkerDiedError(f"the Ray executor could not submit this attempt: {e}")
-            self._report_later(assignment, lost, retryable=True)
+        # the assignments of one claim are handed to Ray together, once the claim is read
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._submit_pending)
+        self._pending.append(assignment)
+
+    def _submit_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        self.submit_all(pending)
+
+    def _lost(self, a: dict[str, Any], e: Exception) -> None:
+        log.error("could not hand %s/%s to Ray", a["run"], a["action"], exc_info=e)
+        lost = WorkerDiedError(f"the Ray executor could not submit this attempt: {e}")
+        self._report_later(a, lost, retryable=True)
 
     def submit(self, a: dict[str, Any]) -> None:
         """Hand one assignment to Ray, or fail it at once if no node could ever run it."""
+        self.submit_all([a])
+
+    def submit_all(self, assignments: list[dict[str, Any]]) -> None:
+        """Hand assignments to Ray: each in a Ray task of its own, except the attempts of a quick
+        task (see ``QUICK_SECONDS``), which share Ray tasks when there are more of them than the
+        cluster has room for at once."""
+        quick: dict[tuple[str, ...], list[tuple[dict[str, Any], _Flight, dict[str, Any]]]] = {}
+        for a in assignments:
+            try:
+                admitted = self._admit(a)
+                if admitted is None:
+                    continue
+                flight, options = admitted
+                key = self._quick_key(a["task"], options)
+                if key is None:
+                    self._launch(a, flight, options)
+                else:
+                    quick.setdefault(key, []).append((a, flight, options))
+            except Exception as e:  # one bad assignment must not end the dispatcher
+                self._lost(a, e)
+        for group in quick.values():
+            try:
+                self._launch_group(group)
+            except Exception as e:
+                for a, flight, _ in group:
+                    if flight.ref is None and flight.batch is None:
+                        self._lost(a, e)
+
+    def _admit(self, a: dict[str, Any]) -> tuple[_Flight, dict[str, Any]] | None:
+        """The flight and Ray options of an assignment to run in a Ray task; None when it is
+        failed at once (no node could ever run it) or goes to a pool of actors."""
         run, action, attempt = a["run"], a["action"], int(a.get("attempt", 0))
         ref_of_task = a["task"]
         options = ray_options(ref_of_task.get("resources"), self.default_cpus)
@@ -227,7 +324,7 @@ class RayDispatcher:
                 f"Task '{ref_of_task['name']}' (action '{action}') cannot run on this Ray cluster: {why}",
             )
             self._report_later(a, error, retryable=False)
-            return
+            return None
         previous = self._flights.get((run, action))
         if previous is not None:  # the server gave up on the previous attempt
             self._cancel(run, action, previous)
@@ -238,11 +335,112 @@ class RayDispatcher:
             pool = self._pool_for(a, reusable, options)
             pool.waiting.append((a, flight))
             self._fill(pool)
-            return
-        flight.ref = self._remote.options(name=f"{ref_of_task['name']} {run}/{action}", **options).remote(
+            return None
+        return flight, options
+
+    def _launch(self, a: dict[str, Any], flight: _Flight, options: dict[str, Any]) -> None:
+        name = a["task"]["name"]
+        flight.ref = self._remote.options(name=f"{name} {a['run']}/{a['action']}", **options).remote(
             self._config, a
         )
         asyncio.ensure_future(self._watch(a, flight))
+
+    # -- quick tasks: several attempts in one Ray task ------------------------------------------------
+
+    def _quick_key(self, ref_of_task: dict[str, Any], options: dict[str, Any]) -> tuple[str, ...] | None:
+        """What the attempts that may share a Ray task with this one have in common (the task and
+        its Ray options); None when its task is not known to be quick."""
+        task = (str(ref_of_task.get("bundle_key")), str(ref_of_task["name"]))
+        seconds = self._seconds.get(task)
+        if seconds is None or seconds > QUICK_SECONDS:
+            return None
+        return (*task, repr(sorted(options.items())))
+
+    @staticmethod
+    def _task_of(a: dict[str, Any]) -> tuple[str, str]:
+        return str(a["task"].get("bundle_key")), str(a["task"]["name"])
+
+    def _learn(self, a: dict[str, Any], seconds: float) -> None:
+        """Remember how long an attempt of this task ran: a slow one at once, quick ones on average."""
+        task = self._task_of(a)
+        before = self._seconds.get(task)
+        self._seconds[task] = seconds if before is None or seconds > before else (before + seconds) / 2
+
+    def _launch_group(self, group: list[tuple[dict[str, Any], _Flight, dict[str, Any]]]) -> None:
+        """Run the attempts of one quick task in at least as many Ray tasks as the cluster has
+        room for at once (at most ``MAX_BATCH`` attempts in each): sharing a Ray task never makes
+        an attempt wait for room the cluster has."""
+        a, _, options = group[0]
+        room = slots(demand(options), self.node_totals())
+        seconds = self._seconds.get(self._task_of(a), QUICK_SECONDS)
+        most = min(MAX_BATCH, max(1, int(BATCH_SECONDS / max(seconds, 1e-4))))
+        size = 1 if room is None else max(1, min(most, math.ceil(len(group) / max(1, room))))
+        for start in range(0, len(group), size):
+            chunk = group[start : start + size]
+            if len(chunk) == 1:
+                a, flight, options = chunk[0]
+                self._launch(a, flight, options)
+                continue
+            batch = _Batch([(a, flight) for a, flight, _ in chunk], chunk[0][1].is_async)
+            first = chunk[0][0]
+            name = f"{first['task']['name']} x{len(chunk)} {first['run']}/{first['action']}"
+            batch.ref = self._batched.options(name=name, **options).remote(
+                self._config, [a for a, _, _ in chunk]
+            )
+            for _, flight, _ in chunk:
+                flight.batch = batch
+            self._batches.add(batch)
+            asyncio.ensure_future(self._watch_batch(batch))
+
+    async def _watch_batch(self, batch: _Batch) -> None:
+        """Send each report as the Ray task of ``batch`` hands it back; when the Ray task ends early,
+        report the rest lost (its worker or node died) or run them again (it was cancelled for an
+        aborted attempt among them)."""
+        lost: Exception | None = None
+        try:
+            async for ref in batch.ref:
+                ended: list[Handed] = await ref
+                for report, seconds in ended:
+                    a, flight = batch.flights[batch.handed]
+                    batch.handed += 1
+                    flight.batch = None
+                    if report is not None:
+                        self._learn(a, seconds)
+                    if report is not None and not flight.aborted:
+                        asyncio.ensure_future(self._deliver(a, flight, report))
+                    else:
+                        self._forget(a, flight)
+        except (ray.exceptions.TaskCancelledError, asyncio.CancelledError):
+            pass
+        except ray.exceptions.OutOfMemoryError as e:
+            lost = OOMError("OOMError", f"the Ray worker ran out of memory: {_first_line(e)}")
+        except ray.exceptions.RayError as e:
+            self._nodes_at = 0.0  # a node may have died: ask again before placing a retry
+            where = "node" if isinstance(e, ray.exceptions.NodeDiedError) else "worker"
+            lost = WorkerDiedError(f"the Ray {where} running this attempt died: {_first_line(e)}")
+        finally:
+            batch.ended = True
+            self._batches.discard(batch)
+        for a, flight in batch.flights[batch.handed :]:
+            flight.batch = None
+            if flight.aborted or self._flights.get((a["run"], a["action"])) is not flight:
+                self._forget(a, flight)
+            elif batch.cancelling:  # stopped for another attempt's abort: this one runs again
+                self._launch(a, flight, ray_options(a["task"].get("resources"), self.default_cpus))
+            elif lost is not None:
+                asyncio.ensure_future(self._deliver(a, flight, self._failure(a, lost)))
+            else:  # cancelled from outside (the dispatcher is stopping): the lease runs out
+                self._forget(a, flight)
+
+    def _stop_batch(self, batch: _Batch, flight: _Flight) -> None:
+        """Cancel ``batch`` if its aborted ``flight`` has not come up yet (see ABORT_GRACE_SECONDS)."""
+        unhanded = [f for _, f in batch.flights[batch.handed :]]
+        if batch.ended or batch.cancelling or not any(f is flight for f in unhanded):
+            return
+        log.info("cancelling a Ray task of %d attempts for an aborted one among them", len(unhanded))
+        batch.cancelling = True
+        with contextlib.suppress(Exception):
+            ray.cancel(batch.ref, force=not batch.is_async)
 
     # -- reusable environments: pools of actors ------------------------------------------------------
 
@@ -317,34 +515,61 @@ class RayDispatcher:
                     pool.replicas.remove(replica)
 
     async def _watch(self, a: dict[str, Any], flight: _Flight, pool: _Pool | None = None) -> None:
-        key = (a["run"], a["action"])
+        """Wait for the Ray task of ``flight`` and send its report (or the report of its loss).
+
+        The flight stays listed (its lease renewed) until the server has the report; a replica's
+        slot is free as soon as the Ray task has ended."""
+        report: dict[str, Any] | None = None
         dead = False
         try:
-            await flight.ref
+            handed: Handed = await flight.ref
+            report, seconds = handed
+            if report is not None:
+                self._learn(a, seconds)
         except (ray.exceptions.TaskCancelledError, asyncio.CancelledError):
             pass
         except ray.exceptions.OutOfMemoryError as e:
             if not flight.aborted:
-                message = _first_line(e)
-                await self._report(a, OOMError("OOMError", f"the Ray worker ran out of memory: {message}"))
+                report = self._failure(
+                    a, OOMError("OOMError", f"the Ray worker ran out of memory: {_first_line(e)}")
+                )
         except ray.exceptions.RayError as e:
+            self._nodes_at = 0.0  # a node may have died: ask again before placing a retry
             dead = isinstance(e, ray.exceptions.RayActorError)
             if not flight.aborted:
                 where = "node" if isinstance(e, ray.exceptions.NodeDiedError) else "worker"
-                lost = WorkerDiedError(f"the Ray {where} running this attempt died: {_first_line(e)}")
-                await self._report(a, lost)
+                report = self._failure(
+                    a, WorkerDiedError(f"the Ray {where} running this attempt died: {_first_line(e)}")
+                )
         finally:
-            if self._flights.get(key) is flight:
-                del self._flights[key]
-                self._room.set()
             if pool is not None:
                 self._release(pool, flight, dead)
+        if report is None:
+            self._forget(a, flight)
+        else:
+            await self._deliver(a, flight, report)
+
+    async def _deliver(self, a: dict[str, Any], flight: _Flight, report: dict[str, Any]) -> None:
+        """Send the report of ``flight``; it is forgotten once the server has it."""
+        try:
+            await self._send(report)
+        finally:
+            self._forget(a, flight)
+
+    def _forget(self, a: dict[str, Any], flight: _Flight) -> None:
+        key = (a["run"], a["action"])
+        if self._flights.get(key) is flight:
+            del self._flights[key]
+            self._room.set()
 
     def _report_later(self, a: dict[str, Any], error: Exception, retryable: bool) -> None:
         asyncio.ensure_future(self._report(a, error, retryable))
 
     async def _report(self, a: dict[str, Any], error: Exception, retryable: bool = True) -> None:
-        """Report a failed attempt that its Ray task could not report itself."""
+        await self._send(self._failure(a, error, retryable))
+
+    def _failure(self, a: dict[str, Any], error: Exception, retryable: bool = True) -> dict[str, Any]:
+        """The report of a failed attempt that its Ray task could not report itself."""
         body: dict[str, Any] = {
             "worker_id": self.worker_id,
             "run": a["run"],
@@ -355,10 +580,19 @@ class RayDispatcher:
         }
         body.update(error_fields(error), retryable=retryable)
         log.warning("%s/%s attempt %s: %s", a["run"], a["action"], body["attempt"], error)
+        return body
+
+    async def _send(self, body: dict[str, Any]) -> None:
         try:
-            await self.client.acall("POST", "/api/v1/executor/report", json=body)
+            await self._reporter.submit(body)
         except Exception as e:  # the lease runs out and the server retries the action
-            log.error("could not report %s/%s: %s", a["run"], a["action"], e)
+            log.error(
+                "could not report %s/%s (attempt %s): %s", body["run"], body["action"], body["attempt"], e
+            )
+
+    async def _send_reports(self, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        answer = await self.client.acall("POST", "/api/v1/executor/report:batch", json={"reports": bodies})
+        return list(answer["results"])
 
     async def _heartbeats(self) -> None:
         await keep_leases(self.heartbeat, lambda: bool(self._flights))
@@ -382,6 +616,9 @@ class RayDispatcher:
     def _cancel(self, run: str, action: str, flight: _Flight) -> None:
         """Stop one attempt: ``ray.cancel`` its task (forced for a sync task), or ask its replica."""
         flight.aborted = True
+        if flight.batch is not None:  # quick: it may come up before the whole Ray task is stopped
+            asyncio.get_running_loop().call_later(ABORT_GRACE_SECONDS, self._stop_batch, flight.batch, flight)
+            return
         with contextlib.suppress(Exception):
             if flight.replica is not None:
                 flight.replica.handle.abort.remote(run, action)

@@ -103,3 +103,12 @@ def unfit(wanted: Mapping[str, float], nodes: Iterable[Mapping[str, float]]) -> 
         return "no node of the Ray cluster has " + ", ".join(short)
     asked = ", ".join(_show(name, amount) for name, amount in wanted.items())
     return f"no single node of the Ray cluster has all of {asked} (each is on some node, never together)"
+
+
+def slots(wanted: Mapping[str, float], nodes: Iterable[Mapping[str, float]]) -> int | None:
+    """How many tasks wanting ``wanted`` the nodes (given by their total resources) can run at
+    once; None when unbounded (a task that asks for nothing)."""
+    asks = {name: amount for name, amount in wanted.items() if amount > 0}
+    if not asks:
+        return None
+    return sum(int(min(node.get(name, 0.0) / amount for name, amount in asks.items())) for node in nodes)
