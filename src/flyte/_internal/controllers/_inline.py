@@ -95,6 +95,21 @@ class InlineHandle:
         return True
 
 
+def new_child(
+    task: TaskTemplate[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any], parent: Frame
+) -> tuple[ActionNode, Any]:
+    """The action of one call of ``task`` by ``parent``'s action, and the bound arguments: inputs
+    encoded and identity derived (rule 1), not yet among the parent's children."""
+    bound = task.interface.bind(task.name, args, kwargs)
+    data = encode_inputs_spliced(task, bound)
+    parent_node: ActionNode = parent.action
+    group = parent.tctx.group_data.name if parent.tctx.group_data else None
+    action_id, blob = child_id(parent_node, task.name, data, group)
+    node = ActionNode(action_id, task.name, parent_node, group, data)
+    node.inputs_digest = blob
+    return node, bound
+
+
 def run_inline(
     controller: LocalController,
     task: TaskTemplate[Any, Any],
@@ -103,13 +118,8 @@ def run_inline(
     parent: Frame,
 ) -> Any:
     """One call of the sync ``task`` from its sync parent's thread, run on that thread."""
-    bound = task.interface.bind(task.name, args, kwargs)
-    data = encode_inputs_spliced(task, bound)
+    node, _ = new_child(task, args, kwargs, parent)
     parent_node: ActionNode = parent.action
-    group = parent.tctx.group_data.name if parent.tctx.group_data else None
-    action_id, blob = child_id(parent_node, task.name, data, group)
-    node = ActionNode(action_id, task.name, parent_node, group, data)
-    node.inputs_digest = blob
     handle = node.handle = InlineHandle(controller, node)
     parent_node.children.append(node)
     controller.recorder.action_changed(node)

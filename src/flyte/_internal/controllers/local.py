@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from flyte._context import Frame
 from flyte._internal.controllers._action import ActionNode, NullRecorder, RunRecorder, TraceEntry
-from flyte._internal.controllers._inline import InlineHandle, run_inline, runs_inline
-from flyte._internal.core import ActionPolicy, Retry, child_id, children_reason, is_retryable, is_timeout
+from flyte._internal.controllers._inline import InlineHandle, new_child, run_inline, runs_inline
+from flyte._internal.core import ActionPolicy, Retry, children_reason, is_retryable, is_timeout
 from flyte._internal.core.attempt import AttemptPools, run_attempt, secrets_env
 from flyte._internal.core.nursery import cancel_children
 from flyte._internal.runtime.convert import decode_outputs, encode_inputs_spliced
@@ -82,13 +82,8 @@ class LocalController:
     async def submit(
         self, task: TaskTemplate, args: tuple[Any, ...], kwargs: dict[str, Any], parent: Frame
     ) -> Any:
-        bound = task.interface.bind(task.name, args, kwargs)
-        data = encode_inputs_spliced(task, bound)
+        node, bound = new_child(task, args, kwargs, parent)
         parent_node: ActionNode = parent.action
-        group = parent.tctx.group_data.name if parent.tctx.group_data else None
-        action_id, blob = child_id(parent_node, task.name, data, group)
-        node = ActionNode(action_id, task.name, parent_node, group, data)
-        node.inputs_digest = blob
         parent_node.children.append(node)
         self.recorder.action_changed(node)
         try:
