@@ -13,13 +13,10 @@ until enough has ended.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flyte._internal.controllers._slots import Capacity, Grant, Request, Slots, accelerator_name
-
-logger = logging.getLogger("flyte.server")
+from flyte._internal.controllers._slots import Capacity, Grant, Request, Slots
 
 Key = tuple[str, str]
 
@@ -34,14 +31,8 @@ def request_of(resources: Mapping[str, Any] | None) -> Request | None:
         count = int(accelerator.get("quantity") or 1)
         family = str(accelerator.get("class") or "GPU")
         model = str(accelerator["device"]) if accelerator.get("device") else None
-    request = Request(
-        cpus=float(resources.get("cpu") or 0.0),
-        memory=int(resources.get("memory") or 0),
-        gpus=count if family == "GPU" else 0,
-        accelerators=0 if family == "GPU" else count,
-        accelerator=accelerator_name(family, model),
-    )
-    return request if (request.cpus or request.memory or request.gpus or request.accelerators) else None
+    cpus, memory = float(resources.get("cpu") or 0.0), int(resources.get("memory") or 0)
+    return Request.asking(cpus, memory, count, family, model)
 
 
 class HostAdmission:

@@ -86,12 +86,6 @@ _ACCELERATOR_NAMES = {
 }
 
 
-def accelerator_name(family: str, model: str | None = None) -> str:
-    """How messages name an accelerator of ``family`` (``GPU``, ``TPU``...), with its model."""
-    name = _ACCELERATOR_NAMES.get(family, family)
-    return f"{name} {model}" if model else name
-
-
 @dataclass(frozen=True)
 class Request:
     """What one action takes from the node while it runs. ``gpus`` counts NVIDIA GPUs, the only
@@ -110,15 +104,27 @@ class Request:
         if resources is None:
             return None
         device = resources.get_device()
-        count = device.quantity if device is not None else 0
-        family = device.device_class if device is not None else "GPU"
-        name = accelerator_name(family, device.device if device is not None else None)
+        return cls.asking(
+            resources.cpu_request_cores() or 0.0,
+            resources.memory_request_bytes() or 0,
+            device.quantity if device is not None else 0,
+            device.device_class if device is not None else "GPU",
+            device.device if device is not None else None,
+        )
+
+    @classmethod
+    def asking(
+        cls, cpus: float, memory: int, devices: int, family: str = "GPU", model: str | None = None
+    ) -> Request | None:
+        """The request for ``devices`` accelerators of ``family`` (NVIDIA ``GPU`` ones counted as
+        ``gpus``, any other kind as ``accelerators``) beside CPU and memory; None for nothing."""
+        name = _ACCELERATOR_NAMES.get(family, family)
         request = cls(
-            cpus=resources.cpu_request_cores() or 0.0,
-            memory=resources.memory_request_bytes() or 0,
-            gpus=count if family == "GPU" else 0,
-            accelerators=0 if family == "GPU" else count,
-            accelerator=name,
+            cpus=cpus,
+            memory=memory,
+            gpus=devices if family == "GPU" else 0,
+            accelerators=0 if family == "GPU" else devices,
+            accelerator=f"{name} {model}" if model else name,
         )
         return request if (request.cpus or request.memory or request.gpus or request.accelerators) else None
 
