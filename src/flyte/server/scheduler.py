@@ -14,6 +14,7 @@ import contextlib
 import heapq
 import itertools
 import logging
+import math
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
@@ -68,7 +69,9 @@ class Scheduler:
         self._bounded: dict[Key, ActiveAction] = {}
         """Actions with a ``deadline`` or ``max_queued_time``, checked by the sweeper."""
         self._bounds_changed = asyncio.Event()
-        """Set when a bounded action is added: the sweeper may have to wake sooner."""
+        """Set when a bounded action falls due before the sweeper's next wake (``_wake_at``)."""
+        self._wake_at = math.inf
+        """When the sleeping sweeper wakes next; infinite while it sweeps (any new bound counts)."""
         self.admission = HostAdmission() if settings.executor == "processes" else None
         """The host's CPU, memory and GPUs, handed out to actions (not for Ray, which places them)."""
         self._starved: deque[ActiveAction] = deque()
@@ -152,7 +155,9 @@ class Scheduler:
         self.active[a.key] = a
         if a.task.deadline is not None or a.task.max_queued_time is not None:
             self._bounded[a.key] = a
-            self._bounds_changed.set()
+            due = a.due_at()
+            if due is not None and due < self._wake_at:
+                self._bounds_changed.set()
         self._by_run[a.run].add(a.name)
         if a.parent is not None:
             siblings = self._children[(a.run, a.parent)]
@@ -222,7 +227,7 @@ class Scheduler:
                 if a.phase is QUEUED and self.active.get(a.key) is a:
                     self._push(a)
         if self._held:  # a run's action ended, or a parent now waits on a new child: room again?
-            for run in {*ch.events, *(a.run for a in ch.finished)}:
+            for run in ch.events:  # every transition is an event of its run
                 if run in self._held:
                     self._release(run)
         for run, events in ch.events.items():
@@ -504,7 +509,8 @@ class Scheduler:
             a.failures += 1
         else:
             a.attempts -= 1
-            a.started_at = a.started_at if a.attempts else None
+            if a.attempts == 0:
+                a.started_at = None
             retryable = False
         timed_out = phase is ActionPhase.TIMED_OUT
         step = a.task.policy().after_failure(a.failures, retryable, timed_out, a.created_at, now)
@@ -554,14 +560,19 @@ class Scheduler:
 
     async def _sweep(self) -> None:
         interval = max(0.05, min(1.0, self.settings.lease_seconds / 4))
+        next_due: float | None = None
         while True:
-            await self._sweep_wait(interval)
+            await self._sweep_wait(interval, next_due)
             ch, now = Changes(), time.time()
             for a in [a for a in self.running.values() if a.phase is RUNNING and a.lease_expires < now]:
                 self._lost(ch, a, f"lease of worker {a.worker} expired", now)
+            next_due = None
             for a in list(self._bounded.values()):
                 due = None if a.phase.is_terminal else a.due_at()
-                if due is None or due > now:
+                if due is None:
+                    continue
+                if due > now:
+                    next_due = due if next_due is None else min(next_due, due)
                     continue
                 overdue = a.overdue(now, self._waiting_for(a))
                 if overdue is not None:
@@ -574,12 +585,17 @@ class Scheduler:
                     logger.error("flyte server: could not record expired leases or deadlines: %s", e)
             self.feeds.prune()
 
-    async def _sweep_wait(self, interval: float) -> None:
-        """Sleep ``interval`` (leases), or less when a bounded action falls due sooner: a
-        ``max_queued_time`` or ``deadline`` ends the action when it passes, not up to a sweep later."""
-        self._bounds_changed.clear()
-        bounded = (a for a in self._bounded.values() if not a.phase.is_terminal)
-        due = min((d for a in bounded if (d := a.due_at()) is not None), default=None)
-        timeout = interval if due is None else min(interval, max(0.05, due - time.time()))
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._bounds_changed.wait(), timeout)
+    async def _sweep_wait(self, interval: float, next_due: float | None) -> None:
+        """Sleep ``interval`` (leases), or less when a bounded action falls due sooner (``next_due``,
+        found by the last sweep, or a bound added meanwhile): a ``max_queued_time`` or ``deadline``
+        ends the action when it passes, not up to a sweep later."""
+        now = time.time()
+        timeout = interval if next_due is None else min(interval, max(0.05, next_due - now))
+        self._wake_at = now + timeout
+        try:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._bounds_changed.wait(), timeout)
+        finally:
+            # awake: a bound added from now on is seen by this sweep or sets the event for the next
+            self._wake_at = math.inf
+            self._bounds_changed.clear()
