@@ -7,7 +7,7 @@ import contextvars
 import functools
 import inspect
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -90,11 +90,9 @@ async def execute(
             finally:
                 reset_frame(token)
         else:
-            context = contextvars.copy_context()
-            context.run(set_frame, frame)
             loop = asyncio.get_running_loop()
             attempt = Attempt()
-            call = functools.partial(run_interruptibly, attempt, context.run, _call_sync, body, kwargs)
+            call = _sync_call(body, frame, kwargs, attempt)
             try:
                 if isinstance(executor, SyncThreads):  # the run's threads: settle the loop's future
                     result = await executor.run_soon(loop, call)
@@ -130,10 +128,15 @@ def execute_here(
     kwargs = decode_inputs(task, inputs)
     frame = Frame(tctx=tctx, controller=controller, action=action)
     body = task.execute if task.runs_execute else task.func  # type: ignore[attr-defined]  # plugin hook
+    return encode_outputs_spliced(task, _sync_call(body, frame, kwargs, attempt)())
+
+
+def _sync_call(body: Any, frame: Frame, kwargs: dict[str, Any], attempt: Attempt) -> Callable[[], Any]:
+    """The call that runs a sync task's ``body`` as ``attempt`` (so that it can be interrupted),
+    seeing ``flyte.ctx()`` for ``frame``'s action, in a copy of the caller's context."""
     context = contextvars.copy_context()
     context.run(set_frame, frame)
-    result = run_interruptibly(attempt, context.run, _call_sync, body, kwargs)
-    return encode_outputs_spliced(task, result)
+    return functools.partial(run_interruptibly, attempt, context.run, _call_sync, body, kwargs)
 
 
 class AttemptOverran(Exception):
