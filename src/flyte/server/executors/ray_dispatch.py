@@ -279,14 +279,10 @@ class RayDispatcher:
         lost = WorkerDiedError(f"the Ray executor could not submit this attempt: {e}")
         self._report_later(a, lost, retryable=True)
 
-    def submit(self, a: dict[str, Any]) -> None:
-        """Hand one assignment to Ray, or fail it at once if no node could ever run it."""
-        self.submit_all([a])
-
     def submit_all(self, assignments: list[dict[str, Any]]) -> None:
-        """Hand assignments to Ray: each in a Ray task of its own, except the attempts of a quick
-        task (see ``QUICK_SECONDS``), which share Ray tasks when there are more of them than the
-        cluster has room for at once."""
+        """Hand assignments to Ray (or fail at once one no node could ever run): each in a Ray task
+        of its own, except the attempts of a quick task (see ``QUICK_SECONDS``), which share Ray
+        tasks when there are more of them than the cluster has room for at once."""
         quick: dict[tuple[str, ...], list[tuple[dict[str, Any], _Flight, dict[str, Any]]]] = {}
         for a in assignments:
             try:
