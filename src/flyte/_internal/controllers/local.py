@@ -394,6 +394,8 @@ class LocalController:
                 await self._concurrency.acquire()
 
     async def _attempts(self, node: ActionNode, task: TaskTemplate, parent: TaskContext) -> Any:
+        if not task.secrets:  # most tasks: no files to keep, no directory to name
+            return await self._attempt_loop(node, task, parent, self._action_env(node, task, {}))
         with ExitStack() as secrets:  # the secrets' files live as long as the action's attempts
             try:
                 secret_vars = secrets.enter_context(secrets_env(task, Path(parent.run_base_dir) / node.name))

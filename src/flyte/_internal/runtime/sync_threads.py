@@ -12,6 +12,19 @@ Two things a ``ThreadPoolExecutor`` cannot do, and why they matter here:
 
 Interrupting is exact: an attempt is interrupted only while it runs, never a later one on the
 same thread, because a pending interruption is cleared, under the same lock, when it finishes.
+
+Two things make many short calls cheap (a fan-out of 1,000 quick sync tasks):
+
+- Threads are added only as they are needed. A burst of calls starts at most ``EAGER_THREADS``
+  threads at once; the rest queue, and the loop checks every ``GROW_AFTER`` seconds whether the
+  busy threads finished anything meanwhile. If they did not (they block: sleeping, waiting on
+  I/O or on their own children), threads are added for every queued call, up to the cap. Quick
+  calls are thus served by a few threads, passing the GIL among few; calls that block still all
+  run at once, ``GROW_AFTER`` later; and a sync parent blocked on a queued child is never left
+  waiting (the deadlock a fixed small pool would have).
+- Results reach the loop in batches: a thread that finishes a call adds it to its loop's list of
+  settled calls and wakes the loop only when that list was empty (one wake-up, and one write to
+  the loop's self-pipe, for all the calls that finished while the loop was busy).
 """
 
 from __future__ import annotations
@@ -26,6 +39,13 @@ from typing import Any
 
 IDLE_SECONDS = 60.0
 """A thread with no attempt to run for this long ends (the pool grows again on demand)."""
+
+EAGER_THREADS = 2
+"""Threads started at once for calls that find no idle thread; beyond these the pool grows only
+when its busy threads make no progress for ``GROW_AFTER`` seconds."""
+
+GROW_AFTER = 0.01
+"""How long queued calls wait on busy threads that finish nothing before threads are added."""
 
 
 class AttemptInterrupted(BaseException):
@@ -96,35 +116,55 @@ def _settle_soon(
     error: BaseException | None,
     cancel: bool = False,
 ) -> None:
-    """Settle ``future`` on its own loop: with ``result`` or ``error``, or cancel it."""
+    """Settle ``future`` on its own loop, at once: with ``result`` or ``error``, or cancel it."""
     try:
         loop.call_soon_threadsafe(_settle, future, result, error, cancel)
     except RuntimeError:  # the loop is closed: nobody awaits the future any more
         pass
 
 
-class SyncThreads(Executor):
-    """Up to ``max_workers`` daemon threads, started on demand, for sync task attempts.
+_Settled = tuple[asyncio.Future[Any], Any, "BaseException | None"]
 
-    Every submitted call gets a thread at once while fewer than ``max_workers`` are busy (a sync
-    parent waits on its sync children, so queueing a child behind its own parent would deadlock):
-    it either reserves an idle thread or starts one. Counts, under one lock: ``_idle`` threads
-    waiting and not reserved, ``_backlog`` calls queued with no thread reserved (only at the cap).
+
+class SyncThreads(Executor):
+    """Up to ``max_workers`` daemon threads, started as needed (see the module's docstring).
+
+    Counts, under one lock: ``_threads`` alive, ``_idle`` waiting and not reserved for a call,
+    ``_backlog`` calls queued with no thread reserved, ``_finished`` calls done (the progress the
+    growth check looks at).
     """
 
-    def __init__(self, max_workers: int, thread_name_prefix: str = "flyte-sync"):
+    def __init__(
+        self,
+        max_workers: int,
+        thread_name_prefix: str = "flyte-sync",
+        *,
+        eager: int = EAGER_THREADS,
+        grow_after: float = GROW_AFTER,
+    ):
         self._max = max_workers
+        self._eager = eager
+        self._grow_after = grow_after
         self._prefix = thread_name_prefix
         self._work: SimpleQueue[_Item | None] = SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0
+        self._started = 0
         self._idle = 0
         self._backlog = 0
+        self._finished = 0
+        self._watching: set[asyncio.AbstractEventLoop] = set()
+        """Loops checking on progress while calls are queued (each checks the whole pool: a loop
+        may end while calls of another are queued, which must still get threads)."""
         self._closed = False
+        # Per loop, the calls finished on threads whose futures that loop has not settled yet.
+        self._settled: dict[asyncio.AbstractEventLoop, list[_Settled]] = {}
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        """The ``Executor`` method: a thread for the call at once while fewer than the cap run
+        (no loop here to check on progress later)."""
         future: Future[Any] = Future()
-        self._enqueue((future, fn, args, kwargs))
+        self._enqueue((future, fn, args, kwargs), None)
         return future
 
     def run_soon(
@@ -132,27 +172,82 @@ class SyncThreads(Executor):
     ) -> asyncio.Future[Any]:
         """``loop.run_in_executor(self, fn, *args)`` minus the ``concurrent.futures.Future`` (its
         lock, condition and callbacks) between thread and loop: the thread settles the loop's future
-        (through ``call_soon_threadsafe``); a future cancelled before its call starts skips the call."""
+        (in a batch with others, see the module's docstring); a future cancelled before its call
+        starts skips the call. Call it on ``loop``'s thread."""
         future = loop.create_future()
-        self._enqueue((future, fn, args, loop))
+        self._enqueue((future, fn, args, loop), loop)
         return future
 
-    def _enqueue(self, item: _Item) -> None:
-        start: threading.Thread | None = None
+    def _enqueue(self, item: _Item, loop: asyncio.AbstractEventLoop | None) -> None:
+        start = 0
+        watch: int | None = None
         with self._lock:
             if self._closed:
                 raise RuntimeError("cannot run sync attempts after the run's threads were shut down")
             if self._idle:
                 self._idle -= 1
-            elif self._threads < self._max:
+            elif self._threads < self._max and (loop is None or self._threads < self._eager):
                 self._threads += 1
-                name = f"{self._prefix}-{self._threads}"
-                start = threading.Thread(target=self._serve, name=name, daemon=True)
+                start = 1
             else:
                 self._backlog += 1
+                if loop is not None and loop not in self._watching and self._threads < self._max:
+                    self._watching = {w for w in self._watching if not w.is_closed()}
+                    self._watching.add(loop)
+                    watch = self._finished
             self._work.put(item)
-        if start is not None:  # counted above, started outside the lock: finishing threads need it
-            start.start()
+        self._start(start)  # counted above, started outside the lock: finishing threads need it
+        if watch is not None:
+            assert loop is not None
+            loop.call_later(self._grow_after, self._grow_if_stuck, loop, watch)
+
+    def _grow_if_stuck(self, loop: asyncio.AbstractEventLoop, finished_before: int) -> None:
+        """On ``loop``, every ``grow_after`` seconds while calls are queued: if no call finished
+        since the last check, start a thread for each queued call (up to the cap)."""
+        start = 0
+        with self._lock:
+            if self._closed or not self._backlog or self._threads >= self._max:
+                self._watching.discard(loop)
+                return
+            if self._finished == finished_before:
+                start = min(self._backlog, self._max - self._threads)
+                self._threads += start
+                self._backlog -= start  # each new thread takes one of the queued calls
+            finished_now = self._finished
+        self._start(start)
+        loop.call_later(self._grow_after, self._grow_if_stuck, loop, finished_now)
+
+    def _start(self, count: int) -> None:
+        for _ in range(count):
+            self._started += 1
+            name = f"{self._prefix}-{self._started}"
+            threading.Thread(target=self._serve, name=name, daemon=True).start()
+
+    def _settle_batched(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        future: asyncio.Future[Any],
+        result: Any,
+        error: BaseException | None,
+    ) -> None:
+        """Hand a finished call's outcome to ``loop``; wake it only if it has none pending."""
+        with self._lock:
+            pending = self._settled.get(loop)
+            if pending is not None:  # the loop was woken already and will settle this one too
+                pending.append((future, result, error))
+                return
+            self._settled[loop] = [(future, result, error)]
+        try:
+            loop.call_soon_threadsafe(self._settle_pending, loop)
+        except RuntimeError:  # the loop is closed: nobody awaits the futures any more
+            with self._lock:
+                self._settled.pop(loop, None)
+
+    def _settle_pending(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            pending = self._settled.pop(loop, ())
+        for future, result, error in pending:
+            _settle(future, result, error, False)
 
     def _serve(self) -> None:
         while True:
@@ -178,11 +273,12 @@ class SyncThreads(Executor):
                         future.set_exception(e)
             elif not future.cancelled():  # from run_soon(): the loop's future, extra the loop
                 try:
-                    _settle_soon(extra, future, fn(*args), None)
+                    self._settle_batched(extra, future, fn(*args), None)
                 except BaseException as e:  # AttemptInterrupted included: the attempt is over
-                    _settle_soon(extra, future, None, e)
+                    self._settle_batched(extra, future, None, e)
             del item, future, fn, args, extra  # do not keep the last call's values alive while idle
             with self._lock:
+                self._finished += 1
                 if self._backlog:
                     self._backlog -= 1  # this thread takes a queued call next
                 else:
