@@ -51,6 +51,8 @@ class ActionSeen:
     group: str | None
     error: str | None
     logs: tuple[str, ...]
+    phases: tuple[str, ...] = ()
+    """The phases it went through, in order (its history without repeats)."""
 
 
 @dataclass
@@ -81,6 +83,14 @@ class Outcome:
     def phases(self) -> Counter[tuple[str, str]]:
         """``(task short name, phase)`` -> how many actions: the shape of the run's tree."""
         return Counter((a.task.split(".", 1)[-1], a.phase) for a in self.actions)
+
+
+def _phases(record: Any) -> tuple[str, ...]:
+    seen: list[str] = []
+    for event in record.history:
+        if not seen or seen[-1] != event.phase.value:
+            seen.append(event.phase.value)
+    return tuple(seen)
 
 
 def _error_seen(e: BaseException) -> ErrorSeen:
@@ -178,6 +188,7 @@ class Backend:
                 group=a.group,
                 error=a.error_message,
                 logs=tuple(a.logs()),
+                phases=_phases(a.record),
             )
             for a in run.actions()
         ]

@@ -2,9 +2,9 @@
 
 The process executor runs every attempt on the server's own host, so the scheduler hands out that
 host's CPU, memory and GPUs as the local engine does (:class:`flyte._internal.controllers._slots.Slots`):
-an action asking for more than is free stays queued until running actions end, a request above
-the whole host is clamped to it with one warning, and a parent waiting on its children lends them
-its CPU and memory. The Ray executor leaves placement to Ray (no admission here).
+an action asking for more than is free waits (``waiting_for_resources``) until running actions
+end, a request above the whole host is clamped to it with one warning, and a parent waiting on its
+children lends them its CPU and memory. The Ray executor leaves placement to Ray (no admission here).
 
 One difference from a local parent: a parent resumed on a worker cannot be made to wait for its
 CPU and memory again, so it takes them back at once, even beyond what is free; new actions wait

@@ -45,6 +45,7 @@ from flyte.server.state import (
 from flyte.server.writer import DurableWriter, apply
 
 logger = logging.getLogger("flyte.server")
+WAITING = ActionPhase.WAITING_FOR_RESOURCES
 ABORTED_ERROR = "ActionAbortedError"
 LOST_ERROR = "WorkerDiedError"
 
@@ -76,6 +77,8 @@ class Scheduler:
         """The host's CPU, memory and GPUs, handed out to actions (not for Ray, which places them)."""
         self._starved: deque[ActiveAction] = deque()
         """Queued actions held back until enough of the host's resources are released."""
+        self._newly_starved: list[ActiveAction] = []
+        """Starved by the last ``_take``: their ``waiting_for_resources`` is recorded by the claim."""
         self._resources_freed = False
         self._held: dict[str, deque[ActiveAction]] = {}
         """Per run at its ``max_action_concurrency``: queued actions held back, oldest first
@@ -110,7 +113,7 @@ class Scheduler:
             parent = self.active.get((a.run, a.parent)) if a.parent else None
             if a.parent and (parent is None or parent.phase.is_terminal):
                 self._abort(ch, a, "its parent action ended while the server was down", now)
-            elif a.phase is not QUEUED:
+            elif not _pending(a):
                 self._lost(ch, a, "the server restarted", now)
             else:
                 ch.queued.append(a)
@@ -218,13 +221,13 @@ class Scheduler:
             self.drop(a)
             self.waiters.wake(a.key)
         for a in ch.queued:
-            if a.phase is QUEUED and self.active.get(a.key) is a:
+            if _pending(a) and self.active.get(a.key) is a:
                 self._push(a)
         if self._resources_freed:
             self._resources_freed = False
             while self._starved:  # each is admitted again, in order, when claimed
                 a = self._starved.popleft()
-                if a.phase is QUEUED and self.active.get(a.key) is a:
+                if _pending(a) and self.active.get(a.key) is a:
                     self._push(a)
         if self._held:  # a run's action ended, or a parent now waits on a new child: room again?
             for run in ch.events:  # every transition is an event of its run
@@ -269,7 +272,7 @@ class Scheduler:
         if a.cache_key and self._flight.get(a.cache_key) == a.key:
             del self._flight[a.cache_key]
             for waiting in self._parked.pop(a.cache_key, []):
-                if waiting.phase is not QUEUED or self.active.get(waiting.key) is not waiting:
+                if not _pending(waiting) or self.active.get(waiting.key) is not waiting:
                     continue
                 if phase is SUCCEEDED and outputs is not None:  # serialized: reuse the result
                     waiting.cache_status = "hit"
@@ -336,6 +339,8 @@ class Scheduler:
             if woken and gone is not None and await gone():
                 return []
             picked = self._take(worker, limit, time.time())
+            if self._newly_starved:
+                await self._record_waiting()
             if picked:
                 break
             remaining = deadline - loop.time()
@@ -365,7 +370,7 @@ class Scheduler:
         while self._heap and len(picked) < limit and self._heap[0][0] <= now:
             _, token, key = heapq.heappop(self._heap)
             a = self.active.get(key)
-            if a is None or a.token != token or a.phase is not QUEUED:
+            if a is None or a.token != token or not _pending(a):
                 continue
             serialized = a.cache_key if a.task.cache is not None and a.task.cache.serialize else None
             if serialized:
@@ -413,7 +418,21 @@ class Scheduler:
             return True
         a.held = f"resources ({self.admission.describe()})"
         self._starved.append(a)
+        if a.phase is QUEUED:
+            self._newly_starved.append(a)
         return False
+
+    async def _record_waiting(self) -> None:
+        """Record that the actions ``_take`` could not admit wait for resources (as locally:
+        ``queued`` → ``waiting_for_resources`` → ``running``)."""
+        ch, now = Changes(), time.time()
+        for a in self._newly_starved:
+            if a.phase is QUEUED and self.active.get(a.key) is a:
+                ch.transition(a, WAITING, now)
+                ch.sql.extend(a.update())
+        self._newly_starved.clear()
+        if ch.sql:
+            await self.commit(ch)
 
     def _waiting_for(self, a: ActiveAction) -> str:
         """What a queued action waits for, as a ``max_queued_time`` error names it."""
@@ -432,7 +451,7 @@ class Scheduler:
         free = len(held) if cap is None else cap - self._busy(run)
         while held and free > 0:
             a = held.popleft()
-            if a.phase is QUEUED and self.active.get(a.key) is a:
+            if _pending(a) and self.active.get(a.key) is a:
                 self._push(a)
                 free -= 1
         if not held:
@@ -599,3 +618,8 @@ class Scheduler:
             # awake: a bound added from now on is seen by this sweep or sets the event for the next
             self._wake_at = math.inf
             self._bounds_changed.clear()
+
+
+def _pending(a: ActiveAction) -> bool:
+    """Whether ``a`` waits to be claimed: queued, or waiting for the host's resources."""
+    return a.phase is QUEUED or a.phase is WAITING
