@@ -177,6 +177,33 @@ def test_a_module_level_run_does_not_run_again_in_devbox_workers(
     sys.modules.pop("unguarded", None)
 
 
+EDITED = """
+import flyte
+
+env = flyte.TaskEnvironment(name="edited", env_vars={"WHERE": "a worker process"})
+
+
+@env.task
+def version() -> str:
+    return VERSION
+"""
+
+
+def test_an_edited_module_runs_its_new_code_in_devbox_worker_processes(devbox: Devbox, project: Path) -> None:
+    """A task with env_vars runs in a worker process under a devbox worker: after the file is
+    edited, its next run must run the new code there, not the module that process imported
+    from the previous code bundle."""
+    flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
+    seen = []
+    for version in range(6):  # two devbox workers: each runs at least one version after another
+        (project / "edited.py").write_text(f"VERSION = 'v{version}'\n" + EDITED)
+        sys.modules.pop("edited", None)
+        module = load_module(str(project / "edited.py"), project)
+        seen.append(flyte.run(module.version).outputs()[0])
+    assert seen == [f"v{version}" for version in range(6)]
+    sys.modules.pop("edited", None)
+
+
 def test_retries_and_timeouts_behave_as_locally(devbox: Devbox, project: Path) -> None:
     flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
     wf = load_module(str(project / "wf.py"), project)
