@@ -204,6 +204,41 @@ def test_an_edited_module_runs_its_new_code_in_devbox_worker_processes(devbox: D
     sys.modules.pop("edited", None)
 
 
+PLAIN_SYNC_CALLS = """
+import flyte
+
+env = flyte.TaskEnvironment(name="plain")
+isolated = flyte.TaskEnvironment(name="plain_isolated", env_vars={"WHERE": "a worker process"})
+
+
+@env.task
+def double(x: int) -> int:
+    return 2 * x
+
+
+@env.task
+async def on_the_workers_loop(x: int) -> int:
+    return double(x) + 1
+
+
+@isolated.task
+async def in_a_worker_process(x: int) -> int:
+    return double(x) + 2
+"""
+
+
+def test_a_sync_task_called_plainly_from_an_async_task_blocks_until_done(
+    devbox: Devbox, project: Path
+) -> None:
+    """As the reference does, on the devbox worker's own loop and in one of its worker processes."""
+    (project / "plain.py").write_text(PLAIN_SYNC_CALLS)
+    flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
+    module = load_module(str(project / "plain.py"), project)
+    assert flyte.run(module.on_the_workers_loop, 5).outputs() == (11,)
+    assert flyte.run(module.in_a_worker_process, 5).outputs() == (12,)
+    sys.modules.pop("plain", None)
+
+
 def test_retries_and_timeouts_behave_as_locally(devbox: Devbox, project: Path) -> None:
     flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
     wf = load_module(str(project / "wf.py"), project)
