@@ -239,6 +239,41 @@ def test_a_sync_task_called_plainly_from_an_async_task_blocks_until_done(
     sys.modules.pop("plain", None)
 
 
+SIZED = """
+import flyte
+import flyte.errors
+
+env = flyte.TaskEnvironment(name="sized")
+
+
+@env.task
+def fill(mb: int) -> int:
+    block = bytearray(mb * 1024 * 1024)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    return len(block) // (1024 * 1024)
+
+
+@env.task
+async def main() -> str:
+    unlimited = await fill.aio(300)
+    try:
+        await fill.override(resources=flyte.Resources(memory="100Mi")).aio(300)
+        limited = "not enforced"
+    except flyte.errors.OOMError as e:
+        limited = type(e).__name__
+    return f"{unlimited}|{limited}"
+"""
+
+
+def test_an_override_of_resources_is_enforced_on_the_devbox(devbox: Devbox, project: Path) -> None:
+    (project / "sized.py").write_text(SIZED)
+    flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
+    module = load_module(str(project / "sized.py"), project)
+    assert flyte.run(module.main).outputs() == ("300|OOMError",)
+    sys.modules.pop("sized", None)
+
+
 def test_retries_and_timeouts_behave_as_locally(devbox: Devbox, project: Path) -> None:
     flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
     wf = load_module(str(project / "wf.py"), project)
