@@ -6,6 +6,7 @@ Each test is a small program of the same kind as the examples that failed, in ou
 from __future__ import annotations
 
 import os
+import types
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,19 @@ def test_sync_task_called_plainly_from_an_async_task_in_a_worker_process():
     run = flyte.run(parent_in_a_worker_process, 1)
     assert run.outputs()[0] == "2 from a worker process"
     assert [c.task_name for c in run.action.children] == ["compat_sweep.add_one"]
+
+
+tasks = types.ModuleType("compat_sweep_tasks")  # as after `import tasks`
+tasks.increment = add_one
+
+
+@isolated.task
+async def parent_calls_through_a_module(x: int) -> int:
+    return tasks.increment(x) * 10
+
+
+def test_sync_task_called_plainly_as_an_attribute_of_a_module_in_a_worker_process():
+    assert flyte.run(parent_calls_through_a_module, 1).outputs()[0] == 20
 
 
 BY_KEY = {"add": add_one}

@@ -12,8 +12,9 @@ call too: the reference blocks until the child is done, and so do we, through ``
 
 A greenlet costs ~10 µs to start, too much for every action of a 10,000-way fan-out, so only
 tasks whose code can make such a call are stepped this way (``may_block``: the function's code,
-nested functions included, names ``map`` or a global that is a sync task); in any other task a
-blocking ``flyte.map`` fails at once with an error that says to use ``flyte.map.aio``.
+nested functions included, names ``map`` or a sync task of its module or of a module it imports);
+in any other task a blocking ``flyte.map`` fails at once with an error that says to use
+``flyte.map.aio``.
 
 Invariants: the greenlet shares the driving asyncio task's ``contextvars`` context (so
 ``flyte.ctx()``, groups and custom context behave as without it); a cancellation of the driving
@@ -49,9 +50,24 @@ def _is_sync_task(value: Any) -> bool:
     return isinstance(value, TaskTemplate) and not value.is_async
 
 
+def _names_a_sync_task(names: set[str], scope: dict[str, Any]) -> bool:
+    """Whether one of ``names`` is a sync task in ``scope``, directly or as an attribute of an
+    imported module (``tasks.double(x)``; the module's own namespace only, so that no lazy
+    attribute of a package is loaded by asking)."""
+    for name in names:
+        value = scope.get(name)
+        if _is_sync_task(value):
+            return True
+        if isinstance(value, types.ModuleType):
+            members = vars(value)
+            if any(_is_sync_task(members.get(other)) for other in names):
+                return True
+    return False
+
+
 def may_block(func: Callable[..., Any]) -> bool:
-    """Whether ``func``'s code can make a blocking call: it names ``map``, or a global of its
-    module that is a sync task (decided at its first run, when the module is fully defined)."""
+    """Whether ``func``'s code can make a blocking call: it names ``map``, or a sync task of its
+    module or of a module it imports (decided at its first run, when modules are fully defined)."""
     code = getattr(func, "__code__", None)
     if code is None:
         return True  # not plain Python: assume it may
@@ -59,7 +75,7 @@ def may_block(func: Callable[..., Any]) -> bool:
     if known is None:
         names = _names(code)
         scope = getattr(func, "__globals__", {})
-        known = bool(names & _BLOCKING_NAMES) or any(_is_sync_task(scope.get(n)) for n in names)
+        known = bool(names & _BLOCKING_NAMES) or _names_a_sync_task(names, scope)
         _may_block[code] = known
     return known
 
