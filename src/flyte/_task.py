@@ -202,29 +202,36 @@ def _blocking_call_from_async(
 ) -> Any:
     """``sync_task(...)`` inside an async task: the reference blocks until the child is done; so do we.
 
-    The caller's event loop is blocked meanwhile, so the child action runs on a private loop in a
-    helper thread (``LocalController.submit_blocking_from_loop``). A warning names the non-blocking
-    form once per task; FLYTE_STRICT_SYNC_CALLS=1 turns the call into a
-    SyncTaskCallInAsyncContextError instead.
+    Where the async task's body is stepped by the blocking-call bridge (``runtime.bridge``: its
+    code names a sync task), the call waits without blocking the event loop, with any controller
+    (local, in a worker process, on a devbox worker). Otherwise, in a local run, the child action
+    runs on a private loop in a helper thread (``LocalController.submit_blocking_from_loop``).
+    A warning names the non-blocking form once per task; FLYTE_STRICT_SYNC_CALLS=1 turns the call
+    into a SyncTaskCallInAsyncContextError instead.
     """
     import os
 
     from flyte._internal.controllers.local import LocalController
+    from flyte._internal.runtime.bridge import NotBridged, wait_blocking
 
     hint = (
         f"Sync task '{task.name}' was called as '{task.short_name}(...)' from async task "
         f"'{frame.tctx.task_name}'; that blocks the event loop. "
         f"Use 'await {task.short_name}.aio(...)' instead."
     )
-    if os.environ.get("FLYTE_STRICT_SYNC_CALLS", "").lower() in ("1", "true", "yes") or not isinstance(
-        frame.controller, LocalController
-    ):
+    if os.environ.get("FLYTE_STRICT_SYNC_CALLS", "").lower() in ("1", "true", "yes"):
         raise SyncTaskCallInAsyncContextError(hint)
     if task.name not in _warned_blocking:
         _warned_blocking.add(task.name)
         from flyte._logging import system_logger
 
         system_logger.warning(hint)
+    try:
+        return wait_blocking(frame.controller.submit(task, args, kwargs, frame))
+    except NotBridged:
+        pass
+    if not isinstance(frame.controller, LocalController):
+        raise SyncTaskCallInAsyncContextError(hint)
     return frame.controller.submit_blocking_from_loop(task, args, kwargs, frame)
 
 

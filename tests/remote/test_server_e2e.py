@@ -177,6 +177,103 @@ def test_a_module_level_run_does_not_run_again_in_devbox_workers(
     sys.modules.pop("unguarded", None)
 
 
+EDITED = """
+import flyte
+
+env = flyte.TaskEnvironment(name="edited", env_vars={"WHERE": "a worker process"})
+
+
+@env.task
+def version() -> str:
+    return VERSION
+"""
+
+
+def test_an_edited_module_runs_its_new_code_in_devbox_worker_processes(devbox: Devbox, project: Path) -> None:
+    """A task with env_vars runs in a worker process under a devbox worker: after the file is
+    edited, its next run must run the new code there, not the module that process imported
+    from the previous code bundle."""
+    flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
+    seen = []
+    for version in range(6):  # two devbox workers: each runs at least one version after another
+        (project / "edited.py").write_text(f"VERSION = 'v{version}'\n" + EDITED)
+        sys.modules.pop("edited", None)
+        module = load_module(str(project / "edited.py"), project)
+        seen.append(flyte.run(module.version).outputs()[0])
+    assert seen == [f"v{version}" for version in range(6)]
+    sys.modules.pop("edited", None)
+
+
+PLAIN_SYNC_CALLS = """
+import flyte
+
+env = flyte.TaskEnvironment(name="plain")
+isolated = flyte.TaskEnvironment(name="plain_isolated", env_vars={"WHERE": "a worker process"})
+
+
+@env.task
+def double(x: int) -> int:
+    return 2 * x
+
+
+@env.task
+async def on_the_workers_loop(x: int) -> int:
+    return double(x) + 1
+
+
+@isolated.task
+async def in_a_worker_process(x: int) -> int:
+    return double(x) + 2
+"""
+
+
+def test_a_sync_task_called_plainly_from_an_async_task_blocks_until_done(
+    devbox: Devbox, project: Path
+) -> None:
+    """As the reference does, on the devbox worker's own loop and in one of its worker processes."""
+    (project / "plain.py").write_text(PLAIN_SYNC_CALLS)
+    flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
+    module = load_module(str(project / "plain.py"), project)
+    assert flyte.run(module.on_the_workers_loop, 5).outputs() == (11,)
+    assert flyte.run(module.in_a_worker_process, 5).outputs() == (12,)
+    sys.modules.pop("plain", None)
+
+
+SIZED = """
+import flyte
+import flyte.errors
+
+env = flyte.TaskEnvironment(name="sized")
+
+
+@env.task
+def fill(mb: int) -> int:
+    block = bytearray(mb * 1024 * 1024)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    return len(block) // (1024 * 1024)
+
+
+@env.task
+async def main() -> str:
+    unlimited = await fill.aio(300)
+    try:
+        await fill.override(resources=flyte.Resources(memory="100Mi")).aio(300)
+        limited = "not enforced"
+    except flyte.errors.OOMError as e:
+        limited = type(e).__name__
+    return f"{unlimited}|{limited}"
+"""
+
+
+def test_an_override_of_resources_is_enforced_on_the_devbox(devbox: Devbox, project: Path) -> None:
+    (project / "sized.py").write_text(SIZED)
+    flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
+    module = load_module(str(project / "sized.py"), project)
+    assert flyte.run(module.main).outputs() == ("300|OOMError",)
+    sys.modules.pop("sized", None)
+
+
 def test_retries_and_timeouts_behave_as_locally(devbox: Devbox, project: Path) -> None:
     flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
     wf = load_module(str(project / "wf.py"), project)

@@ -72,6 +72,7 @@ def test_an_artifact_is_recorded_with_its_run_and_read_back(tmp_path: Path):
 
     produced = artifacts.produced_by("art-1")
     assert len(produced) == 1
+    assert artifacts.produced_by(run) == produced  # the run itself names it too
     a = produced[0]
     assert (a.name, a.task_name, a.output, a.run_name) == ("sentiment", "artifact_tests.train", "o0", "art-1")
     assert a.version == f"art-1/{a.action_name}"
@@ -99,6 +100,8 @@ def test_find_returns_the_newest_matching_version(tmp_path: Path):
         artifacts.find("sentiment", region="apac")
     with pytest.raises(flyte.errors.ActionNotFoundError):
         artifacts.produced_by("no-such-run")
+    with pytest.raises(TypeError, match="expected a run or a run name, got int"):
+        artifacts.produced_by(3)
 
 
 @env.task

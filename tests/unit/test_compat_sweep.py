@@ -5,6 +5,8 @@ Each test is a small program of the same kind as the examples that failed, in ou
 
 from __future__ import annotations
 
+import os
+import types
 from pathlib import Path
 
 import pytest
@@ -106,6 +108,47 @@ def test_sync_task_called_from_async_task_is_refused_when_strict(monkeypatch):
     monkeypatch.setenv("FLYTE_STRICT_SYNC_CALLS", "1")
     with pytest.raises(flyte.errors.SyncTaskCallInAsyncContextError, match=r"await add_one\.aio"):
         flyte.run(async_parent_calls_sync, 1)
+
+
+isolated = flyte.TaskEnvironment(name="compat_sweep_isolated", env_vars={"WHERE": "a worker process"})
+
+
+@isolated.task
+async def parent_in_a_worker_process(x: int) -> str:
+    return f"{add_one(x)} from {os.environ['WHERE']}"  # its controller is the worker's, not the run's
+
+
+def test_sync_task_called_plainly_from_an_async_task_in_a_worker_process():
+    run = flyte.run(parent_in_a_worker_process, 1)
+    assert run.outputs()[0] == "2 from a worker process"
+    assert [c.task_name for c in run.action.children] == ["compat_sweep.add_one"]
+
+
+tasks = types.ModuleType("compat_sweep_tasks")  # as after `import tasks`
+tasks.increment = add_one
+
+
+@isolated.task
+async def parent_calls_through_a_module(x: int) -> int:
+    return tasks.increment(x) * 10
+
+
+def test_sync_task_called_plainly_as_an_attribute_of_a_module_in_a_worker_process():
+    assert flyte.run(parent_calls_through_a_module, 1).outputs()[0] == 20
+
+
+BY_KEY = {"add": add_one}
+
+
+@env.task
+async def calls_through_a_dict(x: int) -> int:
+    return BY_KEY["add"](x)  # a sync task its code does not name: the call still blocks until done
+
+
+def test_sync_task_called_plainly_through_a_container_still_runs():
+    run = flyte.run(calls_through_a_dict, 1)
+    assert run.outputs()[0] == 2
+    assert [c.task_name for c in run.action.children] == ["compat_sweep.add_one"]
 
 
 sized = flyte.TaskEnvironment(name="compat_sweep_sized", resources=flyte.Resources(cpu=1))

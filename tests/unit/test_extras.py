@@ -166,6 +166,19 @@ def test_token_batcher_costs_prompts_by_tokens():
         TokenBatcher()
 
 
+def test_the_references_earlier_name_gpu_saturator_is_the_token_batcher():
+    from flyte.extras import GPUSaturator
+
+    async def infer(batch: list[str]) -> list[str]:
+        return [f"result for {item}" for item in batch]
+
+    async def main() -> str:
+        async with GPUSaturator(inference_fn=infer) as saturator:
+            return await (await saturator.submit("hello", estimated_tokens=5))
+
+    assert asyncio.run(main()) == "result for hello"
+
+
 def test_container_tasks_load_but_say_they_cannot_run():
     task = ContainerTask(name="echo", image="alpine:3", command=["echo", "hi"], outputs={"out": str})
     assert task.container_args() == ["echo", "hi"]

@@ -170,3 +170,56 @@ def test_init_and_init_from_config_are_awaitable(config_file: Path):
     assert config.project == "override" and config.endpoint == "http://127.0.0.1:8090"
     flyte.init(project="sync-again")  # the sync form is unchanged
     assert get_init_config().project == "sync-again" and not get_init_config().is_remote
+
+
+# -- .aio on the lookups of flyte.remote ---------------------------------------------------------
+
+lookups = flyte.TaskEnvironment(name="syncify_lookups")
+
+
+@lookups.task
+async def leaf(x: int) -> int:
+    return x + 1
+
+
+@lookups.task
+async def root(x: int) -> int:
+    return await leaf(x)
+
+
+def test_remote_lookups_block_or_await_as_in_the_reference():
+    import flyte.remote
+
+    run = flyte.with_runcontext(name="lookup-1").run(root, 1)
+
+    async def main() -> tuple[str, list[str], str, list[str]]:
+        found = await flyte.remote.Run.get.aio("lookup-1")
+        runs = [r.name async for r in flyte.remote.Run.listall.aio(limit=10)]
+        action = await flyte.remote.Action.get.aio("lookup-1", "a0")
+        actions = [a.task_name async for a in flyte.remote.Action.listall.aio("lookup-1")]
+        return found.name, runs, action.task_name, actions
+
+    assert asyncio.run(main()) == (
+        run.name,
+        ["lookup-1"],
+        "syncify_lookups.root",
+        ["syncify_lookups.root", "syncify_lookups.leaf"],
+    )
+    assert flyte.remote.Run.get("lookup-1").name == "lookup-1"  # the sync forms are unchanged
+    assert [r.name for r in flyte.remote.Run.listall(limit=10)] == ["lookup-1"]
+    assert flyte.remote.Run.get.__name__ == "get" and "recorded run" in (flyte.remote.Run.get.__doc__ or "")
+    with pytest.raises(flyte.errors.ActionNotFoundError):
+        asyncio.run(flyte.remote.Run.get.aio("no-such-run"))
+
+
+def test_deployed_task_and_trigger_lookups_have_aio_twins():
+    import inspect
+
+    import flyte.remote
+
+    for listing in (flyte.remote.Task.listall, flyte.remote.Trigger.listall):
+        pending = listing.aio()  # nothing is asked of a control plane before the first step
+        assert inspect.isasyncgen(pending)
+        asyncio.run(pending.aclose())
+    for call in (flyte.remote.Trigger.get, flyte.remote.Trigger.update, flyte.remote.Trigger.delete):
+        assert callable(call.aio)

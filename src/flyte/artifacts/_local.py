@@ -139,11 +139,19 @@ def _of_run(store: Any, run_name: str) -> Iterator[ProducedArtifact]:
             yield from _from_action(run_name, action, store.action_io(run_name, action.name)[1])
 
 
-def produced_by(run_name: str) -> list[ProducedArtifact]:
+def produced_by(run_name: Any) -> list[ProducedArtifact]:
     """The artifacts that run ``run_name`` produced (from this machine's run store), in action order.
 
-    Raises ``flyte.errors.ActionNotFoundError`` when there is no such run.
+    ``run_name`` is a run's name or the run itself (what ``flyte.run`` returned). Raises
+    ``flyte.errors.ActionNotFoundError`` when there is no such run.
     """
+    if not isinstance(run_name, str):
+        name = getattr(run_name, "name", None)
+        if not isinstance(name, str):
+            raise TypeError(
+                f"flyte.artifacts.produced_by: expected a run or a run name, got {type(run_name).__name__}"
+            )
+        run_name = name
     store = _store()
     if store.get_run(run_name) is None:
         from flyte._internal.run_config import flyte_home

@@ -3,7 +3,8 @@
 - :class:`Sleep` / :class:`SleepTask`: tasks that only wait for a ``timedelta`` input;
 - :class:`DynamicBatcher` / :class:`TokenBatcher` (with :class:`BatchStats`, :class:`Prompt`,
   :class:`CostEstimator`, :class:`TokenEstimator`): batch work from many concurrent producers
-  through one async function, for example model inference inside a reusable environment;
+  through one async function, for example model inference inside a reusable environment
+  (``GPUSaturator`` is the reference's earlier name of ``TokenBatcher``);
 - ``durable_sleep`` / ``durable_time``: older names of ``flyte.durable.sleep`` / ``time``;
 - :class:`ContainerTask`: accepted, but running it raises :class:`UnsupportedExtraError`
   (flyte-engine does not run container images).
@@ -22,11 +23,14 @@ from flyte.extras._batching import (
 from flyte.extras._sleep import Sleep, SleepTask
 from flyte.extras._unsupported import ContainerTask, UnsupportedExtraError
 
+GPUSaturator = TokenBatcher
+
 __all__ = [
     "BatchStats",
     "ContainerTask",
     "CostEstimator",
     "DynamicBatcher",
+    "GPUSaturator",
     "Prompt",
     "Sleep",
     "SleepTask",

@@ -16,21 +16,10 @@ from datetime import date, datetime, timezone
 from typing import Any, Literal
 
 from flyte._initialize import get_init_config
-from flyte._syncify import syncify
+from flyte._syncify import syncify, syncify_classmethod
 from flyte.artifacts._card import Card
 from flyte.artifacts._metadata import KIND_KEY, Kind
 from flyte.artifacts._search import Query, attr_filters, search, selection, utc_seconds, value_of
-
-
-class _on_class:
-    """A classmethod whose call blocks and whose ``.aio`` awaits (``Artifact.get.aio(...)``)."""
-
-    def __init__(self, fn: Callable[..., Any]):
-        self.fn = fn
-        self.__doc__ = fn.__doc__
-
-    def __get__(self, obj: Any, cls: type) -> Any:
-        return syncify(functools.partial(self.fn, cls))
 
 
 class _listing:
@@ -192,7 +181,7 @@ class Artifact:
     def __repr__(self) -> str:
         return f"Artifact(name={self.name!r}, version={self.version!r}, source={self.source!r})"
 
-    @_on_class
+    @syncify_classmethod
     async def get(
         cls: type[Artifact],
         name: str,
@@ -292,7 +281,7 @@ class Artifact:
         found = [ArtifactGroup(name, cls(records[0]), len(records)) for name, records in groups.items()]
         return found if limit < 0 else found[:limit]
 
-    @_on_class
+    @syncify_classmethod
     async def partition_values(
         cls: type[Artifact],
         name: str,
@@ -313,7 +302,7 @@ class Artifact:
         values = {cls(r).partitions[key] for r in found if key in (r.get("partitions") or {})}
         return sorted(values)[:limit]
 
-    @_on_class
+    @syncify_classmethod
     async def create(cls: type[Artifact], value: Any, **kwargs: Any) -> Artifact:
         """Publishing from outside a task needs the platform's artifact service."""
         raise NotImplementedError(

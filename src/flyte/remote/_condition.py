@@ -16,7 +16,6 @@ was already answered (or has ended) raises ``flyte.errors.ConditionAlreadyExists
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from dataclasses import dataclass
 from typing import Any, Optional, Union
@@ -25,7 +24,7 @@ from urllib.parse import quote
 from flyte._initialize import get_init_config
 from flyte._internal import conditions as cstore
 from flyte._internal.conditions import ConditionRecord
-from flyte._syncify import syncify
+from flyte._syncify import syncify, syncify_classmethod
 from flyte.errors import (
     ActionNotFoundError,
     ConditionAlreadyExistsError,
@@ -35,17 +34,6 @@ from flyte.errors import (
 from flyte.models import ActionPhase
 
 ConditionPayload = Union[bool, int, float, str]
-
-
-class _class_syncify:
-    """``syncify`` for a classmethod: ``Condition.get(...)`` blocks, ``Condition.get.aio(...)`` awaits."""
-
-    def __init__(self, fn: Any):
-        self.fn = fn
-        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
-
-    def __get__(self, obj: Any, owner: Any) -> Any:
-        return syncify(functools.partial(self.fn, owner))
 
 
 def _q(name: str) -> str:
@@ -129,14 +117,14 @@ class Condition:
             f"phase={self.phase!r}, type={self.record.data_type!r}, value={self.record.value!r})"
         )
 
-    @_class_syncify
+    @syncify_classmethod
     async def listall(
         cls: Any, /, run_name: str, action_name: Optional[str] = None, limit: int = 100
     ) -> list[Condition]:
         """The conditions of ``run_name`` (only those created by ``action_name`` when given)."""
         return [cls(r) for r in await list_records(_remote(), run_name, action_name, limit)]
 
-    @_class_syncify
+    @syncify_classmethod
     async def get(
         cls: Any, name: str, /, run_name: str, action_name: Optional[str] = None
     ) -> Optional[Condition]:

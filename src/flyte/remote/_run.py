@@ -18,7 +18,7 @@ from flyte._initialize import get_init_config
 from flyte._internal.redaction import redact_error
 from flyte._internal.run_config import flyte_home
 from flyte._internal.store import ActionRecord, RunRecord
-from flyte._syncify import syncify
+from flyte._syncify import blocking_classmethod, syncify
 from flyte.errors import ActionNotFoundError, RuntimeUserError, user_error_of
 from flyte.models import ActionPhase
 from flyte.remote._data import ActionInputs, ActionOutputs, ordered_outputs
@@ -86,8 +86,8 @@ class Action:
         self._task = task
         """The action's task when this process knows it (the root of a run it started)."""
 
-    @classmethod
-    def get(cls, run_name: str, name: str) -> Action:
+    @blocking_classmethod
+    def get(cls: type[Action], run_name: str, name: str) -> Action:
         """A recorded action; raises ``flyte.errors.ActionNotFoundError`` when there is none."""
         source = default_source()
         record = source.get_action(run_name, name)
@@ -183,9 +183,12 @@ class Action:
         """Captured stdout, stderr and logging lines of the action, in order."""
         return [f"[{r.stream}] {r.line}" for r in self._source.get_logs(self.run_name, self.name)]
 
-    @classmethod
+    @blocking_classmethod
     def listall(
-        cls, for_run_name: str, in_phase: tuple[ActionPhase | str, ...] | None = None, sort_by: Any = None
+        cls: type[Action],
+        for_run_name: str,
+        in_phase: tuple[ActionPhase | str, ...] | None = None,
+        sort_by: Any = None,
     ) -> Iterator[Action]:
         """The actions of run ``for_run_name`` (parents before children), optionally only those in
         the given phases; ``sort_by`` is accepted for compatibility."""
@@ -263,8 +266,8 @@ class Run:
 
     # -- lookups ---------------------------------------------------------------------------------------
 
-    @classmethod
-    def get(cls, name: str) -> Run:
+    @blocking_classmethod
+    def get(cls: type[Run], name: str) -> Run:
         """A recorded run by name; raises ``flyte.errors.ActionNotFoundError`` when there is none."""
         source = default_source()
         record = source.get_run(name)
@@ -272,9 +275,9 @@ class Run:
             raise ActionNotFoundError(f"No run named '{name}' in {source.label}")
         return cls(source, name, record)
 
-    @classmethod
+    @blocking_classmethod
     def listall(
-        cls,
+        cls: type[Run],
         in_phase: tuple[ActionPhase | str, ...] | None = None,
         task_name: str | None = None,
         task_version: str | None = None,

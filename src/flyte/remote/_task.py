@@ -34,7 +34,7 @@ from flyte._interface import NativeInterface
 from flyte._internal.controllers._wire import b64e, q, template_ref
 from flyte._internal.typespec import rebuild
 from flyte._retry import retry_from
-from flyte._syncify import syncify
+from flyte._syncify import blocking_classmethod, syncify
 from flyte._task import TaskTemplate
 from flyte._timeout import Timeout
 from flyte.types import TypeEngine, TypeTransformerFailedError
@@ -400,9 +400,9 @@ class Task:
             raise ValueError(f"Task.get: auto_version must be 'latest' or 'current', got {auto_version!r}")
         return LazyEntity(name, version, auto_version)
 
-    @classmethod
+    @blocking_classmethod
     def listall(
-        cls,
+        cls: type[Task],
         by_task_name: str | None = None,
         by_task_env: str | None = None,
         project: str | None = None,

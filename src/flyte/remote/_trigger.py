@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from flyte._internal.controllers._wire import q
+from flyte._syncify import blocking_classmethod
 from flyte.remote._task import _client
 
 
@@ -27,23 +28,23 @@ class Trigger:
     def _path(name: str, task_name: str) -> str:
         return f"/api/v1/triggers/{q(task_name)}/{q(name)}"
 
-    @classmethod
-    def get(cls, name: str, task_name: str) -> Trigger:
+    @blocking_classmethod
+    def get(cls: type[Trigger], name: str, task_name: str) -> Trigger:
         return cls(_client().call("GET", cls._path(name, task_name)))
 
-    @classmethod
-    def listall(cls, task_name: str | None = None, limit: int = 100) -> Iterator[Trigger]:
+    @blocking_classmethod
+    def listall(cls: type[Trigger], task_name: str | None = None, limit: int = 100) -> Iterator[Trigger]:
         params = {"task": task_name} if task_name else None
         for data in (_client().call("GET", "/api/v1/triggers", params=params) or [])[:limit]:
             yield cls(data)
 
-    @classmethod
-    def update(cls, name: str, task_name: str, active: bool) -> Trigger:
+    @blocking_classmethod
+    def update(cls: type[Trigger], name: str, task_name: str, active: bool) -> Trigger:
         """Activate or deactivate the trigger (activating starts its schedule again from now)."""
         return cls(_client().call("PATCH", cls._path(name, task_name), json={"active": active}))
 
-    @classmethod
-    def delete(cls, name: str, task_name: str) -> None:
+    @blocking_classmethod
+    def delete(cls: type[Trigger], name: str, task_name: str) -> None:
         """Delete the trigger: it fires no more (until a deploy declares it again)."""
         _client().call("DELETE", cls._path(name, task_name))
 

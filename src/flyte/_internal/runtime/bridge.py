@@ -7,10 +7,14 @@ event loop as usual, and a blocking call made anywhere inside it (``wait_blockin
 to the driver, which awaits on the loop and switches back in with the result. The task's code
 sees an ordinary blocking call; the loop keeps serving every other action meanwhile.
 
+A plain call of a sync task (``sync_task(x)``, not ``await sync_task.aio(x)``) is such a blocking
+call too: the reference blocks until the child is done, and so do we, through ``wait_blocking``.
+
 A greenlet costs ~10 µs to start, too much for every action of a 10,000-way fan-out, so only
 tasks whose code can make such a call are stepped this way (``may_block``: the function's code,
-nested functions included, names ``map``); in any other task a blocking ``flyte.map`` fails at
-once with an error that says to use ``flyte.map.aio``.
+nested functions included, names ``map`` or a sync task of its module or of a module it imports);
+in any other task a blocking ``flyte.map`` fails at once with an error that says to use
+``flyte.map.aio``.
 
 Invariants: the greenlet shares the driving asyncio task's ``contextvars`` context (so
 ``flyte.ctx()``, groups and custom context behave as without it); a cancellation of the driving
@@ -24,6 +28,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, TypeVar
 
 from greenlet import getcurrent, greenlet
+
+from flyte._task import TaskTemplate
 
 T = TypeVar("T")
 
@@ -40,14 +46,37 @@ def _names(code: types.CodeType) -> set[str]:
     return names
 
 
+def _is_sync_task(value: Any) -> bool:
+    return isinstance(value, TaskTemplate) and not value.is_async
+
+
+def _names_a_sync_task(names: set[str], scope: dict[str, Any]) -> bool:
+    """Whether one of ``names`` is a sync task in ``scope``, directly or as an attribute of an
+    imported module (``tasks.double(x)``; the module's own namespace only, so that no lazy
+    attribute of a package is loaded by asking)."""
+    for name in names:
+        value = scope.get(name)
+        if _is_sync_task(value):
+            return True
+        if isinstance(value, types.ModuleType):
+            members = vars(value)
+            if any(_is_sync_task(members.get(other)) for other in names):
+                return True
+    return False
+
+
 def may_block(func: Callable[..., Any]) -> bool:
-    """Whether ``func``'s code can call a blocking ``flyte.map`` (it names ``map`` somewhere)."""
+    """Whether ``func``'s code can make a blocking call: it names ``map``, or a sync task of its
+    module or of a module it imports (decided at its first run, when modules are fully defined)."""
     code = getattr(func, "__code__", None)
     if code is None:
         return True  # not plain Python: assume it may
     known = _may_block.get(code)
     if known is None:
-        known = _may_block[code] = bool(_names(code) & _BLOCKING_NAMES)
+        names = _names(code)
+        scope = getattr(func, "__globals__", {})
+        known = bool(names & _BLOCKING_NAMES) or _names_a_sync_task(names, scope)
+        _may_block[code] = known
     return known
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import faulthandler
+import importlib
 import itertools
 import os
 import queue
@@ -202,6 +203,29 @@ def _getcwd() -> str | None:
         return None
 
 
+def _follow_sys_path(new: list[str]) -> None:
+    """Adopt the parent's ``sys.path``, forgetting the modules imported from entries it dropped.
+
+    A devbox worker switches ``sys.path`` from one code bundle's directory to the next; a module
+    this process imported from the old bundle would otherwise keep answering imports by name, and
+    the edited code would never run here (a module that other code still holds stays alive).
+    """
+    kept = {entry + os.sep for entry in new if entry}
+    dropped = {entry + os.sep for entry in sys.path if entry} - kept
+    sys.path[:] = new
+    if not dropped:
+        return
+
+    def home(file: str) -> str:  # the most specific entry a file lies under ("" if none)
+        return max((e for e in kept | dropped if file.startswith(e)), key=len, default="")
+
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if isinstance(file, str) and home(file) in dropped:
+            del sys.modules[name]
+    importlib.invalidate_caches()
+
+
 def _restore_environ(saved: dict[str, str]) -> None:
     env = os.environ
     for key in [k for k in env if k not in saved]:
@@ -256,7 +280,7 @@ class _Runner:
     def run(self, message: list[Any]) -> None:
         _, call_id, locator, inputs, tctx_wire, env, memory_limit, sys_path, replaying = message
         if sys_path is not None:
-            sys.path[:] = sys_path
+            _follow_sys_path(sys_path)
         saved_env = dict(os.environ)
         cwd = _getcwd()
         streams = sys.stdout, sys.stderr
