@@ -55,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "group": "flyte._group",
     "init": "flyte._initialize",
     "init_from_config": "flyte._initialize",
+    "init_from_api_key": "flyte._initialize",
     "latest_checkpoint": "flyte._checkpoint",
     "logger": "flyte._logging",
     "system_logger": "flyte._logging",
@@ -133,6 +134,7 @@ __all__ = [
     "group",
     "init",
     "init_from_config",
+    "init_from_api_key",
     "latest_checkpoint",
     "logger",
     "map",
@@ -182,7 +184,7 @@ if TYPE_CHECKING:
     from flyte._environment import Environment, TaskEnvironment
     from flyte._group import group
     from flyte._image import Image
-    from flyte._initialize import current_domain, current_project, init, init_from_config
+    from flyte._initialize import current_domain, current_project, init, init_from_api_key, init_from_config
     from flyte._link import Link
     from flyte._logging import logger, system_logger
     from flyte._map import map

@@ -201,6 +201,59 @@ def init_from_config(
     )
 
 
+@_with_aio
+def init_from_api_key(
+    api_key: str | None = None,
+    project: str | None = None,
+    domain: str | None = None,
+    root_dir: str | Path | None = None,
+    log_level: int | None = None,
+    log_format: str | None = None,
+    storage: Storage | None = None,
+    batch_size: int = 1000,
+    image_builder: str = "local",
+    images: dict[str, str] | None = None,
+    sync_local_sys_paths: bool = True,
+) -> None:
+    """Initialize for a server reached with an API key (``api_key``, else ``FLYTE_API_KEY``).
+
+    Our keys name no server, so the endpoint is ``FLYTE_ADMIN_ENDPOINT``, else the config file's
+    ``admin.endpoint`` (the file ``flyte get config`` shows). Raises
+    :class:`flyte.errors.InitializationError` when there is no key or no endpoint.
+    ``await flyte.init_from_api_key.aio(...)`` does the same from async code.
+    """
+    key = api_key or os.environ.get("FLYTE_API_KEY")
+    if not key:
+        raise InitializationError(
+            "MissingApiKeyError",
+            "user",
+            "flyte.init_from_api_key: no API key; pass api_key=... or set FLYTE_API_KEY",
+        )
+    endpoint = os.environ.get("FLYTE_ADMIN_ENDPOINT") or None
+    config_path = find_config_file(None) if endpoint is None else None
+    if config_path is not None:
+        from flyte.config._config import Config
+
+        endpoint = Config.auto(config_path).platform.endpoint
+    if not endpoint:
+        raise InitializationError(
+            "MissingEndpointError",
+            "user",
+            "flyte.init_from_api_key: no server to use the key with; set FLYTE_ADMIN_ENDPOINT or "
+            "admin.endpoint in the config file ('flyte get config' shows which file is read)",
+        )
+    init(
+        project=project,
+        domain=domain,
+        root_dir=root_dir,
+        log_level=log_level,
+        endpoint=endpoint,
+        api_key=key,
+        storage=storage,
+        images=images,
+    )
+
+
 def current_domain() -> str | None:
     """The domain of the run this task belongs to; outside a task, the one ``flyte.init`` set."""
     return _of_current_run("domain") or get_init_config().domain

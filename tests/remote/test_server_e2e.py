@@ -67,6 +67,18 @@ def test_a_workflow_through_the_client_api(devbox: Devbox, project: Path) -> Non
     assert len(fanout.actions()) == 101
 
 
+def test_init_from_api_key_reaches_the_server_of_the_environment(
+    devbox: Devbox, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLYTE_API_KEY", devbox.api_key)
+    monkeypatch.setenv("FLYTE_ADMIN_ENDPOINT", devbox.endpoint)
+    flyte.init_from_api_key(root_dir=project)
+    wf = load_module(str(project / "wf.py"), project)
+    run = flyte.run(wf.main, n=4)
+    assert isinstance(run, RemoteRun)
+    assert run.outputs() == flyte.run(wf.main, n=4).outputs()
+
+
 def test_a_workflow_through_flyte_run(devbox: Devbox, project: Path) -> None:
     flyte.init(endpoint=devbox.endpoint, api_key=devbox.api_key, root_dir=project)
     wf = load_module(str(project / "wf.py"), project)

@@ -12,7 +12,7 @@ EXPECTED = {
     "Documentation", "Environment", "FixedRate", "GPU", "HABANA_GAUDI", "Image", "Link", "Neuron",
     "PodTemplate", "Resources", "RetryStrategy", "ReusePolicy", "Secret", "SecretRequest", "TPU",
     "TaskEnvironment", "Timeout", "TimeoutType", "Trigger", "TriggerTime", "__version__", "ctx",
-    "current_domain", "current_project", "custom_context", "get_custom_context", "group", "init", "init_from_config", "latest_checkpoint",
+    "current_domain", "current_project", "custom_context", "get_custom_context", "group", "init", "init_from_config", "init_from_api_key", "latest_checkpoint",
     "logger", "map", "rerun", "run", "system_logger", "trace", "version", "with_runcontext",
     "ConditionWebhook", "Deployment", "DeploymentPlan", "deploy", "new_condition", "build", "build_images",
 }  # fmt: skip

@@ -60,3 +60,46 @@ def test_init_from_config_with_bad_yaml_fails(tmp_path: Path):
     bad.write_text("admin: [unclosed\n")
     with pytest.raises(flyte.errors.InitializationError, match="not valid YAML"):
         flyte.init_from_config(bad)
+
+
+def test_init_from_api_key_takes_the_endpoint_of_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = tmp_path / ".flyte" / "config.yaml"
+    cfg.parent.mkdir()
+    cfg.write_text("admin:\n  endpoint: http://127.0.0.1:8181\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FLYTE_ADMIN_ENDPOINT", raising=False)
+    flyte.init_from_api_key("key-1", project="ml", domain="dev")
+    config = get_init_config()
+    assert (config.endpoint, config.api_key, config.project, config.domain) == (
+        "http://127.0.0.1:8181",
+        "key-1",
+        "ml",
+        "dev",
+    )
+
+
+def test_init_from_api_key_reads_the_environment_and_has_an_aio_form(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FLYTE_API_KEY", "key-2")
+    monkeypatch.setenv("FLYTE_ADMIN_ENDPOINT", "http://127.0.0.1:8282")
+    asyncio.run(flyte.init_from_api_key.aio())
+    config = get_init_config()
+    assert (config.endpoint, config.api_key) == ("http://127.0.0.1:8282", "key-2")
+
+
+def test_init_from_api_key_without_a_key_or_a_server_says_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("FLYTE_ADMIN_ENDPOINT", raising=False)
+    with pytest.raises(flyte.errors.InitializationError, match="no API key.*FLYTE_API_KEY"):
+        flyte.init_from_api_key()
+    with pytest.raises(flyte.errors.InitializationError, match="FLYTE_ADMIN_ENDPOINT or admin.endpoint"):
+        flyte.init_from_api_key("key-3")
