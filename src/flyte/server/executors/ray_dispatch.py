@@ -433,7 +433,11 @@ class RayDispatcher:
         unhanded = [f for _, f in batch.flights[batch.handed :]]
         if batch.ended or batch.cancelling or not any(f is flight for f in unhanded):
             return
-        log.info("cancelling a Ray task of %d attempts for an aborted one among them", len(unhanded))
+        a = next(a for a, f in batch.flights if f is flight)
+        log.info(
+            "cancelling a Ray task of %d attempts for %s/%s, aborted, among them",
+            len(unhanded), a["run"], a["action"],
+        )  # fmt: skip
         batch.cancelling = True
         with contextlib.suppress(Exception):
             ray.cancel(batch.ref, force=not batch.is_async)
