@@ -127,6 +127,17 @@ WORKFLOW = textwrap.dedent(
         return f"attempt {attempt} on {node_ip()}"
 
 
+    @env.task(retries=1)
+    async def killed_then_slow(marker: str) -> str:
+        attempt = flyte.ctx().attempt_number
+        with open(f"{marker}-{attempt}", "w") as f:
+            f.write(str(os.getpid()))
+        # the first attempt waits to be killed; the retry outlives the heartbeat (a long-poll of
+        # up to 5 s) that the dispatcher had out for the first attempt when it was lost
+        await asyncio.sleep(120 if attempt == 0 else 7)
+        return f"attempt {attempt}"
+
+
     @env.task(retries=0)
     async def killed_without_retries(marker: str) -> str:
         with open(marker, "w") as f:
@@ -398,6 +409,17 @@ def test_a_killed_ray_worker_is_retried_and_recorded_once(
     assert lost.action.attempts == 1
 
 
+def test_a_retry_outlives_the_heartbeat_that_named_the_lost_attempt(wf: ModuleType, tmp_path: Path) -> None:
+    # The server answers a heartbeat naming an attempt that has ended with "stop" for its action;
+    # the retry the dispatcher runs meanwhile must not be cancelled for it (it was: unreported,
+    # it was queued again when its lease ran out, 30 s later, and a third attempt ran)
+    marker = tmp_path / "pid"
+    run = start(wf.killed_then_slow, marker=str(marker))
+    os.kill(int(wait_for(Path(f"{marker}-0"))), signal.SIGKILL)
+    assert run.outputs() == ("attempt 1",)
+    assert run.action.attempts == 2
+
+
 def _lines(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
@@ -482,7 +504,8 @@ def test_a_reusable_environment_runs_in_warm_ray_actors(ray_cluster: RayCluster,
 # waits behind it, not handed back. The test then aborts it, or kills its Ray worker.
 
 FAN_OUT = 12
-"""Children of each fan-out: more than the cluster's two slots in any one claim, so they share."""
+"""Children of each fan-out: many more than the cluster's two slots, so that they share Ray tasks
+even when they come in more than one claim."""
 
 
 def _warm_up(fan_out: object, tmp_path: Path, **inputs: object) -> None:

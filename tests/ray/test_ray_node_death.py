@@ -36,7 +36,8 @@ WORKFLOW = textwrap.dedent(
 
     import flyte
 
-    orchestrator = flyte.TaskEnvironment(name="orch", resources=flyte.Resources(cpu=0))
+    # the parents run on the head node, which the tests do not kill: it alone has a "TPU" here
+    orchestrator = flyte.TaskEnvironment(name="orch", resources=flyte.Resources(cpu=0, gpu=flyte.TPU("V5P")))
     env = flyte.TaskEnvironment(name="work", resources=flyte.Resources(cpu=1))
 
 
@@ -109,7 +110,7 @@ WORKFLOW = textwrap.dedent(
 
 @pytest.fixture
 def cluster() -> Iterator[RayCluster]:
-    with two_node_cluster(cpus_per_node=1) as c:
+    with two_node_cluster(cpus_per_node=1, head_resources={"TPU": 1}) as c:
         yield c
 
 
@@ -165,14 +166,13 @@ def test_a_dead_node_s_shared_ray_task_retries_each_attempt_not_handed_back(
     marks = tmp_path / "marks"
     marks.mkdir()
     run = submit_run(wf.fan_out, (), {"n": n, "marks": str(marks)}, RunConfig(name=new_run_name()))
-    blocked = marks / f"first-{NODE2_IP}"
     deadline = time.monotonic() + 180
     while len(list(marks.glob("first-*"))) < 2:
         seen = sorted(p.read_text() for p in marks.iterdir())
         assert not run.done(), f"the attempts did not share a Ray task on each node: {seen}"
         assert time.monotonic() < deadline, f"no shared Ray task started on each node: {seen}"
         time.sleep(0.2)
-    on_node2 = blocked.read_text().split(",")
+    on_node2 = (marks / f"first-{NODE2_IP}").read_text().split(",")
     assert len(on_node2) >= 2
     time.sleep(0.5)
     cluster.kill_node(1)
@@ -187,7 +187,7 @@ def test_a_dead_node_s_shared_ray_task_retries_each_attempt_not_handed_back(
     assert retried == set(on_node2), ({name: a.attempts for name, a in children.items()}, on_node2)
     for name in on_node2:
         tried = sorted(p.name for p in marks.glob(f"{name}-*"))
-        assert tried[0] == (f"{name}-0" if name == on_node2[0] else f"{name}-1"), tried  # behind: never ran
+        assert (f"{name}-0" in tried) == (name == on_node2[0]), tried  # those behind it never ran
         _, ip, _ = (marks / f"{name}-{children[name].attempts - 1}").read_text().split(" ")
         assert ip == HEAD_IP, (name, ip)
     for name in children.keys() - set(on_node2):
