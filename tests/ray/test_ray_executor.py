@@ -1,8 +1,9 @@
 """The Ray executor on a real two-node Ray cluster (see conftest.py): a devbox started with
 ``executor="ray"`` runs fan-outs and child calls, places a GPU task on the node that has the
 GPU, fails at once what no node can hold, retries an attempt whose Ray worker was killed,
-stops aborted Ray tasks, and enforces timeouts and hands secrets and env vars to its tasks as
-the process executor does."""
+stops aborted Ray tasks, enforces timeouts and hands secrets and env vars to its tasks as
+the process executor does, and keeps each attempt of a quick task that shares a Ray task recorded
+once when one of them is aborted or their Ray worker dies."""
 
 from __future__ import annotations
 
