@@ -172,8 +172,11 @@ def _wait_for_nodes(address: str, count: int, procs: list[subprocess.Popen[bytes
 
 
 @contextlib.contextmanager
-def two_node_cluster(cpus_per_node: int = 1) -> Iterator[RayCluster]:
-    """Start the two loopback nodes (``cpus_per_node`` CPUs each); stop both when the block ends."""
+def two_node_cluster(
+    cpus_per_node: int = 1, head_resources: dict[str, float] | None = None
+) -> Iterator[RayCluster]:
+    """Start the two loopback nodes (``cpus_per_node`` CPUs each, and ``head_resources``, custom
+    resources of the head node alone); stop both when the block ends."""
     temp_dir = Path(tempfile.mkdtemp(prefix="fr", dir="/tmp"))  # short: unix socket paths are limited
     port = free_port(HEAD_IP)
     address = f"{HEAD_IP}:{port}"
@@ -184,6 +187,8 @@ def two_node_cluster(cpus_per_node: int = 1) -> Iterator[RayCluster]:
     nodes: list[subprocess.Popen[bytes]] = []
     try:
         head = ["--head", f"--node-ip-address={HEAD_IP}", f"--port={port}", "--include-dashboard=false"]
+        if head_resources:
+            head.append(f"--resources={json.dumps(head_resources)}")
         nodes.append(
             _start_node([*head, f"--dashboard-agent-listen-port={free_port()}", *common], logs[0], env)
         )

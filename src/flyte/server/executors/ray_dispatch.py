@@ -433,7 +433,11 @@ class RayDispatcher:
         unhanded = [f for _, f in batch.flights[batch.handed :]]
         if batch.ended or batch.cancelling or not any(f is flight for f in unhanded):
             return
-        log.info("cancelling a Ray task of %d attempts for an aborted one among them", len(unhanded))
+        a = next(a for a, f in batch.flights if f is flight)
+        log.info(
+            "cancelling a Ray task of %d attempts for %s/%s, aborted, among them",
+            len(unhanded), a["run"], a["action"],
+        )  # fmt: skip
         batch.cancelling = True
         with contextlib.suppress(Exception):
             ray.cancel(batch.ref, force=not batch.is_async)
@@ -601,12 +605,19 @@ class RayDispatcher:
         if not flights:
             return set()
         actions = [[run, action, f.attempt] for (run, action), f in flights]
+        named = dict(flights)
         aborted = await post_heartbeat(self.client, self.worker_id, actions, wait)
         for run, action in aborted or ():
             flight = self._flights.get((run, action))
-            if flight is not None and not flight.aborted:
-                log.info("cancelling %s/%s on Ray (aborted on the control plane)", run, action)
-                self._cancel(run, action, flight)
+            if flight is None or flight.aborted:
+                continue
+            if named.get((run, action), flight) is not flight:
+                # The answer is about the attempt this request named, which ended meanwhile (the
+                # server no longer holds it): not about the newer attempt that replaced it here,
+                # which the next heartbeat names (and cancels at once, if it is aborted too).
+                continue
+            log.info("cancelling %s/%s on Ray (aborted on the control plane)", run, action)
+            self._cancel(run, action, flight)
         return aborted
 
     def _cancel(self, run: str, action: str, flight: _Flight) -> None:
