@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import flyte.remote
 from flyte._internal.run_config import new_run_name
 
 from .driver import Backend, Outcome
@@ -174,6 +175,18 @@ def test_abort_stops_the_run_and_its_children(backend: Backend) -> None:
     assert outcome.error is not None and outcome.error.type == "ActionAbortedError"
     assert {a.phase for a in outcome.actions} == {"aborted"}
     assert len(outcome.actions) == 3
+
+
+def test_a_child_aborted_alone_is_an_error_its_parent_catches(backend: Backend) -> None:
+    name = new_run_name()
+    finish = backend.start(wf.catches_an_aborted_child, name, seconds=30.0)
+    backend.wait_for_running(name, 2)
+    [child] = [a for a in flyte.remote.Run.get(name).actions() if a.name != "a0"]
+    flyte.remote.Action.get(name, child.name).abort("stuck")
+    outcome = finish()
+    assert outcome.value == f"caught: Action '{child.name}' of task 'conf.sleeper' was aborted: stuck"
+    assert [a.phase for a in outcome.by_task("sleeper")] == ["aborted"]
+    assert outcome.phase == "succeeded"
 
 
 # -- timeouts ------------------------------------------------------------------------------------------------

@@ -296,6 +296,42 @@ def test_retries_and_timeouts_behave_as_locally(devbox: Devbox, project: Path) -
     assert by_task["wf.slow_step"].phase is ActionPhase.TIMED_OUT
 
 
+RETRIED = """
+import asyncio
+
+import flyte
+
+env = flyte.TaskEnvironment(name="retried")
+
+
+@env.task(retries=1)
+async def fails_then_slow() -> str:
+    attempt = flyte.ctx().attempt_number
+    if attempt == 0:
+        await asyncio.sleep(1.0)
+        raise ValueError("the first attempt fails")
+    await asyncio.sleep(6.5)  # past the end of the heartbeat long-poll (5 s) sent during attempt 0
+    return f"attempt {attempt}"
+"""
+
+
+def test_a_retry_outlives_the_heartbeat_that_named_the_failed_attempt(tmp_path: Path) -> None:
+    # One worker: the retry runs where the first attempt failed, while the heartbeat long-poll
+    # sent during the first attempt is still out. Its answer ("stop": that attempt ended) must not
+    # cancel the retry (it did: unreported, the retry was queued again when its lease ran out and
+    # a third attempt ran, 30 s later).
+    home, root = tmp_path / "home", tmp_path / "project"
+    root.mkdir()
+    (root / "retried.py").write_text(RETRIED)
+    with running_devbox(home, launch_args(home, workers=1)) as box:
+        flyte.init(endpoint=box.endpoint, api_key=box.api_key, root_dir=root)
+        module = load_module(str(root / "retried.py"), root)
+        run = flyte.run(module.fails_then_slow)
+        assert run.outputs() == ("attempt 1",)
+        assert run.action.attempts == 2
+    sys.modules.pop("retried", None)
+
+
 TOLERANT = """
 import asyncio
 

@@ -398,11 +398,22 @@ class Worker:
         """Renew the leases of the running actions; cancel (and return) those the server aborted.
         With ``wait`` the server holds the answer until one is aborted or ``wait`` seconds pass.
         None when the call failed."""
-        actions = [[run, action, attempt] for (run, action), (attempt, _) in self._running.items()]
+        named = dict(self._running)
+        actions = [[run, action, attempt] for (run, action), (attempt, _) in named.items()]
         aborted = await post_heartbeat(self.client, self.worker_id, actions, wait)
-        for run, action in aborted or ():
-            self.abort(run, action, "aborted on the control plane")
-        return aborted
+        if aborted is None:
+            return None
+        stopped = set()
+        for key in aborted:
+            entry = self._running.get(key)
+            if entry is not None and named.get(key, entry) is not entry:
+                # The answer is about the attempt this request named, which ended meanwhile (the
+                # server no longer holds it): not about the newer attempt (a retry) that replaced
+                # it here, which the next heartbeat names and, if aborted too, stops at once.
+                continue
+            self.abort(*key, "aborted on the control plane")
+            stopped.add(key)
+        return stopped
 
     def abort(self, run: str, action: str, reason: str) -> None:
         """Cancel a running action; it is not reported (the server has already ended it)."""

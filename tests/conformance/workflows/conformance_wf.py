@@ -509,6 +509,15 @@ async def waits_on_sleepers(seconds: float) -> str:
     return a + b
 
 
+@env.task
+async def catches_an_aborted_child(seconds: float) -> str:
+    """The child is aborted alone (``flyte abort action``): its parent catches the error."""
+    try:
+        return await sleeper(seconds)
+    except flyte.errors.ActionAbortedError as e:
+        return f"caught: {e}"
+
+
 @env.task(timeout=0.5)
 async def async_too_slow(seconds: float) -> str:
     await asyncio.sleep(seconds)

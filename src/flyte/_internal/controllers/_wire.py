@@ -289,8 +289,9 @@ def error_of(action: dict[str, Any], near: Sequence[str] = ()) -> Exception:
     task = action.get("task_name", "?")
     message = action.get("error_message")
     type_name = action.get("error_type")
-    if phase == "aborted":
-        return errors.ActionAbortedError(message or f"Action '{name}' of task '{task}' was aborted")
+    if phase == "aborted":  # the message a local parent gets (its record holds the reason alone)
+        reason = f": {message}" if message else ""
+        return errors.ActionAbortedError(f"Action '{name}' of task '{task}' was aborted{reason}")
     if phase == "timed_out":
         error = _flyte_error(type_name, message or "") if type_name else None
         if isinstance(error, errors.TaskTimeoutError):
