@@ -32,7 +32,7 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,20 @@ async def post_heartbeat(
         log.warning("heartbeat failed: %s", e)
         return None
     return {(run, action) for run, action in (answer or {}).get("abort", [])}
+
+
+def stops_that_apply(
+    aborted: set[tuple[str, str]],
+    named: Mapping[tuple[str, str], object],
+    running: Mapping[tuple[str, str], Any],
+) -> list[tuple[str, str]]:
+    """The actions of a heartbeat's answer to stop here: those still running the attempt the
+    heartbeat named (``named``: what ran when it was sent; ``running``: what runs now).
+
+    The answer about an attempt that ended meanwhile (the server no longer holds it) is not about
+    the newer attempt, a retry, that replaced it here: the next heartbeat names that one, and
+    stops it at once if it is aborted too."""
+    return [key for key in aborted if key in running and named.get(key, running[key]) is running[key]]
 
 
 async def keep_leases(
@@ -401,19 +415,9 @@ class Worker:
         named = dict(self._running)
         actions = [[run, action, attempt] for (run, action), (attempt, _) in named.items()]
         aborted = await post_heartbeat(self.client, self.worker_id, actions, wait)
-        if aborted is None:
-            return None
-        stopped = set()
-        for key in aborted:
-            entry = self._running.get(key)
-            if entry is not None and named.get(key, entry) is not entry:
-                # The answer is about the attempt this request named, which ended meanwhile (the
-                # server no longer holds it): not about the newer attempt (a retry) that replaced
-                # it here, which the next heartbeat names and, if aborted too, stops at once.
-                continue
-            self.abort(*key, "aborted on the control plane")
-            stopped.add(key)
-        return stopped
+        for run, action in stops_that_apply(aborted or set(), named, self._running):
+            self.abort(run, action, "aborted on the control plane")
+        return aborted
 
     def abort(self, run: str, action: str, reason: str) -> None:
         """Cancel a running action; it is not reported (the server has already ended it)."""

@@ -49,7 +49,7 @@ from typing import Any
 import ray.exceptions
 
 import ray
-from flyte._bin.worker import MAX_REPORTS, claim_forever, keep_leases, post_heartbeat
+from flyte._bin.worker import MAX_REPORTS, claim_forever, keep_leases, post_heartbeat, stops_that_apply
 from flyte._internal.controllers._batch import Coalescer
 from flyte._internal.controllers._wire import error_fields
 from flyte._internal.parent_death import die_with_parent
@@ -605,16 +605,10 @@ class RayDispatcher:
         if not flights:
             return set()
         actions = [[run, action, f.attempt] for (run, action), f in flights]
-        named = dict(flights)
         aborted = await post_heartbeat(self.client, self.worker_id, actions, wait)
-        for run, action in aborted or ():
-            flight = self._flights.get((run, action))
-            if flight is None or flight.aborted:
-                continue
-            if named.get((run, action), flight) is not flight:
-                # The answer is about the attempt this request named, which ended meanwhile (the
-                # server no longer holds it): not about the newer attempt that replaced it here,
-                # which the next heartbeat names (and cancels at once, if it is aborted too).
+        for run, action in stops_that_apply(aborted or set(), dict(flights), self._flights):
+            flight = self._flights[(run, action)]
+            if flight.aborted:
                 continue
             log.info("cancelling %s/%s on Ray (aborted on the control plane)", run, action)
             self._cancel(run, action, flight)
